@@ -1,0 +1,145 @@
+"""Reads a playbook YAML file into a validated `Playbook`, or fails with errors that name the
+YAML path and line of every problem, so the person who edited the file can fix it directly."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from agent.errors import NurtureError
+from agent.playbook.models import Playbook
+from agent.playbook.references import reference_problems
+
+YamlPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    path: str
+    line: int | None
+    message: str
+
+    def render(self, source: str) -> str:
+        where = f"{source}:{self.line}" if self.line else source
+        return f"{where}: {self.path or '(top level)'}: {self.message}"
+
+
+class PlaybookError(NurtureError):
+    def __init__(self, source: str, problems: list[Problem]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = [p.render(source) for p in problems]
+        super().__init__(f"{len(problems)} problem(s) in the playbook:\n" + "\n".join(lines))
+
+
+def load_playbook(path: Path | str) -> Playbook:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise NurtureError(f"cannot read playbook {path}: {exc.strerror or exc}") from exc
+    return parse_playbook(text, source=str(path))
+
+
+def parse_playbook(text: str, *, source: str = "<playbook>") -> Playbook:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise PlaybookError(source, [Problem("", line, f"not valid YAML: {problem}")]) from exc
+    if root is None:
+        raise PlaybookError(source, [Problem("", None, "the file is empty")])
+    duplicates = _duplicate_keys(root, ())
+    if duplicates:
+        raise PlaybookError(source, duplicates)
+    data = yaml.safe_load(text)
+    try:
+        playbook = Playbook.model_validate(data)
+    except ValidationError as exc:
+        problems = [_problem(root, tuple(err["loc"]), _message(err)) for err in exc.errors()]
+        raise PlaybookError(source, problems) from None
+    broken = [_problem(root, path, message) for path, message in reference_problems(playbook)]
+    if broken:
+        raise PlaybookError(source, broken)
+    return playbook
+
+
+def fingerprint(playbook: Playbook) -> str:
+    """A short hash of everything that decides an event's signal and points or a lead's fit."""
+    relevant = playbook.model_dump(
+        mode="json", include={"signals", "event_mappings", "scoring"}, by_alias=True
+    )
+    digest = hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:16]
+
+
+def _message(err: dict) -> str:  # type: ignore[type-arg]
+    if err["type"] == "extra_forbidden":
+        return "unknown key (check the spelling; unknown keys are not ignored)"
+    if err["type"] == "missing":
+        return "required key is missing"
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
+def _problem(root: yaml.Node, loc: YamlPath, message: str) -> Problem:
+    path, node = _follow(root, loc)
+    return Problem(_render_path(path), node.start_mark.line + 1, message)
+
+
+def _follow(root: yaml.Node, loc: YamlPath) -> tuple[YamlPath, yaml.Node]:
+    """Walks the YAML node tree along a pydantic error location, as deep as the YAML goes.
+
+    Pydantic adds steps that are not in the YAML (union branch names such as 'function-after');
+    those are skipped, so the line is the deepest YAML node the error belongs to."""
+    node, walked = root, []
+    for step in loc:
+        child = _child(node, step)
+        if child is None:
+            if isinstance(node, yaml.MappingNode) and isinstance(step, str) and step.isidentifier():
+                walked.append(step)  # a missing key: name it, keep the parent's line
+                break
+            continue
+        walked.append(step)
+        node = child
+    return tuple(walked), node
+
+
+def _child(node: yaml.Node, step: str | int) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if key.value == str(step):
+                return value
+        return None
+    if isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
+        return node.value[step]
+    return None
+
+
+def _duplicate_keys(node: yaml.Node, path: YamlPath) -> list[Problem]:
+    problems: list[Problem] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            if key.value in seen:
+                problems.append(Problem(_render_path((*path, key.value)), key.start_mark.line + 1,
+                                        "duplicate key (the later one would silently win)"))
+            seen.add(key.value)
+            problems += _duplicate_keys(value, (*path, key.value))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            problems += _duplicate_keys(item, (*path, i))
+    return problems
+
+
+def _render_path(path: YamlPath) -> str:
+    out = ""
+    for step in path:
+        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
+    return out

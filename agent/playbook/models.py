@@ -1,0 +1,256 @@
+"""The playbook schema: every signal, number and rule a marketer may change, as pydantic models.
+
+Unknown keys are errors (a typo must never silently disable a rule). Cross-references between
+sections (a rule naming a signal that does not exist) are checked in `references.py`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Stage = Literal["awareness", "interest", "consideration", "decision"]
+STAGES: tuple[Stage, ...] = ("awareness", "interest", "consideration", "decision")
+
+Action = Literal["suppress", "with_sales", "handoff_to_sales", "wait", "re_engage", "send_email"]
+
+ContentKind = Literal[
+    "blog", "guide", "explainer", "whitepaper", "report", "webinar", "case_study",
+    "comparison", "roi", "faq", "security", "pricing",
+]
+
+RuleId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.\-]*$", max_length=80)]
+SignalName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+Scalar = str | int | float | bool
+PositiveDays = Annotated[float, Field(gt=0, le=3650)]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Condition(StrictModel):
+    """A test on one named value. Text compares case-insensitively; all given tests must hold."""
+
+    equals: Scalar | None = None
+    in_: list[Scalar] | None = Field(default=None, alias="in", min_length=1)
+    gte: float | None = None
+    lte: float | None = None
+    matches: re.Pattern[str] | None = Field(
+        default=None, description="A regular expression searched in the value (case-insensitive)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _compile_case_insensitive(cls, data: object) -> object:
+        if isinstance(data, dict) and isinstance(data.get("matches"), str):
+            try:
+                data = {**data, "matches": re.compile(data["matches"], re.IGNORECASE)}
+            except re.error as exc:
+                raise ValueError(f"'matches' is not a valid regular expression: {exc}") from exc
+        return data
+
+    @model_validator(mode="after")
+    def _needs_a_test(self) -> Self:
+        if all(v is None for v in (self.equals, self.in_, self.gte, self.lte, self.matches)):
+            raise ValueError("a condition needs at least one of: equals, in, gte, lte, matches")
+        return self
+
+
+class PropertyCondition(Condition):
+    """A test on an event property, e.g. `{property: path, matches: "^/pricing"}`."""
+
+    property: str = Field(min_length=1)
+
+
+class AttributeCondition(Condition):
+    """A test on a lead attribute, e.g. `{attribute: industry, in: [software]}`."""
+
+    attribute: str = Field(min_length=1)
+
+
+class Boost(StrictModel):
+    """Points that replace a signal's base points when its properties meet every condition."""
+
+    where: list[PropertyCondition] = Field(min_length=1)
+    points: float = Field(ge=0)
+
+
+class SignalSpec(StrictModel):
+    """A canonical event type: what it is worth and how fast that fades."""
+
+    points: float = Field(ge=0, description="Behaviour points before decay.")
+    boosts: list[Boost] = Field(default_factory=list, description="First matching boost wins.")
+    half_life_days: PositiveDays | None = Field(
+        default=None, description="Overrides scoring.half_life_days for this signal."
+    )
+    lead_activity: bool = Field(
+        default=True,
+        description="Whether this event shows the lead doing something (false for our own "
+        "touches such as email_sent), which is what inactivity is measured by.",
+    )
+
+
+class EventMapping(StrictModel):
+    """Turns a raw event (a site's own event name) into a canonical signal."""
+
+    id: RuleId
+    event: str = Field(min_length=1, description="The raw event type this rule reads.")
+    where: list[PropertyCondition] = Field(default_factory=list)
+    signal: SignalName
+
+
+class FitRule(StrictModel):
+    id: RuleId
+    where: list[AttributeCondition] = Field(min_length=1)
+    points: float = Field(ge=0)
+
+
+class FitGroup(StrictModel):
+    """Mutually exclusive fit rules (e.g. seniority): the first matching rule scores."""
+
+    name: str = Field(min_length=1)
+    rules: list[FitRule] = Field(min_length=1)
+
+
+class FitScoring(StrictModel):
+    cap: float = Field(ge=0)
+    groups: list[FitGroup] = Field(min_length=1)
+
+
+class Scoring(StrictModel):
+    half_life_days: PositiveDays
+    hot_threshold: float = Field(gt=0)
+    fit: FitScoring
+
+
+class EventFilter(StrictModel):
+    signals: list[SignalName] = Field(min_length=1)
+    where: list[PropertyCondition] = Field(default_factory=list)
+
+
+class EventPattern(EventFilter):
+    """Something that happened on the timeline, counted inside windows of time."""
+
+    count: int = Field(default=1, ge=1, description="How many matching events are needed.")
+    within_days: PositiveDays | None = Field(
+        default=None, description="The counted events must all fall inside a span this long."
+    )
+    in_last_days: PositiveDays | None = Field(
+        default=None, description="Only events younger than this count (relative to now)."
+    )
+    same: str | None = Field(
+        default=None, description="A property whose value the counted events must share."
+    )
+    distinct: str | None = Field(
+        default=None, description="Count distinct values of this property instead of events."
+    )
+    unless_followed_by: EventFilter | None = Field(
+        default=None, description="The pattern does not hold once such an event follows it."
+    )
+
+
+class Inactivity(StrictModel):
+    days: PositiveDays
+    reached_stage: Stage = Field(description="The lead must have reached this stage at some point.")
+
+
+class Trigger(StrictModel):
+    """When an action rule applies: exactly one of its fields is set."""
+
+    event: EventPattern | None = None
+    lead: AttributeCondition | None = None
+    hot: Literal[True] | None = None
+    inactive: Inactivity | None = None
+    always: Literal[True] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        given = [name for name, value in self if value is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "a 'when' needs exactly one of: event, lead, hot, inactive, always"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        return self
+
+
+class ContentRequest(StrictModel):
+    kinds: list[ContentKind] | None = Field(
+        default=None, description="Asset kinds to send; unset means the stage's kinds."
+    )
+    topic_from: str | None = Field(
+        default=None, description="Take the topic from this property of the triggering event."
+    )
+
+
+class ActionRule(StrictModel):
+    id: RuleId
+    action: Action
+    when: Trigger
+    explain: str = Field(default="", description="Why this rule exists, in the marketer's words.")
+    content: ContentRequest | None = None
+
+    @model_validator(mode="after")
+    def _content_only_for_emails(self) -> Self:
+        if self.content is not None and self.action not in ("send_email", "re_engage"):
+            raise ValueError("'content' only applies to send_email and re_engage rules")
+        return self
+
+
+class StageRule(StrictModel):
+    id: RuleId
+    stage: Stage
+    when: EventPattern
+    explain: str = ""
+
+
+class Stages(StrictModel):
+    lookback_days: PositiveDays = Field(description="Only evidence this recent sets the stage.")
+    rules: list[StageRule] = Field(min_length=1)
+
+
+class ContentStrategy(StrictModel):
+    stage_kinds: dict[Stage, list[ContentKind]]
+    re_engage_kinds: list[ContentKind] = Field(min_length=1)
+    topic_property: str = Field(default="topic")
+    consumed_properties: list[str] = Field(
+        default_factory=lambda: ["asset", "asset_id", "url"],
+        description="Event properties naming an asset the lead already got or consumed.",
+    )
+
+    @model_validator(mode="after")
+    def _every_stage_has_kinds(self) -> Self:
+        missing = [s for s in STAGES if not self.stage_kinds.get(s)]
+        if missing:
+            raise ValueError(f"stage_kinds needs at least one kind for: {', '.join(missing)}")
+        return self
+
+
+class Guardrails(StrictModel):
+    subject_max_chars: int = Field(gt=0)
+    body_max_words: int = Field(gt=0)
+    unsubscribe_line: str = Field(min_length=1)
+    forbidden_terms: dict[Stage, list[str]] = Field(
+        default_factory=dict, description="Words and phrases a draft at this stage may not use."
+    )
+
+
+class Playbook(StrictModel):
+    """The whole human-owned configuration. Parsed once; nothing downstream reads raw YAML."""
+
+    version: str = Field(min_length=1, max_length=64)
+    description: str = ""
+    signals: dict[SignalName, SignalSpec] = Field(min_length=1)
+    event_mappings: list[EventMapping] = Field(default_factory=list)
+    scoring: Scoring
+    stages: Stages
+    action_rules: list[ActionRule] = Field(min_length=1)
+    content: ContentStrategy
+    guardrails: Guardrails
+
+    def half_life(self, signal: str) -> float:
+        spec = self.signals[signal]
+        return spec.half_life_days or self.scoring.half_life_days

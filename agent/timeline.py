@@ -1,0 +1,106 @@
+"""The domain objects the decision engine reads: leads, raw events, and the lead's timeline
+(raw events mapped onto the playbook's signals, deduplicated and in time order)."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from agent.conditions import property_conditions_hold
+from agent.playbook.models import Playbook
+
+
+@dataclass(frozen=True, slots=True)
+class Lead:
+    id: str
+    email: str
+    name: str | None = None
+    company: str | None = None
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    do_not_contact: bool = False
+
+    def facts(self) -> dict[str, Any]:
+        """Everything a fit rule or lead condition may test, by name."""
+        return {
+            **self.attributes,
+            "email": self.email,
+            "name": self.name,
+            "company": self.company,
+            "do_not_contact": self.do_not_contact,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: str
+    lead_id: str
+    type: str
+    occurred_at: datetime
+    properties: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SignalEvent:
+    """A raw event as the playbook reads it."""
+
+    event_id: str
+    signal: str
+    occurred_at: datetime
+    properties: Mapping[str, Any]
+
+
+def classify(event_type: str, properties: Mapping[str, Any], playbook: Playbook) -> str | None:
+    """The canonical signal for a raw event, or None when the playbook does not know it."""
+    for mapping in playbook.event_mappings:
+        if mapping.event == event_type and property_conditions_hold(mapping.where, properties):
+            return mapping.signal
+    return event_type if event_type in playbook.signals else None
+
+
+def signal_points(signal: str, properties: Mapping[str, Any], playbook: Playbook) -> float:
+    spec = playbook.signals[signal]
+    for boost in spec.boosts:
+        if property_conditions_hold(boost.where, properties):
+            return boost.points
+    return spec.points
+
+
+class Timeline:
+    """A lead's signals up to `now`, each event id once, ordered by (time, id)."""
+
+    def __init__(self, events: Iterable[Event], playbook: Playbook, now: datetime) -> None:
+        unique: dict[str, Event] = {}
+        for event in events:
+            if event.occurred_at > now:
+                continue
+            kept = unique.get(event.id)
+            # same id twice: keep one deterministically, whatever order they arrived in
+            if kept is None or _tiebreak(event) < _tiebreak(kept):
+                unique[event.id] = event
+        signals = []
+        for event in unique.values():
+            signal = classify(event.type, event.properties, playbook)
+            if signal is not None:
+                signals.append(SignalEvent(event.id, signal, event.occurred_at, event.properties))
+        signals.sort(key=lambda s: (s.occurred_at, s.event_id))
+        self.events: list[SignalEvent] = signals
+        self.by_signal: dict[str, list[SignalEvent]] = defaultdict(list)
+        for s in signals:
+            self.by_signal[s.signal].append(s)
+
+    def of(self, signals: Iterable[str]) -> list[SignalEvent]:
+        """Events of these signals, in time order."""
+        names = list(signals)
+        if len(names) == 1:
+            return self.by_signal.get(names[0], [])
+        picked = [e for name in names for e in self.by_signal.get(name, [])]
+        picked.sort(key=lambda s: (s.occurred_at, s.event_id))
+        return picked
+
+
+def _tiebreak(event: Event) -> tuple[datetime, str, str]:
+    return event.occurred_at, event.type, json.dumps(event.properties, sort_keys=True, default=str)
