@@ -11,7 +11,9 @@ _TRUE = {"true", "1", "yes", "y"}
 _FALSE = {"false", "0", "no", "n"}
 
 
-def property_conditions_hold(conditions: Iterable[PropertyCondition], props: Mapping[str, Any]) -> bool:
+def property_conditions_hold(
+    conditions: Iterable[PropertyCondition], props: Mapping[str, Any]
+) -> bool:
     return all(holds(c, props.get(c.property)) for c in conditions)
 
 

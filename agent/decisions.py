@@ -104,7 +104,9 @@ def _first_applicable(
             if score.hot:
                 return _Applied(rule, None, _score_text(score))
         elif when.inactive is not None:
-            detail = _dormancy(timeline, playbook, now, when.inactive.days, when.inactive.reached_stage)
+            detail = _dormancy(
+                timeline, playbook, now, when.inactive.days, when.inactive.reached_stage
+            )
             if detail is not None:
                 return _Applied(rule, None, detail)
         elif when.always:
@@ -126,8 +128,10 @@ def _dormancy(
     peak = stage_of(timeline, playbook, now, ever=True)
     if stage_rank(peak.stage) < stage_rank(reached):
         return None
-    return (f"last activity {last.signal} on {last.occurred_at:%Y-%m-%d} ({idle_days:.0f} days "
-            f"ago); had reached {peak.stage}")
+    return (
+        f"last activity {last.signal} on {last.occurred_at:%Y-%m-%d} ({idle_days:.0f} days "
+        f"ago); had reached {peak.stage}"
+    )
 
 
 def _content(
@@ -177,8 +181,13 @@ def _score_out(score: Score) -> ScoreOut:
         total=round(score.total, 2),
         hot=score.hot,
         contributions=[
-            ContributionOut(event_id=c.event_id, type=c.signal, points=c.points,
-                            decay=round(c.decay, 4), value=round(c.value, 2))
+            ContributionOut(
+                event_id=c.event_id,
+                type=c.signal,
+                points=c.points,
+                decay=round(c.decay, 4),
+                value=round(c.value, 2),
+            )
             for c in score.contributions
         ],
     )
@@ -187,13 +196,17 @@ def _score_out(score: Score) -> ScoreOut:
 def _stage_reason(stage: StageResult) -> Reason:
     if stage.rule is None or stage.match is None:
         return Reason(rule="stage.default", text="No interest signals in the lookback window.")
-    return Reason(rule=stage.rule.id, text=_join(stage.rule.explain, _evidence_text(stage.match.evidence)))
+    return Reason(
+        rule=stage.rule.id, text=_join(stage.rule.explain, _evidence_text(stage.match.evidence))
+    )
 
 
 def _score_text(score: Score) -> str:
     verdict = "hot" if score.hot else "not hot"
-    return (f"attribute {score.fit.points:g} + behaviour {score.behaviour:.1f} = "
-            f"{score.total:.1f} ({verdict}; threshold {score.threshold:g})")
+    return (
+        f"attribute {score.fit.points:g} + behaviour {score.behaviour:.1f} = "
+        f"{score.total:.1f} ({verdict}; threshold {score.threshold:g})"
+    )
 
 
 def _evidence_text(evidence: list[SignalEvent]) -> str:

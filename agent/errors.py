@@ -1,4 +1,4 @@
-"""The error type every user-facing failure derives from: its message is shown as is, no traceback."""
+"""The error every user-facing failure derives from: its message is shown as is, no traceback."""
 
 
 class NurtureError(Exception):

@@ -60,7 +60,9 @@ def decay_factor(age_days: float, half_life_days: float) -> float:
     return 0.5 ** (max(age_days, 0.0) / half_life_days)
 
 
-def behaviour_contributions(timeline: Timeline, playbook: Playbook, now: datetime) -> list[Contribution]:
+def behaviour_contributions(
+    timeline: Timeline, playbook: Playbook, now: datetime
+) -> list[Contribution]:
     out = []
     for e in timeline.events:
         points = signal_points(e.signal, e.properties, playbook)

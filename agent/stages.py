@@ -17,7 +17,9 @@ class StageResult:
     match: Match | None
 
 
-def stage_of(timeline: Timeline, playbook: Playbook, now: datetime, *, ever: bool = False) -> StageResult:
+def stage_of(
+    timeline: Timeline, playbook: Playbook, now: datetime, *, ever: bool = False
+) -> StageResult:
     """The highest stage with evidence in the lookback window (or over the whole timeline when
     `ever`, which is how "had reached interest" is judged for a dormant lead)."""
     since = None if ever else now - timedelta(days=playbook.stages.lookback_days)

@@ -128,8 +128,13 @@ def _duplicate_keys(node: yaml.Node, path: YamlPath) -> list[Problem]:
         seen: set[str] = set()
         for key, value in node.value:
             if key.value in seen:
-                problems.append(Problem(_render_path((*path, key.value)), key.start_mark.line + 1,
-                                        "duplicate key (the later one would silently win)"))
+                problems.append(
+                    Problem(
+                        _render_path((*path, key.value)),
+                        key.start_mark.line + 1,
+                        "duplicate key (the later one would silently win)",
+                    )
+                )
             seen.add(key.value)
             problems += _duplicate_keys(value, (*path, key.value))
     elif isinstance(node, yaml.SequenceNode):

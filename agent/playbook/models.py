@@ -17,8 +17,18 @@ STAGES: tuple[Stage, ...] = ("awareness", "interest", "consideration", "decision
 Action = Literal["suppress", "with_sales", "handoff_to_sales", "wait", "re_engage", "send_email"]
 
 ContentKind = Literal[
-    "blog", "guide", "explainer", "whitepaper", "report", "webinar", "case_study",
-    "comparison", "roi", "faq", "security", "pricing",
+    "blog",
+    "guide",
+    "explainer",
+    "whitepaper",
+    "report",
+    "webinar",
+    "case_study",
+    "comparison",
+    "roi",
+    "faq",
+    "security",
+    "pricing",
 ]
 
 RuleId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.\-]*$", max_length=80)]

@@ -1,4 +1,4 @@
-"""Checks that need the whole playbook: names that must exist elsewhere in it, ids that must be unique."""
+"""Checks that need the whole playbook: names that must exist elsewhere, ids that must be unique."""
 
 from __future__ import annotations
 
@@ -21,32 +21,46 @@ def reference_problems(playbook: Playbook) -> list[tuple[Path, str]]:
 
     for i, mapping in enumerate(playbook.event_mappings):
         if mapping.signal not in known:
-            problems.append((("event_mappings", i, "signal"), _unknown_signal(mapping.signal, known)))
+            problems.append(
+                (("event_mappings", i, "signal"), _unknown_signal(mapping.signal, known))
+            )
     for i, stage_rule in enumerate(playbook.stages.rules):
         for path, pattern in _filters(("stages", "rules", i, "when"), stage_rule.when):
             check_signals(path, pattern.signals)
     for i, action_rule in enumerate(playbook.action_rules):
         if action_rule.when.event is not None:
-            for path, pattern in _filters(("action_rules", i, "when", "event"), action_rule.when.event):
+            for path, pattern in _filters(
+                ("action_rules", i, "when", "event"), action_rule.when.event
+            ):
                 check_signals(path, pattern.signals)
 
     problems += _duplicate_ids("event_mappings", [m.id for m in playbook.event_mappings])
     problems += _duplicate_ids(("stages", "rules"), [r.id for r in playbook.stages.rules])
     problems += _duplicate_ids("action_rules", [r.id for r in playbook.action_rules])
-    fit_ids = [(g, r, rule.id) for g, group in enumerate(playbook.scoring.fit.groups)
-               for r, rule in enumerate(group.rules)]
+    fit_ids = [
+        (g, r, rule.id)
+        for g, group in enumerate(playbook.scoring.fit.groups)
+        for r, rule in enumerate(group.rules)
+    ]
     seen: set[str] = set()
     for g, r, rule_id in fit_ids:
         if rule_id in seen:
-            problems.append((("scoring", "fit", "groups", g, "rules", r, "id"),
-                             f"duplicate rule id '{rule_id}'"))
+            problems.append(
+                (
+                    ("scoring", "fit", "groups", g, "rules", r, "id"),
+                    f"duplicate rule id '{rule_id}'",
+                )
+            )
         seen.add(rule_id)
 
     last = len(playbook.action_rules) - 1
     if playbook.action_rules[last].when.always is None:
-        problems.append((("action_rules", last, "when"),
-                         "the last action rule must be 'when: {always: true}' so every lead gets an "
-                         "action"))
+        problems.append(
+            (
+                ("action_rules", last, "when"),
+                "the last action rule must be 'when: {always: true}' so every lead gets an action",
+            )
+        )
     return problems
 
 

@@ -49,7 +49,9 @@ class Database:
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
         except OperationalError as exc:
-            raise NurtureError(f"cannot reach the database at {_safe(self.url)}: {exc.orig}") from exc
+            raise NurtureError(
+                f"cannot reach the database at {_safe(self.url)}: {exc.orig}"
+            ) from exc
 
     def dispose(self) -> None:
         self.engine.dispose()

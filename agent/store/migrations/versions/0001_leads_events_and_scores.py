@@ -39,8 +39,9 @@ def upgrade() -> None:
     op.create_table(
         "events",
         sa.Column("id", sa.String(160), primary_key=True),
-        sa.Column("lead_id", sa.String(128), sa.ForeignKey("leads.id", ondelete="CASCADE"),
-                  nullable=False),
+        sa.Column(
+            "lead_id", sa.String(128), sa.ForeignKey("leads.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("type", sa.String(64), nullable=False),
         sa.Column("occurred_at", TIMESTAMP, nullable=False),
         sa.Column("properties", JSON, nullable=False),
@@ -57,8 +58,12 @@ def upgrade() -> None:
 
     op.create_table(
         "lead_scores",
-        sa.Column("lead_id", sa.String(128), sa.ForeignKey("leads.id", ondelete="CASCADE"),
-                  primary_key=True),
+        sa.Column(
+            "lead_id",
+            sa.String(128),
+            sa.ForeignKey("leads.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
         sa.Column("attribute", sa.Float(), nullable=False),
         sa.Column("behaviour", sa.Float(), nullable=False),
         sa.Column("total", sa.Float(), nullable=False),

@@ -1,0 +1,44 @@
+"""The `nurture` command line. Each sub-command lives in its own module."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from agent.cli import decide_cmd, demo_cmd, import_cmd, playbook_cmd
+from agent.cli.common import err_console
+from agent.errors import NurtureError
+
+app = typer.Typer(
+    name="nurture",
+    help="Lead nurturing driven by a human-owned playbook.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(playbook_cmd.app, name="playbook")
+app.add_typer(import_cmd.app, name="import")
+app.command("next")(decide_cmd.next_action)
+app.command("scores")(decide_cmd.scores)
+app.command("demo")(demo_cmd.demo)
+
+
+@app.command("db-upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema to the newest version (data is kept)."""
+    from agent.cli.common import console, open_database
+
+    db = open_database()
+    console.print(f"schema up to date ({db.dialect})")
+
+
+def main() -> None:
+    try:
+        app()
+    except NurtureError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)

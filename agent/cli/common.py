@@ -1,0 +1,67 @@
+"""What every command shares: settings, the database, the playbook, time parsing, the console."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from agent.playbook import Playbook, load_playbook
+from agent.settings import Settings, get_settings
+from agent.store import Database
+
+console = Console()
+err_console = Console(stderr=True)
+
+PlaybookOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--playbook",
+        help="Playbook YAML to decide with (default: NURTURE_PLAYBOOK).",
+        show_default=False,
+    ),
+]
+AtOption = Annotated[
+    str | None,
+    typer.Option(
+        "--at",
+        help="Answer as of this moment (ISO 8601), using only events that had occurred by then.",
+    ),
+]
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+def open_database(config: Settings | None = None) -> Database:
+    """The configured database, migrated to the newest schema."""
+    db = Database((config or settings()).resolved_database_url)
+    db.migrate()
+    return db
+
+
+def playbook(path: Path | None = None) -> Playbook:
+    return load_playbook(path or settings().playbook)
+
+
+def parse_moment(text: str | None, *, option: str = "--at") -> datetime:
+    """An ISO 8601 moment with a time zone (or a plain date, taken as midnight UTC); now if None."""
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is not an ISO 8601 time (e.g. 2026-11-20T09:30:00Z)", param_hint=option
+        ) from None
+    if moment.tzinfo is None:
+        if len(text) == 10 and date.fromisoformat(text) == moment.date():
+            return moment.replace(tzinfo=UTC)
+        raise typer.BadParameter(
+            f"{text!r} has no time zone; add Z or an offset such as +01:00", param_hint=option
+        )
+    return moment.astimezone(UTC)

@@ -1,0 +1,93 @@
+"""Lead upsert: validated per lead, keyed by the lead id, fit score derived on write."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
+from sqlalchemy import select
+
+from agent.playbook import Playbook, fingerprint
+from agent.scoring import fit_score
+from agent.store.database import Database
+from agent.store.ingest import IngestReport, ItemResult, validation_reason
+from agent.store.schema import LeadRow
+from agent.store.upsert import upsert
+from agent.timeline import Lead
+
+AttributeValue = str | int | float | bool | None
+
+
+class LeadIn(BaseModel):
+    """One lead as a client sends it."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    id: str = Field(min_length=1, max_length=128)
+    email: EmailStr
+    name: str | None = Field(default=None, max_length=200)
+    company: str | None = Field(default=None, max_length=200)
+    attributes: dict[str, AttributeValue] = Field(
+        default_factory=dict, description="industry, employees, title, country, ..."
+    )
+    do_not_contact: bool = False
+
+    def to_lead(self) -> Lead:
+        return Lead(
+            self.id, str(self.email), self.name, self.company, self.attributes, self.do_not_contact
+        )
+
+
+def upsert_leads(
+    db: Database,
+    items: Sequence[Mapping[str, Any]],
+    playbook: Playbook,
+    *,
+    now: datetime | None = None,
+) -> IngestReport:
+    now = now or datetime.now(UTC)
+    derived_by = fingerprint(playbook)
+    report = IngestReport()
+    rows: dict[str, dict[str, Any]] = {}
+    for index, raw in enumerate(items):
+        try:
+            lead = LeadIn.model_validate(raw)
+        except ValidationError as exc:
+            raw_id = raw.get("id") if isinstance(raw, Mapping) else None
+            report.results.append(
+                ItemResult(
+                    index,
+                    raw_id if isinstance(raw_id, str) else None,
+                    "rejected",
+                    validation_reason(exc),
+                )
+            )
+            continue
+        rows[lead.id] = {  # a later line for the same lead wins, as an update would
+            **lead.model_dump(mode="json"),
+            "fit_points": fit_score(lead.to_lead(), playbook).points,
+            "derived_by": derived_by,
+            "created_at": now,
+            "updated_at": now,
+        }
+        report.results.append(ItemResult(index, lead.id, "stored"))
+    with db.session() as session:
+        upsert(session, LeadRow, list(rows.values()), keep=("created_at",))
+    return report
+
+
+def load_lead(db: Database, lead_id: str) -> Lead | None:
+    with db.session() as session:
+        row = session.get(LeadRow, lead_id)
+        return None if row is None else row_to_lead(row)
+
+
+def row_to_lead(row: LeadRow) -> Lead:
+    return Lead(row.id, row.email, row.name, row.company, row.attributes, row.do_not_contact)
+
+
+def all_lead_ids(db: Database) -> list[str]:
+    with db.session() as session:
+        return list(session.scalars(select(LeadRow.id).order_by(LeadRow.id)))

@@ -1,0 +1,71 @@
+"""Shared fixtures: the default playbook, and a migrated database on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from agent.playbook import Playbook, load_playbook
+from agent.settings import DEFAULT_PLAYBOOK
+from agent.store import Database
+
+POSTGRES_URL = os.environ.get("NURTURE_TEST_DATABASE_URL")
+
+
+@pytest.fixture(scope="session")
+def playbook() -> Playbook:
+    return load_playbook(DEFAULT_PLAYBOOK)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """No test reads the developer's own NURTURE_* settings or writes into the working tree."""
+    for name in list(os.environ):
+        if name.startswith("NURTURE_") and name != "NURTURE_TEST_DATABASE_URL":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("NURTURE_DATA_DIR", str(tmp_path_factory.mktemp("nurture-data")))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throw-away PostgreSQL database on the server NURTURE_TEST_DATABASE_URL names."""
+    if not POSTGRES_URL:
+        pytest.skip(
+            "PostgreSQL tests need NURTURE_TEST_DATABASE_URL "
+            "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres)"
+        )
+    name = f"nurture_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:  # noqa: ANN001
+    """A migrated, empty database of each kind."""
+    if request.param == "sqlite":
+        database = Database(f"sqlite:///{tmp_path / 'nurture.db'}")
+        database.migrate()
+        yield database
+        database.dispose()
+        return
+    url = request.getfixturevalue("postgres_url")
+    database = Database(url)
+    database.migrate()
+    with database.engine.begin() as conn:
+        conn.execute(text("TRUNCATE lead_scores, events, leads CASCADE"))
+    yield database
+    database.dispose()
