@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from agent.playbook import Playbook
+from agent.timeline import classify
 from tests.utils.timelines import NOW, decide_now, ev, lead, rules_of
 
 SENIOR_FIT = {"industry": "Software", "employees": 400, "title": "VP Operations"}
@@ -392,3 +393,20 @@ def test_form_text_is_data_not_instructions(playbook: Playbook) -> None:
     assert (injected.action, injected.stage) == (plain.action, plain.stage)
     assert injected.content is not None and plain.content is not None
     assert injected.content.kinds == plain.content.kinds
+
+
+@pytest.mark.parametrize(
+    ("event", "signal"),
+    [
+        (ev("page_view", 1, path="/pricing"), "pricing_page_view"),
+        (ev("page_view", 1, path="/compare/routeright"), "comparison_page_view"),
+        (ev("page_view", 1, path="/vs/acme"), "comparison_page_view"),
+        (ev("page_view", 1, path="/customers/northwind"), "case_study_view"),
+        (ev("page_view", 1, path="/blog/cut-empty-miles"), "blog_view"),
+        (ev("page_view", 1, path="/roi-calculator"), "roi_calculator_used"),
+        (ev("form_submit", 1, form="demo"), "demo_request"),
+        (ev("form_submit", 1, form="newsletter"), "form_submit"),
+    ],
+)
+def test_event_mappings(playbook: Playbook, event, signal: str) -> None:  # noqa: ANN001
+    assert classify(event.type, event.properties, playbook) == signal

@@ -44,7 +44,7 @@ def next_action(
     lead, events = load_timeline(open_database(), lead_id, until=moment)
     decision = decide(lead, events, rules, moment)
     if as_json:
-        console.print_json(decision.model_dump_json())
+        typer.echo(decision.model_dump_json(indent=2))
     else:
         _show(decision, f"{lead.name or lead.email} · {lead.company or ''}".rstrip(" ·"))
 

@@ -12,7 +12,6 @@ from rich.table import Table
 
 from agent.cli.common import console, open_database, playbook
 from agent.decisions import decide
-from agent.demo.generator import generate
 from agent.store.ingest import ingest_events
 from agent.store.leads import upsert_leads
 from agent.store.scores import rescore_all
@@ -24,6 +23,8 @@ def demo(
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same leads.")] = 7,
 ) -> None:
     """Seed demo leads with timelines over every stage and rule, then decide for each."""
+    from agent.demo.generator import generate  # only this command needs it
+
     rules = playbook()
     db = open_database()
     now = datetime.now(UTC)

@@ -1,0 +1,224 @@
+"""The `nurture` command line, run in-process through its real entry point."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from agent.cli import main
+from agent.settings import DEFAULT_PLAYBOOK
+
+NOW = datetime.now(UTC)
+
+
+def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str):
+    """Runs `nurture ARGS`; returns (exit code, stdout, stderr)."""
+    monkeypatch.setattr(sys, "argv", ["nurture", *args])
+    monkeypatch.setenv("COLUMNS", "200")
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def write_jsonl(path: Path, lines: list[object]) -> Path:
+    path.write_text("\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def imported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> Path:  # noqa: ANN001
+    leads = write_jsonl(
+        tmp_path / "leads.jsonl",
+        [
+            {
+                "id": "L1",
+                "email": "dana@northwind.example",
+                "name": "Dana Reyes",
+                "company": "Northwind",
+                "attributes": {
+                    "industry": "software",
+                    "employees": 250,
+                    "title": "Director of Operations",
+                },
+            },
+            {"id": "L2", "email": "sam@contoso.example", "attributes": {"industry": "retail"}},
+        ],
+    )
+    events = write_jsonl(
+        tmp_path / "events.jsonl",
+        [
+            {
+                "id": "e1",
+                "lead_id": "L1",
+                "type": "whitepaper_download",
+                "occurred_at": (NOW - timedelta(days=10)).isoformat(),
+                "properties": {"topic": "routing"},
+            },
+            {
+                "id": "e2",
+                "lead_id": "L1",
+                "type": "demo_request",
+                "occurred_at": (NOW - timedelta(days=2)).isoformat(),
+            },
+        ],
+    )
+    assert run(monkeypatch, capsys, "import", "leads", str(leads))[0] == 0
+    assert run(monkeypatch, capsys, "import", "events", str(events))[0] == 0
+    return tmp_path
+
+
+def test_playbook_check_accepts_the_default(monkeypatch, capsys) -> None:  # noqa: ANN001
+    code, out, _ = run(monkeypatch, capsys, "playbook", "check", str(DEFAULT_PLAYBOOK))
+    assert code == 0
+    assert out.startswith("ok ")
+
+
+def test_playbook_check_reports_path_and_line(tmp_path: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
+    bad = tmp_path / "pb.yaml"
+    bad.write_text(DEFAULT_PLAYBOOK.read_text().replace("hot_threshold: 70", "hot_threshold: hi"))
+    code, out, err = run(monkeypatch, capsys, "playbook", "check", str(bad))
+    assert code == 2
+    assert f"{bad}:" in err and "scoring.hot_threshold" in err
+    assert "Traceback" not in out + err
+
+
+def test_import_reports_rejected_lines_and_keeps_valid_ones(
+    tmp_path: Path,
+    monkeypatch,
+    capsys,  # noqa: ANN001
+) -> None:
+    leads = write_jsonl(
+        tmp_path / "leads.jsonl",
+        [
+            {"id": "L1", "email": "dana@northwind.example"},
+            "{not json",
+            {"id": "L2", "email": "nope"},
+            {"id": "L3", "email": "lee@fabrikam.example"},
+        ],
+    )
+    code, out, _ = run(monkeypatch, capsys, "import", "leads", str(leads))
+    assert code == 1
+    assert "2 leads stored, 0 already there, 2 rejected" in out
+    assert "│ 2    │ not valid JSON" in out
+    assert "│ 3    │ email: value is not a valid email address" in out
+    code, out, _ = run(monkeypatch, capsys, "next", "L3", "--json")
+    assert code == 0
+
+
+def test_import_events_from_csv(tmp_path: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
+    write_jsonl(tmp_path / "leads.jsonl", [{"id": "L1", "email": "dana@northwind.example"}])
+    run(monkeypatch, capsys, "import", "leads", str(tmp_path / "leads.jsonl"))
+    csv = tmp_path / "events.csv"
+    when = (NOW - timedelta(days=1)).isoformat()
+    csv.write_text(
+        "id,lead_id,type,occurred_at,path,properties\n"
+        f"c1,L1,page_view,{when},/pricing,\n"
+        f"c2,L1,page_view,{when},/pricing/teams,\n"
+        f"c3,L1,page_view,2026-01-01 10:00,/blog/x,\n"
+        f'c4,L1,whitepaper_download,{when},,"{{""topic"": ""routing""}}"\n'
+    )
+    code, out, _ = run(monkeypatch, capsys, "import", "events", str(csv))
+    assert code == 1
+    assert "3 events stored" in out
+    assert "│ 4    │ occurred_at: Input should have timezone info" in out
+    code, out, _ = run(monkeypatch, capsys, "next", "L1", "--json")
+    decision = json.loads(out)
+    assert decision["action"] == "handoff_to_sales"
+    assert decision["reasons"][0]["rule"] == "handoff.pricing_twice"
+
+
+def test_next_json_has_the_documented_shape(imported: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
+    code, out, _ = run(monkeypatch, capsys, "next", "L1", "--json")
+    assert code == 0
+    decision = json.loads(out)
+    assert set(decision) == {
+        "lead_id",
+        "at",
+        "stage",
+        "action",
+        "wait_until",
+        "score",
+        "content",
+        "reasons",
+    }
+    assert set(decision["score"]) == {"attribute", "behaviour", "total", "hot", "contributions"}
+    assert set(decision["score"]["contributions"][0]) == {
+        "event_id",
+        "type",
+        "points",
+        "decay",
+        "value",
+    }
+    assert (decision["stage"], decision["action"]) == ("decision", "handoff_to_sales")
+    assert decision["reasons"][0] == {
+        "rule": "handoff.demo_request",
+        "text": decision["reasons"][0]["text"],
+    }
+
+
+def test_next_at_replays_the_past(imported: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
+    before_demo = (NOW - timedelta(days=5)).isoformat()
+    code, out, _ = run(monkeypatch, capsys, "next", "L1", "--at", before_demo, "--json")
+    decision = json.loads(out)
+    assert [c["event_id"] for c in decision["score"]["contributions"]] == ["e1"]
+    assert decision["action"] == "send_email"
+    assert decision["content"]["kinds"] == ["case_study"]
+    assert decision["content"]["topic"] == "routing"
+
+
+def test_next_as_a_table(imported: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
+    code, out, _ = run(monkeypatch, capsys, "next", "L1")
+    assert code == 0
+    assert "handoff_to_sales" in out and "handoff.demo_request" in out and "Dana Reyes" in out
+
+
+def test_scores_lists_hot_leads(imported: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
+    code, out, _ = run(monkeypatch, capsys, "scores")
+    assert code == 0
+    assert "2 leads re-scored" in out and "0 hot" in out
+    lower = imported / "pb.yaml"
+    lower.write_text(DEFAULT_PLAYBOOK.read_text().replace("hot_threshold: 70", "hot_threshold: 50"))
+    code, out, _ = run(monkeypatch, capsys, "scores", "--playbook", str(lower))
+    assert "1 hot" in out and "L1" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["next", "nobody"], "error: no lead with id 'nobody'"),
+        (["next", "L1", "--at", "yesterday"], "'yesterday' is not an ISO 8601 time"),
+        (["next", "L1", "--at", "2026-11-01T10:00"], "has no time zone"),
+        (["import", "leads", "missing.jsonl"], "error: no such file: missing.jsonl"),
+        (["import", "leads", "leads.xlsx"], "unknown file type '.xlsx'"),
+        (["next", "L1", "--playbook", "nope.yaml"], "error: cannot read playbook nope.yaml"),
+    ],
+)
+def test_bad_input_gives_one_clear_line(
+    imported: Path,
+    monkeypatch,
+    capsys,
+    args: list[str],
+    message: str,  # noqa: ANN001
+) -> None:
+    monkeypatch.chdir(imported)
+    (imported / "leads.xlsx").write_text("x")
+    code, out, err = run(monkeypatch, capsys, *args)
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in out + err
+
+
+def test_an_unreachable_database_is_one_line(monkeypatch, capsys) -> None:  # noqa: ANN001
+    monkeypatch.setenv("NURTURE_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    code, _, err = run(monkeypatch, capsys, "next", "L1")
+    assert code == 2
+    assert err.startswith("error: cannot reach the database at postgresql+psycopg://nobody@")
+    assert "Traceback" not in err
