@@ -227,7 +227,7 @@ class ContentStrategy(StrictModel):
     re_engage_kinds: list[ContentKind] = Field(min_length=1)
     topic_property: str = Field(default="topic")
     consumed_properties: list[str] = Field(
-        default_factory=lambda: ["asset", "asset_id", "url"],
+        default_factory=lambda: ["asset", "asset_id", "url", "path"],
         description="Event properties naming an asset the lead already got or consumed.",
     )
 
