@@ -65,7 +65,9 @@ def behaviour_contributions(
 ) -> list[Contribution]:
     out = []
     for e in timeline.events:
-        points = signal_points(e.signal, e.properties, playbook)
+        points = (
+            e.points if e.points is not None else signal_points(e.signal, e.properties, playbook)
+        )
         if points <= 0:
             continue
         age_days = (now - e.occurred_at).total_seconds() / SECONDS_PER_DAY

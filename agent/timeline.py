@@ -41,6 +41,9 @@ class Event:
     type: str
     occurred_at: datetime
     properties: Mapping[str, Any] = field(default_factory=dict)
+    signal: str | None = None
+    """Set only when this playbook derived it already (the store's cached classification)."""
+    points: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,7 @@ class SignalEvent:
     signal: str
     occurred_at: datetime
     properties: Mapping[str, Any]
+    points: float | None = None
 
 
 def classify(event_type: str, properties: Mapping[str, Any], playbook: Playbook) -> str | None:
@@ -83,9 +87,11 @@ class Timeline:
                 unique[event.id] = event
         signals = []
         for event in unique.values():
-            signal = classify(event.type, event.properties, playbook)
+            signal = event.signal or classify(event.type, event.properties, playbook)
             if signal is not None:
-                signals.append(SignalEvent(event.id, signal, event.occurred_at, event.properties))
+                signals.append(
+                    SignalEvent(event.id, signal, event.occurred_at, event.properties, event.points)
+                )
         signals.sort(key=lambda s: (s.occurred_at, s.event_id))
         self.events: list[SignalEvent] = signals
         self.by_signal: dict[str, list[SignalEvent]] = defaultdict(list)

@@ -196,6 +196,37 @@ def test_replay_uses_only_events_that_had_occurred(seeded: Database, playbook: P
     assert decide(lead, events, playbook, NOW).reasons[0].rule == "handoff.demo_request"
 
 
+def test_cached_classification_decides_like_a_fresh_one(
+    seeded: Database, playbook: Playbook
+) -> None:
+    ingest_events(
+        seeded,
+        [
+            event(id="p1", type_="page_view", days_ago=3, path="/pricing"),
+            event(id="c1", type_="case_study_view", days_ago=2, completion=0.9),
+            event(id="p2", type_="page_view", days_ago=1, path="/about"),
+        ],
+        playbook,
+        now=NOW,
+    )
+    lead, cached = load_timeline(seeded, "L1", until=NOW, playbook=playbook)
+    _, raw = load_timeline(seeded, "L1", until=NOW)
+    assert [(e.signal, e.points) for e in cached] == [
+        ("pricing_page_view", 10),
+        ("case_study_view", 10),
+        ("site_visit", 0),
+    ]
+    assert all(e.signal is None for e in raw)
+    assert decide(lead, cached, playbook, NOW) == decide(lead, raw, playbook, NOW)
+    other = parse_playbook(
+        DEFAULT_PLAYBOOK.read_text().replace(
+            "pricing_page_view: {points: 10}", "pricing_page_view: {points: 11}"
+        )
+    )
+    _, stale = load_timeline(seeded, "L1", until=NOW, playbook=other)
+    assert all(e.signal is None for e in stale)  # derived by another playbook: not trusted
+
+
 def test_bulk_scores_match_the_engine(seeded: Database, playbook: Playbook) -> None:
     rng = random.Random(3)
     types = [

@@ -41,7 +41,7 @@ def next_action(
     """What to send this lead next, and why."""
     moment = parse_moment(at)
     rules = playbook(playbook_path)
-    lead, events = load_timeline(open_database(), lead_id, until=moment)
+    lead, events = load_timeline(open_database(), lead_id, until=moment, playbook=rules)
     decision = decide(lead, events, rules, moment)
     if as_json:
         typer.echo(decision.model_dump_json(indent=2))

@@ -38,7 +38,7 @@ def demo(
         decide_task = progress.add_task("deciding", total=len(lead_rows))
         decisions = []
         for row in lead_rows:
-            lead, events = load_timeline(db, row["id"], until=now)
+            lead, events = load_timeline(db, row["id"], until=now, playbook=rules)
             decisions.append(decide(lead, events, rules, now))
             progress.advance(decide_task)
     rescore_all(db, rules, now)

@@ -73,11 +73,14 @@ def parse_playbook(text: str, *, source: str = "<playbook>") -> Playbook:
 
 def fingerprint(playbook: Playbook) -> str:
     """A short hash of everything that decides an event's signal and points or a lead's fit."""
+    if playbook._fingerprint is not None:  # a playbook is immutable: hash it once
+        return playbook._fingerprint
     relevant = playbook.model_dump(
         mode="json", include={"signals", "event_mappings", "scoring"}, by_alias=True
     )
     digest = hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode())
-    return digest.hexdigest()[:16]
+    playbook._fingerprint = digest.hexdigest()[:16]
+    return playbook._fingerprint
 
 
 def _message(err: dict) -> str:  # type: ignore[type-arg]

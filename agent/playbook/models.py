@@ -7,9 +7,9 @@ sections (a rule naming a signal that does not exist) are checked in `references
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 Stage = Literal["awareness", "interest", "consideration", "decision"]
 STAGES: tuple[Stage, ...] = ("awareness", "interest", "consideration", "decision")
@@ -260,6 +260,12 @@ class Playbook(StrictModel):
     action_rules: list[ActionRule] = Field(min_length=1)
     content: ContentStrategy
     guardrails: Guardrails
+    _fingerprint: str | None = PrivateAttr(default=None)
+
+    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> Self:
+        copy = super().model_copy(update=update, deep=deep)
+        copy._fingerprint = None  # a changed copy must not keep the original's hash
+        return copy
 
     def half_life(self, signal: str) -> float:
         spec = self.signals[signal]

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
@@ -58,7 +59,8 @@ class Database:
 
 
 def _engine(url: str, dialect: str) -> Engine:
-    kwargs: dict[str, Any] = {}
+    # Timelines decode one JSON object per event; orjson does it several times faster.
+    kwargs: dict[str, Any] = {"json_deserializer": orjson.loads}
     if dialect == "sqlite":
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:

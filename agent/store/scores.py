@@ -153,13 +153,18 @@ def _refresh(
     progress: Progress | None,
 ) -> int:
     done = 0
+    after = ""  # keyset pagination: each chunk starts where the last ended, no rescans
     while True:
         with db.session() as session:
             rows = session.scalars(
-                select(model).where(_stale(model.derived_by, current)).limit(_CHUNK)
+                select(model)
+                .where(model.id > after, _stale(model.derived_by, current))
+                .order_by(model.id)
+                .limit(_CHUNK)
             ).all()
             if not rows:
                 return done
+            after = rows[-1].id
             changes = [{"_id": row.id, **derive(row), "derived_by": current} for row in rows]
             names = [name for name in changes[0] if name != "_id"]
             session.connection().execute(

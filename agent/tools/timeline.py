@@ -7,23 +7,49 @@ from datetime import datetime
 from sqlalchemy import select
 
 from agent.errors import NurtureError
+from agent.playbook import Playbook, fingerprint
 from agent.store.database import Database
 from agent.store.leads import row_to_lead
 from agent.store.schema import EventRow, LeadRow
 from agent.timeline import Event, Lead
 
-_COLUMNS = (EventRow.id, EventRow.lead_id, EventRow.type, EventRow.occurred_at, EventRow.properties)
+_COLUMNS = (
+    EventRow.id,
+    EventRow.lead_id,
+    EventRow.type,
+    EventRow.occurred_at,
+    EventRow.properties,
+    EventRow.signal,
+    EventRow.points,
+    EventRow.derived_by,
+)
 
 
-def load_timeline(db: Database, lead_id: str, *, until: datetime) -> tuple[Lead, list[Event]]:
-    """The lead and every event that had occurred by `until`. Raises when the lead is unknown."""
+def load_timeline(
+    db: Database, lead_id: str, *, until: datetime, playbook: Playbook | None = None
+) -> tuple[Lead, list[Event]]:
+    """The lead and every event that had occurred by `until`. Raises when the lead is unknown.
+
+    With `playbook`, events keep the signal and points the store derived with that very playbook,
+    so deciding does not classify them again."""
+    current = fingerprint(playbook) if playbook is not None else None
     with db.session() as session:
         row = session.get(LeadRow, lead_id)
         if row is None:
             raise NurtureError(f"no lead with id '{lead_id}'")
-        rows = session.execute(
-            select(*_COLUMNS)
-            .where(EventRow.lead_id == lead_id, EventRow.occurred_at <= until)
-            .order_by(EventRow.occurred_at)
-        ).all()
-        return row_to_lead(row), [Event(*r) for r in rows]
+        rows = (
+            session.connection()
+            .execute(  # Core rows: no ORM loading machinery
+                select(*_COLUMNS)
+                .where(EventRow.lead_id == lead_id, EventRow.occurred_at <= until)
+                .order_by(EventRow.occurred_at)
+            )
+            .all()
+        )
+        events = [
+            Event(id_, lead, type_, at, props, signal, points)
+            if derived_by == current
+            else Event(id_, lead, type_, at, props)
+            for id_, lead, type_, at, props, signal, points, derived_by in rows
+        ]
+        return row_to_lead(row), events
