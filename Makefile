@@ -30,6 +30,7 @@ format: setup
 
 bench: setup
 	$(BIN)/python benchmarks/decide.py
+	$(BIN)/python benchmarks/retrieval.py
 
 clean:
 	rm -rf $(VENV) .nurture .pytest_cache .ruff_cache .hypothesis

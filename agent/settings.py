@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PLAYBOOK = PROJECT_ROOT / "config" / "playbook.yaml"
+DEFAULT_CONTENT = PROJECT_ROOT / "content_library"
 
 
 class Settings(BaseSettings):
@@ -27,6 +28,21 @@ class Settings(BaseSettings):
         "Example: postgresql+psycopg://user@127.0.0.1:5432/nurture",
     )
     playbook: Path = Field(default=DEFAULT_PLAYBOOK, description="The playbook YAML file.")
+    content_dir: Path = Field(
+        default=DEFAULT_CONTENT, description="Folder of marketing assets (Markdown + front matter)."
+    )
+    chroma_url: str | None = Field(
+        default=None,
+        description="A Chroma server (http://host:port); unset means a local store under data_dir.",
+    )
+    embedding: str = Field(
+        default="wordllama",
+        description="Embedding model for the content index: wordllama (bundled, offline).",
+    )
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 
@@ -31,6 +33,21 @@ def _isolated_settings(
         if name.startswith("NURTURE_") and name != "NURTURE_TEST_DATABASE_URL":
             monkeypatch.delenv(name)
     monkeypatch.setenv("NURTURE_DATA_DIR", str(tmp_path_factory.mktemp("nurture-data")))
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any connection beyond this machine fails the test that tried it."""
+    real_connect = socket.socket.connect
+
+    def guarded(sock: socket.socket, address: object) -> None:
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and sock.family in (socket.AF_INET, socket.AF_INET6):
+            if not ipaddress.ip_address(host.split("%")[0]).is_loopback:
+                raise AssertionError(f"test tried to reach the network: {address!r}")
+        real_connect(sock, address)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
 
 
 @pytest.fixture(scope="session")

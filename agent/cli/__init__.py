@@ -6,9 +6,10 @@ import sys
 
 import typer
 
-from agent.cli import decide_cmd, demo_cmd, import_cmd, playbook_cmd
+from agent.cli import content_cmd, decide_cmd, demo_cmd, import_cmd, playbook_cmd
 from agent.cli.common import err_console
 from agent.errors import NurtureError
+from agent.runtime import freeze_startup_heap
 
 app = typer.Typer(
     name="nurture",
@@ -19,6 +20,8 @@ app = typer.Typer(
 )
 app.add_typer(playbook_cmd.app, name="playbook")
 app.add_typer(import_cmd.app, name="import")
+app.add_typer(content_cmd.app, name="content")
+app.command("index")(content_cmd.index)
 app.command("next")(decide_cmd.next_action)
 app.command("scores")(decide_cmd.scores)
 app.command("demo")(demo_cmd.demo)
@@ -34,6 +37,7 @@ def db_upgrade() -> None:
 
 
 def main() -> None:
+    freeze_startup_heap()
     try:
         app()
     except NurtureError as exc:

@@ -1,0 +1,1 @@
+"""The content library: assets on disk, their chunks, embeddings, and the Chroma index."""
