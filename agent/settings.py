@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +39,52 @@ class Settings(BaseSettings):
         default="wordllama",
         description="Embedding model for the content index: wordllama (bundled, offline).",
     )
+
+    # --- drafting ------------------------------------------------------------------------------
+    llm_base_url: str | None = Field(
+        default=None,
+        description="Any OpenAI-compatible endpoint (OpenAI, Azure, Ollama, vLLM), e.g. "
+        "https://api.openai.com/v1. Unset: the offline template drafter writes every draft.",
+    )
+    llm_api_key: SecretStr = Field(
+        default=SecretStr("not-needed"), description="The endpoint's key."
+    )
+    llm_model: str = Field(default="gpt-4o-mini", description="Model name at the endpoint.")
+    llm_timeout_seconds: float = Field(default=60.0, gt=0, description="Per request.")
+    llm_max_attempts: int = Field(default=3, ge=1, le=10, description="Tries per LLM call.")
+    draft_concurrency: int = Field(default=8, ge=1, le=64, description="Drafts at once in `run`.")
+
+    # --- sending ---------------------------------------------------------------------------------
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server; unset: approved emails go to <data_dir>/outbox."
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = Field(default=True, description="Upgrade with STARTTLS (port 587).")
+    smtp_ssl: bool = Field(default=False, description="Implicit TLS (port 465).")
+    from_address: str = Field(default="nurture@routewise.example")
+    from_name: str = Field(default="Routewise")
+    unsubscribe_url: str = Field(
+        default="https://routewise.example/unsubscribe?lead={lead_id}",
+        description="Unsubscribe link; {lead_id} is filled in.",
+    )
+
+    # --- hand-off to sales -----------------------------------------------------------------------
+    sales_webhook_url: str | None = Field(
+        default=None, description="Where hand-offs are POSTed (HMAC-signed JSON)."
+    )
+    webhook_secret: SecretStr = Field(
+        default=SecretStr("change-me"), description="HMAC-SHA256 key for the webhook signature."
+    )
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.data_dir / "checkpoints.sqlite"
+
+    @property
+    def outbox_path(self) -> Path:
+        return self.data_dir / "outbox"
 
     @property
     def chroma_path(self) -> Path:

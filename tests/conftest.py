@@ -16,6 +16,9 @@ from agent.playbook import Playbook, load_playbook
 from agent.settings import DEFAULT_PLAYBOOK
 from agent.store import Database
 
+# Shared servers on 127.0.0.1: a real SMTP server, and a scripted OpenAI-compatible endpoint.
+pytest_plugins = ["tests.utils.smtp", "tests.utils.fake_openai"]
+
 POSTGRES_URL = os.environ.get("NURTURE_TEST_DATABASE_URL")
 
 

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from agent.cli import content_cmd, decide_cmd, demo_cmd, import_cmd, playbook_cmd
+from agent.cli import agent_cmd, content_cmd, decide_cmd, demo_cmd, import_cmd, playbook_cmd
 from agent.cli.common import err_console
 from agent.errors import NurtureError
 from agent.runtime import freeze_startup_heap
@@ -25,6 +25,17 @@ app.command("index")(content_cmd.index)
 app.command("next")(decide_cmd.next_action)
 app.command("scores")(decide_cmd.scores)
 app.command("demo")(demo_cmd.demo)
+for command in (
+    agent_cmd.draft,
+    agent_cmd.inbox,
+    agent_cmd.review,
+    agent_cmd.approve,
+    agent_cmd.respond,
+    agent_cmd.discard,
+    agent_cmd.run,
+    agent_cmd.recover,
+):
+    app.command(command.__name__)(command)
 
 
 @app.command("db-upgrade")

@@ -112,3 +112,12 @@ def load_asset(path: Path) -> Asset | list[AssetProblem]:
     if not post.content.strip():
         return [AssetProblem(path.name, "body", "empty")]
     return Asset(meta, post.content, path)
+
+
+def load_customers(folder: Path) -> set[str]:
+    """The customer roster (`customers.yaml` beside the assets); empty when there is none."""
+    path = folder / "customers.yaml"
+    if not path.is_file():
+        return set()
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {str(name) for name in data.get("customers", [])}

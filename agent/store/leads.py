@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from agent.playbook import Playbook, fingerprint
 from agent.scoring import fit_score
@@ -91,3 +91,22 @@ def row_to_lead(row: LeadRow) -> Lead:
 def all_lead_ids(db: Database) -> list[str]:
     with db.session() as session:
         return list(session.scalars(select(LeadRow.id).order_by(LeadRow.id)))
+
+
+def other_leads_named(db: Database, lead_id: str, phrases: list[str]) -> list[str]:
+    """Which of `phrases` are the name or company of a lead other than `lead_id` (and not this
+    lead's own name or company: two leads may work at the same company)."""
+    candidates = [p for p in phrases if len(p) >= 4][:500]
+    if not candidates:
+        return []
+    with db.session() as session:
+        own = session.get(LeadRow, lead_id)
+        mine = {own.name, own.company} if own else set()
+        rows = session.execute(
+            select(LeadRow.name, LeadRow.company).where(
+                LeadRow.id != lead_id,
+                or_(LeadRow.name.in_(candidates), LeadRow.company.in_(candidates)),
+            )
+        ).all()
+    found = {value for row in rows for value in row if value in candidates}
+    return sorted(found - mine)

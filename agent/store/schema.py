@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, String
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -97,3 +97,83 @@ class LeadScoreRow(Base):
     hot: Mapped[bool] = mapped_column(Boolean)
     scored_at: Mapped[datetime]
     playbook_version: Mapped[str] = mapped_column(String(64))
+
+
+class RunRow(Base):
+    """One pass of the agent over a lead (a LangGraph thread) and where it ended."""
+
+    __tablename__ = "runs"
+
+    thread_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str | None] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(Text)
+    playbook_version: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ApprovalRow(Base):
+    """A draft waiting for (or decided by) a human: the inbox is the pending rows."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (Index("ix_approvals_status_created", "status", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    thread_id: Mapped[str] = mapped_column(
+        ForeignKey("runs.thread_id", ondelete="CASCADE"), index=True
+    )
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    cited_asset_ids: Mapped[list[str]] = mapped_column(JsonDict, default=list)
+    lead_facts_used: Mapped[list[str]] = mapped_column(JsonDict, default=list)
+    drafter: Mapped[str] = mapped_column(String(80))
+    prompt_version: Mapped[str] = mapped_column(String(64))
+    playbook_version: Mapped[str] = mapped_column(String(64))
+    violations: Mapped[list[dict[str, Any]]] = mapped_column(JsonDict, default=list)
+    decision: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+    answer: Mapped[str | None] = mapped_column(String(16))
+    decided_by: Mapped[str | None] = mapped_column(String(120))
+    decided_at: Mapped[datetime | None]
+    feedback: Mapped[str | None] = mapped_column(Text)
+    final_subject: Mapped[str | None] = mapped_column(Text)
+    final_body: Mapped[str | None] = mapped_column(Text)
+
+
+class SendRow(Base):
+    """The send of one approved draft, as a state machine keyed to the approval.
+
+    sending -> sent; sending -> needs_check (the process stopped between the SMTP server
+    accepting and this row being updated: a human checks, nothing is re-sent); blocked (the
+    re-check at send time said no); failed (refused before acceptance)."""
+
+    __tablename__ = "sends"
+
+    approval_id: Mapped[str] = mapped_column(
+        ForeignKey("approvals.id", ondelete="CASCADE"), primary_key=True
+    )
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    to_address: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    attempted_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class HandoffRow(Base):
+    __tablename__ = "handoffs"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    rule: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str] = mapped_column(Text)
+    webhook_status: Mapped[str] = mapped_column(String(16))
+    webhook_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]

@@ -1,0 +1,30 @@
+"""Helpers the nodes share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+
+from agent.context import AgentContext
+from agent.store.runs import record_run
+
+
+def thread_id(config: RunnableConfig) -> str:
+    return str(config.get("configurable", {}).get("thread_id", "no-thread"))
+
+
+def finish(
+    ctx: AgentContext, config: RunnableConfig, state: dict[str, Any], outcome: str, detail: str
+) -> dict[str, Any]:
+    """Records where the run ended and returns the matching state update."""
+    record_run(
+        ctx.db,
+        thread_id=thread_id(config),
+        lead_id=state["lead_id"],
+        outcome=outcome,
+        at=ctx.clock(),
+        playbook_version=ctx.playbook.version,
+        detail=detail,
+    )
+    return {"outcome": outcome, "detail": detail}

@@ -1,0 +1,68 @@
+"""Load the lead and its timeline, decide the next best action, and route on it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.runtime import Runtime
+
+from agent.context import AgentContext
+from agent.decisions import decide
+from agent.nodes.common import finish, thread_id
+from agent.state import AgentState
+from agent.store.runs import record_run
+from agent.tools.timeline import load_timeline
+
+OUTCOME = {"suppress": "suppressed", "with_sales": "with_sales", "wait": "waiting"}
+
+
+def load_and_decide(
+    state: AgentState, runtime: Runtime[AgentContext], config: RunnableConfig
+) -> dict[str, Any]:
+    ctx = runtime.context
+    now = ctx.clock()
+    lead, events = load_timeline(ctx.db, state["lead_id"], until=now, playbook=ctx.playbook)
+    decision = decide(lead, events, ctx.playbook, now)
+    record_run(
+        ctx.db,
+        thread_id=thread_id(config),
+        lead_id=lead.id,
+        action=decision.action,
+        outcome="started",
+        at=now,
+        playbook_version=ctx.playbook.version,
+    )
+    return {
+        "at": now.isoformat(),
+        "decision": decision.model_dump(mode="json"),
+        "revisions": 0,
+        "review_round": 0,
+        "violations": [],
+        "feedback": None,
+    }
+
+
+def route_by_action(
+    state: AgentState,
+) -> Literal["record_outcome", "notify_sales", "retrieve_content"]:
+    action = state["decision"]["action"]
+    if action == "handoff_to_sales":
+        return "notify_sales"
+    if action in ("send_email", "re_engage"):
+        return "retrieve_content"
+    return "record_outcome"
+
+
+def record_outcome(
+    state: AgentState, runtime: Runtime[AgentContext], config: RunnableConfig
+) -> dict[str, Any]:
+    """Suppress, with-sales and wait end here: nothing is drafted, the reason is kept."""
+    decision = state["decision"]
+    reason = decision["reasons"][0]
+    detail = f"{reason['rule']}: {reason['text']}"
+    if decision.get("wait_until"):
+        until = datetime.fromisoformat(decision["wait_until"])
+        detail += f" (until {until:%Y-%m-%d %H:%M} UTC)"
+    return finish(runtime.context, config, dict(state), OUTCOME[decision["action"]], detail)

@@ -1,0 +1,158 @@
+"""Send an approved draft exactly once, and record the touch on the lead's timeline.
+
+LangGraph re-runs a node when a thread resumes, so the send is keyed to the approval: a `sends`
+row is written ('sending') before the SMTP conversation and finished after it. Finding a row
+already there means an earlier attempt got at least that far; it is never sent again."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.runtime import Runtime
+
+from agent.context import AgentContext
+from agent.decisions import Decision, decide
+from agent.nodes.common import finish
+from agent.playbook import Playbook
+from agent.state import AgentState
+from agent.store.approvals import get_approval
+from agent.store.ingest import ingest_events
+from agent.store.sends import claim_send, finish_send, get_send, record_blocked
+from agent.timeline import Lead
+from agent.tools.email import OutgoingEmail, build_message
+from agent.tools.timeline import load_timeline
+
+TOUCH = "email_sent"  # what a send records; the frequency-cap rules count these
+APPROVED = {"accepted", "edited"}
+
+
+def send_email(
+    state: AgentState, runtime: Runtime[AgentContext], config: RunnableConfig
+) -> dict[str, Any]:
+    ctx = runtime.context
+    approval = get_approval(ctx.db, state["approval_id"])
+    if approval.status not in APPROVED:
+        return finish(ctx, config, dict(state), "blocked", f"approval is {approval.status}")
+    earlier = get_send(ctx.db, approval.id)
+    if earlier is not None:
+        return _after_interruption(ctx, config, state, earlier.status, approval.id)
+
+    now = ctx.clock()
+    lead, events = load_timeline(ctx.db, approval.lead_id, until=now, playbook=ctx.playbook)
+    draft = state["draft"]
+    email = OutgoingEmail(
+        to_address=lead.email,
+        to_name=lead.name,
+        subject=draft["subject"],
+        body=draft["body"],
+        message_id=message_id_for(approval.id),
+        unsubscribe_url=ctx.settings.unsubscribe_url.format(lead_id=lead.id),
+        from_address=ctx.settings.from_address,
+        from_name=ctx.settings.from_name,
+    )
+    record = {
+        "approval_id": approval.id,
+        "lead_id": lead.id,
+        "message_id": email.message_id,
+        "to_address": lead.email,
+        "subject": email.subject,
+        "body": email.body,
+        "at": now,
+    }
+    blocked = blocked_reason(decide(lead, events, ctx.playbook, now), ctx.playbook)
+    if blocked:
+        record_blocked(ctx.db, **record, reason=blocked)
+        return finish(ctx, config, dict(state), "blocked", blocked)
+    if not claim_send(ctx.db, **record):
+        return finish(ctx, config, dict(state), "needs_check", "another attempt claimed this send")
+    return _deliver(ctx, config, state, lead, email, approval.id)
+
+
+def message_id_for(approval_id: str) -> str:
+    """A valid RFC 5322 Message-ID, the same for every attempt at this approval. Approval ids
+    may hold characters a msg-id may not (':'), so those become dots and a hash keeps it unique."""
+    safe = re.sub(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+", ".", approval_id).strip(".")
+    digest = hashlib.sha256(approval_id.encode()).hexdigest()[:8]
+    return f"<{safe}.{digest}@nurture.local>"
+
+
+def blocked_reason(decision: Decision, playbook: Playbook) -> str | None:
+    """The send-time re-check: an unsubscribe or bounce since approval, or the frequency cap."""
+    rule = decision.reasons[0]
+    if decision.action == "suppress":
+        return f"suppressed at send time: {rule.rule}"
+    if decision.action == "wait" and _is_frequency_cap(rule.rule, playbook):
+        until = f" until {decision.wait_until:%Y-%m-%d %H:%M} UTC" if decision.wait_until else ""
+        return f"frequency cap at send time: {rule.rule}{until}"
+    return None
+
+
+def _is_frequency_cap(rule_id: str, playbook: Playbook) -> bool:
+    rule = next((r for r in playbook.action_rules if r.id == rule_id), None)
+    return bool(rule and rule.when.event and TOUCH in rule.when.event.signals)
+
+
+def _deliver(
+    ctx: AgentContext,
+    config: RunnableConfig,
+    state: AgentState,
+    lead: Lead,
+    email: OutgoingEmail,
+    approval_id: str,
+) -> dict[str, Any]:
+    from agent.tools.email import SendOutcomeUnknown, SendRefused
+
+    try:
+        ctx.sender.send(build_message(email))
+    except SendRefused as exc:  # refused before acceptance: nothing went out
+        finish_send(ctx.db, approval_id, status="failed", at=ctx.clock(), reason=str(exc))
+        return finish(ctx, config, dict(state), "send_failed", str(exc))
+    except SendOutcomeUnknown as exc:
+        finish_send(ctx.db, approval_id, status="needs_check", at=ctx.clock(), reason=str(exc))
+        return finish(ctx, config, dict(state), "needs_check", str(exc))
+    ctx.after_send(approval_id)
+    finish_send(ctx.db, approval_id, status="sent", at=ctx.clock())
+    _record_touch(ctx, state, lead, email, approval_id)
+    return finish(ctx, config, dict(state), "sent", f"sent as {email.message_id}")
+
+
+def _after_interruption(
+    ctx: AgentContext, config: RunnableConfig, state: AgentState, status: str, approval_id: str
+) -> dict[str, Any]:
+    if status == "sending":
+        # The process stopped after claiming the send: the SMTP server may have accepted it.
+        reason = "interrupted during sending: check the mail server log before sending again"
+        finish_send(ctx.db, approval_id, status="needs_check", at=ctx.clock(), reason=reason)
+        return finish(ctx, config, dict(state), "needs_check", reason)
+    return finish(ctx, config, dict(state), status, f"already {status}; not sent again")
+
+
+def _record_touch(
+    ctx: AgentContext, state: AgentState, lead: Lead, email: OutgoingEmail, approval_id: str
+) -> None:
+    cited = state["draft"]["cited_asset_ids"]
+    asset = ctx.assets.get(cited[0]) if cited else None
+    properties = {
+        "asset": asset.id if asset else None,
+        "message_id": email.message_id,
+        "asset_kind": asset.meta.kind if asset else None,
+        "topic": (state["decision"].get("content") or {}).get("topic"),
+        "url": asset.meta.url if asset else None,
+    }
+    ingest_events(
+        ctx.db,
+        [
+            {
+                "id": f"sent-{approval_id}",
+                "lead_id": lead.id,
+                "type": TOUCH,
+                "occurred_at": ctx.clock().isoformat(),
+                "properties": {k: v for k, v in properties.items() if v},
+            }
+        ],
+        ctx.playbook,
+        now=ctx.clock(),
+    )

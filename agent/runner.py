@@ -1,0 +1,96 @@
+"""Runs the graph for people and services: start a draft for a lead, answer an approval (from
+any process: the checkpoint holds the waiting thread), recover an interrupted thread."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.types import Command
+
+from agent.context import AgentContext
+from agent.graph import build_graph
+from agent.store.approvals import Answer, record_answer
+from agent.store.runs import get_run
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    thread_id: str
+    lead_id: str
+    outcome: str
+    detail: str | None
+    approval_id: str | None
+    """Set while a draft waits for a human."""
+    drafter: str | None
+
+
+class NurtureAgent:
+    def __init__(self, ctx: AgentContext, checkpointer: BaseCheckpointSaver[str]) -> None:
+        self.ctx = ctx
+        self.graph = build_graph().compile(checkpointer=checkpointer)
+
+    def start(self, lead_id: str) -> RunResult:
+        """Decides for the lead and, when it should hear from us, drafts and stops for review."""
+        thread = f"{lead_id}:{uuid.uuid4().hex[:12]}"
+        self.graph.invoke({"lead_id": lead_id}, self._config(thread), context=self.ctx)
+        return self.result(thread)
+
+    def answer(
+        self,
+        approval_id: str,
+        answer: Answer,
+        *,
+        by: str,
+        feedback: str | None = None,
+        subject: str | None = None,
+        body: str | None = None,
+    ) -> RunResult:
+        """Records who decided what, then resumes the waiting thread with that answer."""
+        row = record_answer(
+            self.ctx.db,
+            approval_id,
+            answer=answer,
+            by=by,
+            at=self.ctx.clock(),
+            feedback=feedback,
+            subject=subject,
+            body=body,
+        )
+        args: Any = None
+        if answer == "respond":
+            args = feedback or ""
+        elif answer == "edit":
+            args = {
+                "action": "send_email",
+                "args": {"subject": subject or row.subject, "body": body or row.body},
+            }
+        resume = Command(resume=[{"type": answer, "args": args}])
+        self.graph.invoke(resume, self._config(row.thread_id), context=self.ctx)
+        return self.result(row.thread_id)
+
+    def recover(self, thread_id: str) -> RunResult:
+        """Re-runs whatever node an interrupted process left unfinished (never re-sends)."""
+        self.graph.invoke(None, self._config(thread_id), context=self.ctx)
+        return self.result(thread_id)
+
+    def result(self, thread_id: str) -> RunResult:
+        snapshot = self.graph.get_state(self._config(thread_id))
+        values = snapshot.values
+        run = get_run(self.ctx.db, thread_id)
+        waiting = bool(snapshot.interrupts)
+        draft = values.get("draft") or {}
+        return RunResult(
+            thread_id=thread_id,
+            lead_id=values.get("lead_id", run.lead_id if run else ""),
+            outcome="awaiting_approval" if waiting else values.get("outcome", "unknown"),
+            detail=run.detail if run else None,
+            approval_id=run.detail if waiting and run else None,
+            drafter=draft.get("drafter"),
+        )
+
+    @staticmethod
+    def _config(thread_id: str) -> dict[str, Any]:
+        return {"configurable": {"thread_id": thread_id}}

@@ -1,0 +1,97 @@
+"""The approval inbox: drafts waiting for a human, and who decided what, when."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import select
+
+from agent.errors import NurtureError
+from agent.store.database import Database
+from agent.store.schema import ApprovalRow
+from agent.store.upsert import insert_ignoring_duplicates
+
+Answer = Literal["accept", "edit", "respond", "ignore"]
+STATUS_FOR: dict[str, str] = {
+    "accept": "accepted",
+    "edit": "edited",
+    "respond": "responded",
+    "ignore": "ignored",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PendingDraft:
+    approval_id: str
+    thread_id: str
+    lead_id: str
+    subject: str
+    body: str
+    cited_asset_ids: list[str]
+    lead_facts_used: list[str]
+    drafter: str
+    prompt_version: str
+    playbook_version: str
+    violations: list[dict[str, Any]]
+    decision: dict[str, Any]
+    created_at: datetime
+
+
+def open_approval(db: Database, draft: PendingDraft) -> None:
+    """Adds the draft to the inbox; a second call for the same id changes nothing (nodes re-run
+    when a graph resumes)."""
+    row = {**asdict(draft), "id": draft.approval_id, "status": "pending"}
+    del row["approval_id"]
+    with db.session() as session:
+        insert_ignoring_duplicates(session, ApprovalRow, [row])
+
+
+def get_approval(db: Database, approval_id: str) -> ApprovalRow:
+    with db.session() as session:
+        row = session.get(ApprovalRow, approval_id)
+    if row is None:
+        raise NurtureError(f"no approval with id '{approval_id}'")
+    return row
+
+
+def pending(db: Database, *, lead_id: str | None = None, limit: int = 200) -> list[ApprovalRow]:
+    query = select(ApprovalRow).where(ApprovalRow.status == "pending")
+    if lead_id:
+        query = query.where(ApprovalRow.lead_id == lead_id)
+    with db.session() as session:
+        return list(session.scalars(query.order_by(ApprovalRow.created_at).limit(limit)))
+
+
+def record_answer(
+    db: Database,
+    approval_id: str,
+    *,
+    answer: Answer,
+    by: str,
+    at: datetime,
+    feedback: str | None = None,
+    subject: str | None = None,
+    body: str | None = None,
+) -> ApprovalRow:
+    """Marks a pending approval decided. A decided one cannot be decided again."""
+    with db.session() as session:
+        row = session.get(ApprovalRow, approval_id, with_for_update=True)
+        if row is None:
+            raise NurtureError(f"no approval with id '{approval_id}'")
+        if row.status != "pending":
+            raise NurtureError(
+                f"approval '{approval_id}' was already decided ({row.status} by "
+                f"{row.decided_by} at {row.decided_at:%Y-%m-%d %H:%M} UTC)"
+            )
+        row.status = STATUS_FOR[answer]
+        row.answer = answer
+        row.decided_by = by
+        row.decided_at = at
+        row.feedback = feedback
+        row.final_subject = subject if answer == "edit" else row.subject
+        row.final_body = body if answer == "edit" else row.body
+        if answer in ("respond", "ignore"):
+            row.final_subject = row.final_body = None
+        return row

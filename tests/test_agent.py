@@ -1,0 +1,328 @@
+"""The agent end to end: decide → retrieve → draft → check → human review → send, against a
+real SMTP server on 127.0.0.1, with SQLite checkpoints that outlive the process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.checkpoints import open_checkpointer
+from agent.content.assets import load_library
+from agent.content.embeddings import WordLlamaEmbedding
+from agent.content.index import chroma_client, content_collection, sync_index
+from agent.context import build_context
+from agent.nodes.send import message_id_for
+from agent.runner import NurtureAgent
+from agent.settings import DEFAULT_CONTENT, Settings
+from agent.store.approvals import get_approval, pending
+from agent.store.ingest import ingest_events
+from agent.store.leads import upsert_leads
+from agent.store.sends import get_send
+from agent.tools.timeline import load_timeline
+from tests.utils.smtp import CollectingHandler
+
+ROOT = Path(__file__).parent.parent
+DANA = {
+    "id": "L1",
+    "email": "dana@northwind.example",
+    "name": "Dana Reyes",
+    "company": "Northwind Freight",
+    "attributes": {"industry": "logistics", "employees": 420, "title": "Transport Manager"},
+}
+
+
+@pytest.fixture(scope="module")
+def indexed_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder whose Chroma store holds the shipped content library."""
+    data = tmp_path_factory.mktemp("agent-data")
+    collection = content_collection(
+        chroma_client(url=None, path=data / "chroma"), WordLlamaEmbedding()
+    )
+    sync_index(collection, load_library(DEFAULT_CONTENT).assets)
+    return data
+
+
+@pytest.fixture
+def settings(
+    indexed_data: Path, tmp_path: Path, smtp_server: tuple[CollectingHandler, int]
+) -> Settings:
+    return Settings(
+        data_dir=indexed_data,
+        database_url=f"sqlite:///{tmp_path / 'n.db'}",
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_server[1],
+        smtp_starttls=False,
+    )
+
+
+@dataclass
+class World:
+    agent: NurtureAgent
+    smtp: CollectingHandler
+    settings: Settings
+
+    def seed(self, lead: dict[str, Any], events: list[tuple[str, float, dict[str, Any]]]) -> None:
+        ctx = self.agent.ctx
+        now = datetime.now(UTC)
+        upsert_leads(ctx.db, [lead], ctx.playbook)
+        report = ingest_events(
+            ctx.db,
+            [
+                {
+                    "id": f"{lead['id']}-{n}",
+                    "lead_id": lead["id"],
+                    "type": type_,
+                    "occurred_at": (now - timedelta(days=days)).isoformat(),
+                    "properties": props,
+                }
+                for n, (type_, days, props) in enumerate(events)
+            ],
+            ctx.playbook,
+        )
+        assert not report.rejected
+
+    def delivered(self) -> list[Any]:
+        return self.smtp.messages()
+
+
+@pytest.fixture
+def world(settings: Settings, smtp_server: tuple[CollectingHandler, int]) -> Iterator[World]:
+    with open_checkpointer(settings) as checkpointer:
+        yield World(NurtureAgent(build_context(settings), checkpointer), smtp_server[0], settings)
+
+
+WHITEPAPER = [
+    ("blog_view", 20, {"url": "/blog/x", "topic": "route optimisation"}),
+    (
+        "whitepaper_download",
+        4,
+        {"topic": "route optimisation", "asset_id": "wp-time-windows-routing-cost"},
+    ),
+]
+
+
+def drafted(
+    world: World,
+    lead: dict[str, Any] = DANA,
+    events: list[tuple[str, float, dict[str, Any]]] = WHITEPAPER,
+) -> str:
+    world.seed(lead, events)
+    result = world.agent.start(lead["id"])
+    assert result.outcome == "awaiting_approval", result
+    assert result.approval_id
+    return result.approval_id
+
+
+def test_a_draft_waits_for_approval_and_nothing_is_sent(world: World) -> None:
+    approval_id = drafted(world)
+    row = get_approval(world.agent.ctx.db, approval_id)
+    assert row.status == "pending" and row.drafter == "template"
+    assert row.prompt_version == "template-v2"
+    assert row.decision["reasons"][0]["rule"] == "scenario.whitepaper_case_study"
+    assert row.cited_asset_ids and row.cited_asset_ids[0].startswith("cs-")
+    assert row.violations == []
+    assert "Not useful? Unsubscribe: https://routewise.example/unsubscribe?lead=L1" in row.body
+    assert [r.id for r in pending(world.agent.ctx.db)] == [approval_id]
+    assert world.delivered() == []
+
+
+def test_the_interrupt_follows_the_agent_inbox_schema(world: World) -> None:
+    approval_id = drafted(world)
+    thread = get_approval(world.agent.ctx.db, approval_id).thread_id
+    [waiting] = world.agent.graph.get_state({"configurable": {"thread_id": thread}}).interrupts
+    [request] = waiting.value
+    assert request["action_request"]["action"] == "send_email"
+    assert set(request["action_request"]["args"]) == {"approval_id", "subject", "body"}
+    assert request["config"] == {
+        "allow_accept": True,
+        "allow_edit": True,
+        "allow_respond": True,
+        "allow_ignore": True,
+    }
+    description = request["description"]
+    assert "scenario.whitepaper_case_study" in description and "**Stage:** interest" in description
+    assert "Cited content" in description and "template" in description
+
+
+def test_accept_sends_a_proper_message_once(world: World) -> None:
+    approval_id = drafted(world)
+    result = world.agent.answer(approval_id, "accept", by="marketer@routewise")
+    assert result.outcome == "sent"
+    [message] = world.delivered()
+    row = get_approval(world.agent.ctx.db, approval_id)
+    assert message["To"] == "Dana Reyes <dana@northwind.example>"
+    assert message["Subject"] == row.subject
+    assert message["Message-ID"] == message_id_for(approval_id)
+    assert message_id_for(approval_id).startswith(f"<{approval_id.replace(':', '.')}.")
+    assert message["List-Unsubscribe"] == "<https://routewise.example/unsubscribe?lead=L1>"
+    text = message.get_body(("plain",)).get_content()
+    assert "Hi Dana," in text and "Unsubscribe" in text
+    assert row.decided_by == "marketer@routewise" and row.status == "accepted"
+    assert get_send(world.agent.ctx.db, approval_id).status == "sent"  # type: ignore[union-attr]
+    _, events = load_timeline(world.agent.ctx.db, "L1", until=datetime.now(UTC))
+    touch = [e for e in events if e.type == "email_sent"]
+    assert touch and touch[0].properties["asset"] == row.cited_asset_ids[0]
+    with pytest.raises(Exception, match="already decided"):
+        world.agent.answer(approval_id, "accept", by="someone else")
+    assert len(world.delivered()) == 1
+
+
+def test_edit_sends_the_edited_text(world: World) -> None:
+    approval_id = drafted(world)
+    row = get_approval(world.agent.ctx.db, approval_id)
+    body = (
+        "Hi Dana,\n\nThe Northwind Freight story is worth five minutes.\n"
+        f"{row.body.splitlines()[-1]}\n"
+    )
+    result = world.agent.answer(
+        approval_id, "edit", by="sam", subject="A short read, Dana", body=body
+    )
+    assert result.outcome == "sent"
+    [message] = world.delivered()
+    assert message["Subject"] == "A short read, Dana"
+    assert (
+        "The Northwind Freight story is worth five minutes."
+        in message.get_body(("plain",)).get_content()
+    )
+    row = get_approval(world.agent.ctx.db, approval_id)
+    assert (row.status, row.final_subject, row.decided_by) == (
+        "edited",
+        "A short read, Dana",
+        "sam",
+    )
+
+
+def test_an_edit_that_breaks_a_guardrail_goes_back_flagged(world: World) -> None:
+    approval_id = drafted(world)
+    row = get_approval(world.agent.ctx.db, approval_id)
+    body = f"Hi Dana, our pricing is 50% off this week.\n{row.body.splitlines()[-1]}\n"
+    result = world.agent.answer(approval_id, "edit", by="sam", subject="Deal", body=body)
+    assert result.outcome == "awaiting_approval" and result.approval_id != approval_id
+    flagged = get_approval(world.agent.ctx.db, result.approval_id or "")
+    rules = {v["rule"] for v in flagged.violations}
+    assert {"guardrail.stage_terms", "guardrail.grounding"} <= rules
+    assert world.delivered() == []
+
+
+def test_respond_writes_a_new_draft(world: World) -> None:
+    approval_id = drafted(world)
+    result = world.agent.answer(approval_id, "respond", by="sam", feedback="Shorter, please.")
+    assert result.outcome == "awaiting_approval"
+    assert result.approval_id == approval_id[:-1] + "2"
+    old = get_approval(world.agent.ctx.db, approval_id)
+    assert (old.status, old.feedback) == ("responded", "Shorter, please.")
+    assert [r.id for r in pending(world.agent.ctx.db)] == [result.approval_id]
+    assert world.delivered() == []
+
+
+def test_ignore_discards(world: World) -> None:
+    approval_id = drafted(world)
+    result = world.agent.answer(approval_id, "ignore", by="sam")
+    assert result.outcome == "discarded"
+    assert pending(world.agent.ctx.db) == [] and world.delivered() == []
+
+
+def test_an_unsubscribe_after_approval_wins(world: World) -> None:
+    approval_id = drafted(world)
+    ingest_events(
+        world.agent.ctx.db,
+        [
+            {
+                "id": "unsub",
+                "lead_id": "L1",
+                "type": "unsubscribe",
+                "occurred_at": datetime.now(UTC).isoformat(),
+            }
+        ],
+        world.agent.ctx.playbook,
+    )
+    result = world.agent.answer(approval_id, "accept", by="sam")
+    assert result.outcome == "blocked"
+    assert "suppress.unsubscribed" in (result.detail or "")
+    assert world.delivered() == []
+    assert get_send(world.agent.ctx.db, approval_id).status == "blocked"  # type: ignore[union-attr]
+
+
+def test_the_frequency_cap_is_checked_again_at_send_time(world: World) -> None:
+    first = drafted(world)
+    second = world.agent.start("L1").approval_id  # a second draft before the first went out
+    assert second
+    assert world.agent.answer(first, "accept", by="sam").outcome == "sent"
+    result = world.agent.answer(second, "accept", by="sam")
+    assert result.outcome == "blocked" and "wait.min_gap" in (result.detail or "")
+    assert len(world.delivered()) == 1
+
+
+def test_a_crash_after_the_smtp_server_accepted_is_never_resent(world: World) -> None:
+    approval_id = drafted(world)
+
+    def crash(_approval_id: str) -> None:
+        raise RuntimeError("process killed between SMTP accept and the record")
+
+    world.agent.ctx.after_send = crash
+    with pytest.raises(RuntimeError, match="process killed"):
+        world.agent.answer(approval_id, "accept", by="sam")
+    assert len(world.delivered()) == 1
+    world.agent.ctx.after_send = lambda _approval_id: None
+    thread = get_approval(world.agent.ctx.db, approval_id).thread_id
+    result = world.agent.recover(thread)
+    assert result.outcome == "needs_check"
+    assert world.agent.recover(thread).outcome == "needs_check"
+    assert len(world.delivered()) == 1
+    assert get_send(world.agent.ctx.db, approval_id).status == "needs_check"  # type: ignore[union-attr]
+
+
+def test_approve_from_a_new_process_after_a_restart(world: World, settings: Settings) -> None:
+    approval_id = drafted(world)
+    env = {
+        **os.environ,
+        "NURTURE_DATA_DIR": str(settings.data_dir),
+        "NURTURE_DATABASE_URL": settings.resolved_database_url,
+        "NURTURE_SMTP_HOST": "127.0.0.1",
+        "NURTURE_SMTP_PORT": str(settings.smtp_port),
+        "NURTURE_SMTP_STARTTLS": "false",
+        "COLUMNS": "200",
+    }
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from agent.cli import main; main()",
+            "approve",
+            approval_id,
+            "--by",
+            "dana",
+        ],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "L1: sent" in done.stdout
+    assert len(world.delivered()) == 1
+
+
+@pytest.mark.parametrize(
+    ("events", "outcome"),
+    [
+        ([("unsubscribe", 2, {})], "suppressed"),
+        ([("handoff", 2, {})], "with_sales"),
+        ([("whitepaper_download", 1, {"topic": "route optimisation"})], "waiting"),
+    ],
+)
+def test_no_draft_when_the_playbook_says_no(world: World, events: list, outcome: str) -> None:  # type: ignore[type-arg]
+    world.seed(DANA, events)
+    result = world.agent.start("L1")
+    assert result.outcome == outcome and result.approval_id is None
+    assert pending(world.agent.ctx.db) == [] and world.delivered() == []
