@@ -6,119 +6,24 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from agent.checkpoints import open_checkpointer
-from agent.content.assets import load_library
-from agent.content.embeddings import WordLlamaEmbedding
-from agent.content.index import chroma_client, content_collection, sync_index
 from agent.context import build_context
 from agent.nodes.send import message_id_for
 from agent.runner import NurtureAgent
-from agent.settings import DEFAULT_CONTENT, Settings
+from agent.settings import Settings
 from agent.store.approvals import get_approval, pending
 from agent.store.ingest import ingest_events
-from agent.store.leads import upsert_leads
 from agent.store.sends import get_send
 from agent.tools.timeline import load_timeline
+from tests.utils.agent_world import DANA, World, drafted
 from tests.utils.smtp import CollectingHandler
 
 ROOT = Path(__file__).parent.parent
-DANA = {
-    "id": "L1",
-    "email": "dana@northwind.example",
-    "name": "Dana Reyes",
-    "company": "Northwind Freight",
-    "attributes": {"industry": "logistics", "employees": 420, "title": "Transport Manager"},
-}
-
-
-@pytest.fixture(scope="module")
-def indexed_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data folder whose Chroma store holds the shipped content library."""
-    data = tmp_path_factory.mktemp("agent-data")
-    collection = content_collection(
-        chroma_client(url=None, path=data / "chroma"), WordLlamaEmbedding()
-    )
-    sync_index(collection, load_library(DEFAULT_CONTENT).assets)
-    return data
-
-
-@pytest.fixture
-def settings(
-    indexed_data: Path, tmp_path: Path, smtp_server: tuple[CollectingHandler, int]
-) -> Settings:
-    return Settings(
-        data_dir=indexed_data,
-        database_url=f"sqlite:///{tmp_path / 'n.db'}",
-        smtp_host="127.0.0.1",
-        smtp_port=smtp_server[1],
-        smtp_starttls=False,
-    )
-
-
-@dataclass
-class World:
-    agent: NurtureAgent
-    smtp: CollectingHandler
-    settings: Settings
-
-    def seed(self, lead: dict[str, Any], events: list[tuple[str, float, dict[str, Any]]]) -> None:
-        ctx = self.agent.ctx
-        now = datetime.now(UTC)
-        upsert_leads(ctx.db, [lead], ctx.playbook)
-        report = ingest_events(
-            ctx.db,
-            [
-                {
-                    "id": f"{lead['id']}-{n}",
-                    "lead_id": lead["id"],
-                    "type": type_,
-                    "occurred_at": (now - timedelta(days=days)).isoformat(),
-                    "properties": props,
-                }
-                for n, (type_, days, props) in enumerate(events)
-            ],
-            ctx.playbook,
-        )
-        assert not report.rejected
-
-    def delivered(self) -> list[Any]:
-        return self.smtp.messages()
-
-
-@pytest.fixture
-def world(settings: Settings, smtp_server: tuple[CollectingHandler, int]) -> Iterator[World]:
-    with open_checkpointer(settings) as checkpointer:
-        yield World(NurtureAgent(build_context(settings), checkpointer), smtp_server[0], settings)
-
-
-WHITEPAPER = [
-    ("blog_view", 20, {"url": "/blog/x", "topic": "route optimisation"}),
-    (
-        "whitepaper_download",
-        4,
-        {"topic": "route optimisation", "asset_id": "wp-time-windows-routing-cost"},
-    ),
-]
-
-
-def drafted(
-    world: World,
-    lead: dict[str, Any] = DANA,
-    events: list[tuple[str, float, dict[str, Any]]] = WHITEPAPER,
-) -> str:
-    world.seed(lead, events)
-    result = world.agent.start(lead["id"])
-    assert result.outcome == "awaiting_approval", result
-    assert result.approval_id
-    return result.approval_id
 
 
 def test_a_draft_waits_for_approval_and_nothing_is_sent(world: World) -> None:
@@ -326,3 +231,31 @@ def test_no_draft_when_the_playbook_says_no(world: World, events: list, outcome:
     result = world.agent.start("L1")
     assert result.outcome == outcome and result.approval_id is None
     assert pending(world.agent.ctx.db) == [] and world.delivered() == []
+
+
+@pytest.mark.postgres
+def test_the_agent_on_postgresql(
+    postgres_url: str, indexed_data: Path, smtp_server: tuple[CollectingHandler, int]
+) -> None:
+    """Store and LangGraph checkpoints both on PostgreSQL; approve from a second agent."""
+    from sqlalchemy import text
+
+    config = Settings(
+        data_dir=indexed_data,
+        database_url=postgres_url,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_server[1],
+        smtp_starttls=False,
+    )
+    ctx = build_context(config)
+    with ctx.db.engine.begin() as conn:
+        conn.execute(
+            text("TRUNCATE leads, events, lead_scores, runs, approvals, sends, handoffs CASCADE")
+        )
+    with open_checkpointer(config) as checkpointer:
+        world = World(NurtureAgent(ctx, checkpointer), smtp_server[0], config)
+        approval_id = drafted(world)
+    with open_checkpointer(config) as checkpointer:  # a new process' view of the same thread
+        again = NurtureAgent(build_context(config), checkpointer)
+        assert again.answer(approval_id, "accept", by="sam").outcome == "sent"
+    assert len(smtp_server[0].envelopes) == 1

@@ -152,7 +152,7 @@ def run(
     """Draft for every lead whose next action is send_email or re_engage."""
     with agent_session() as agent:
         results = run_all(agent, limit=limit, concurrency=concurrency)
-    _summary(results)
+    summarize(results)
 
 
 def run_all(
@@ -160,8 +160,11 @@ def run_all(
 ) -> list[RunResult | Exception]:
     ctx = agent.ctx
     now = ctx.clock()
+    waiting = {row.lead_id for row in pending(ctx.db, limit=1_000_000)}
     due = []
     for lead_id in all_lead_ids(ctx.db):
+        if lead_id in waiting:  # one draft per lead in the inbox at a time
+            continue
         lead, events = load_timeline(ctx.db, lead_id, until=now, playbook=ctx.playbook)
         if decide(lead, events, ctx.playbook, now).action in ("send_email", "re_engage"):
             due.append(lead_id)
@@ -183,7 +186,7 @@ def run_all(
     return results
 
 
-def _summary(results: list[RunResult | Exception]) -> None:
+def summarize(results: list[RunResult | Exception]) -> None:
     outcomes = Counter(r.outcome if isinstance(r, RunResult) else "error" for r in results)
     drafters = Counter(r.drafter for r in results if isinstance(r, RunResult) and r.drafter)
     table = Table("outcome", "leads", title=f"{len(results)} leads", title_justify="left")

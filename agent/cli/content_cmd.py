@@ -51,7 +51,7 @@ def index() -> None:
         ("updated", report.updated),
         ("removed", report.removed),
     ):
-        if ids:
+        if 0 < len(ids) <= 10:  # a first index adds everything: counts say enough then
             console.print(f"  {label}: {', '.join(ids)}", highlight=False)
 
 

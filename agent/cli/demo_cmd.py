@@ -12,6 +12,7 @@ from rich.table import Table
 
 from agent.cli.common import console, open_database, playbook
 from agent.decisions import decide
+from agent.store.approvals import pending
 from agent.store.ingest import ingest_events
 from agent.store.leads import upsert_leads
 from agent.store.scores import rescore_all
@@ -49,6 +50,26 @@ def demo(
         highlight=False,
     )
     _summary(decisions)
+    _draft_for_due_leads()
+
+
+def _draft_for_due_leads() -> None:
+    """The agent's part of the demo: index the content, draft for every lead that should hear
+    from us, and leave the drafts waiting for a human."""
+    from agent.cli.agent_cmd import agent_session, run_all, summarize
+    from agent.cli.content_cmd import index
+
+    index()
+    with agent_session() as agent:
+        results = run_all(agent)
+        waiting = pending(agent.ctx.db, limit=1_000_000)
+    summarize(results)
+    console.print(
+        f"[bold]{len(waiting)} drafts are waiting for approval.[/] Review them with "
+        "[bold]nurture inbox[/] and [bold]nurture review ID[/]; nothing is sent until "
+        "someone approves.",
+        highlight=False,
+    )
 
 
 def _summary(decisions: list) -> None:  # type: ignore[type-arg]

@@ -36,9 +36,9 @@ class WordLlamaEmbedding(EmbeddingFunction[Documents]):
 
     def _load(self) -> Any:
         if self._model is None:
+            root_level = logging.getLogger().level  # importing wordllama sets the root to INFO
             import wordllama
 
-            root_level = logging.getLogger().level
             # Its bundled tokenizer sits where the default loader does not look, so point it at
             # the installed package and forbid any download.
             self._model = wordllama.WordLlama.load(
@@ -46,7 +46,7 @@ class WordLlamaEmbedding(EmbeddingFunction[Documents]):
                 cache_dir=Path(wordllama.__file__).parent,
                 disable_download=True,
             )
-            logging.getLogger().setLevel(root_level)  # importing wordllama sets the root to INFO
+            logging.getLogger().setLevel(root_level)
         return self._model
 
     @staticmethod

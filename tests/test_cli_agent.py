@@ -1,0 +1,137 @@
+"""The agent's commands: draft, inbox, review, approve (plain and --edit), respond, discard, run."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from agent.playbook import load_playbook
+from agent.settings import DEFAULT_PLAYBOOK
+from agent.store import Database
+from agent.store.ingest import ingest_events
+from agent.store.leads import upsert_leads
+from tests.test_cli import run
+from tests.utils.agent_world import DANA
+from tests.utils.smtp import CollectingHandler
+
+
+@pytest.fixture
+def cli_env(
+    indexed_data: Path,
+    tmp_path: Path,
+    smtp_server: tuple[CollectingHandler, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> CollectingHandler:
+    url = f"sqlite:///{tmp_path / 'n.db'}"
+    for name, value in {
+        "NURTURE_DATA_DIR": str(indexed_data),
+        "NURTURE_DATABASE_URL": url,
+        "NURTURE_SMTP_HOST": "127.0.0.1",
+        "NURTURE_SMTP_PORT": str(smtp_server[1]),
+        "NURTURE_SMTP_STARTTLS": "false",
+    }.items():
+        monkeypatch.setenv(name, value)
+    db = Database(url)
+    db.migrate()
+    playbook = load_playbook(DEFAULT_PLAYBOOK)
+    now = datetime.now(UTC)
+    upsert_leads(db, [DANA, {**DANA, "id": "L2", "email": "lee@fabrikam.example"}], playbook)
+    ingest_events(
+        db,
+        [
+            {
+                "id": f"{lead}-wp",
+                "lead_id": lead,
+                "type": "whitepaper_download",
+                "occurred_at": (now - timedelta(days=4)).isoformat(),
+                "properties": {"topic": "route optimisation"},
+            }
+            for lead in ("L1", "L2")
+        ],
+        playbook,
+    )
+    db.dispose()
+    return smtp_server[0]
+
+
+def approval_id_in(text: str) -> str:
+    found = re.search(r"nurture approve (\S+)", text)
+    assert found, text
+    return found.group(1)
+
+
+def test_draft_then_approve_sends(cli_env: CollectingHandler, monkeypatch, capsys) -> None:  # noqa: ANN001
+    code, out, err = run(monkeypatch, capsys, "draft", "L1")
+    assert code == 0, err
+    assert "awaiting_approval" in out and "written by the offline template drafter" in out
+    approval = approval_id_in(out)
+    code, out, _ = run(monkeypatch, capsys, "inbox")
+    assert approval in out and "scenario.whitepaper_case_study" in out
+    code, out, _ = run(monkeypatch, capsys, "review", approval)
+    assert code == 0 and "Why now" in out
+    code, out, _ = run(monkeypatch, capsys, "approve", approval, "--by", "dana")
+    assert code == 0 and "L1: sent" in out
+    assert len(cli_env.envelopes) == 1
+    code, _, err = run(monkeypatch, capsys, "approve", approval)
+    assert code == 2 and "already decided (accepted by dana" in err
+    assert len(cli_env.envelopes) == 1
+
+
+def test_approve_with_an_edit_file(
+    cli_env: CollectingHandler, tmp_path: Path, monkeypatch, capsys
+) -> None:  # noqa: ANN001
+    _, out, _ = run(monkeypatch, capsys, "draft", "L1")
+    approval = approval_id_in(out)
+    edit = tmp_path / "edit.txt"
+    edit.write_text(
+        "Subject: A short read, Dana\n\nHi Dana,\n\nWorth five minutes.\n\n"
+        "Not useful? Unsubscribe: https://routewise.example/unsubscribe?lead=L1\n"
+    )
+    code, out, err = run(monkeypatch, capsys, "approve", approval, "--edit", str(edit))
+    assert code == 0, err
+    [envelope] = cli_env.envelopes
+    assert b"Subject: A short read, Dana" in envelope.original_content  # type: ignore[operator]
+
+
+def test_respond_and_discard(cli_env: CollectingHandler, monkeypatch, capsys) -> None:  # noqa: ANN001
+    _, out, _ = run(monkeypatch, capsys, "draft", "L1")
+    first = approval_id_in(out)
+    code, out, _ = run(monkeypatch, capsys, "respond", first, "Mention the checklist")
+    assert code == 0 and "awaiting_approval" in out
+    second = approval_id_in(out)
+    assert second != first
+    code, out, _ = run(monkeypatch, capsys, "discard", second)
+    assert code == 0 and "discarded" in out
+    _, out, _ = run(monkeypatch, capsys, "inbox")
+    assert "The inbox is empty." in out
+    assert cli_env.envelopes == []
+
+
+def test_run_drafts_for_every_due_lead_once(
+    cli_env: CollectingHandler, monkeypatch, capsys
+) -> None:  # noqa: ANN001
+    code, out, err = run(monkeypatch, capsys, "run")
+    assert code == 0, err
+    assert "2 leads" in out and "awaiting_approval" in out
+    assert "2 drafts written by the offline template drafter" in out
+    _, out, _ = run(monkeypatch, capsys, "run")
+    assert "0 leads" in out  # both already have a draft waiting
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["approve", "nope"], "error: no approval with id 'nope'"),
+        (["draft", "nobody"], "error: no lead with id 'nobody'"),
+        (["approve", "x", "--edit", "missing.txt"], "error: cannot read missing.txt"),
+        (["respond", "x", "  "], "feedback is empty"),
+    ],
+)
+def test_bad_input_is_one_line(
+    cli_env: CollectingHandler, monkeypatch, capsys, args: list[str], message: str
+) -> None:  # noqa: ANN001
+    code, out, err = run(monkeypatch, capsys, *args)
+    assert code == 2 and message in err and "Traceback" not in out + err
