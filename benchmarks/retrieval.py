@@ -15,6 +15,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import get_args
 
 from rich.console import Console
 from rich.progress import track
@@ -25,6 +26,7 @@ from agent.content.chunks import chunk_asset, fit_key
 from agent.content.embeddings import WordLlamaEmbedding
 from agent.content.index import chroma_client, content_collection, sync_index
 from agent.playbook import STAGES, load_playbook
+from agent.playbook.models import ContentKind
 from agent.settings import DEFAULT_CONTENT, DEFAULT_PLAYBOOK
 from agent.tools.content import ContentNeed, LeadContext, retrieve
 
@@ -64,19 +66,7 @@ def reindex_figures(tmp: Path) -> dict[str, str]:
 def big_collection(tmp: Path, size: int, rng: random.Random):  # noqa: ANN201
     """`size` chunks made from the library's chunks with shuffled stages, kinds and topics."""
     base = [c for a in load_library(DEFAULT_CONTENT).assets for c in chunk_asset(a)]
-    kinds = [
-        "blog",
-        "guide",
-        "explainer",
-        "whitepaper",
-        "report",
-        "webinar",
-        "case_study",
-        "comparison",
-        "roi",
-        "faq",
-        "security",
-    ]
+    kinds = [k for k in get_args(ContentKind) if k != "pricing"]
     collection = content_collection(chroma_client(url=None, path=tmp / "big"), WordLlamaEmbedding())
     batch: list[tuple[str, str, dict]] = []
     for n in track(range(size), description="building 10k-chunk index"):

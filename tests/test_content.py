@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,6 +15,7 @@ from agent.content.assets import load_library
 from agent.content.embeddings import WordLlamaEmbedding
 from agent.content.index import chroma_client, content_collection, sync_index
 from agent.playbook import STAGES, Playbook, load_playbook
+from agent.playbook.models import ContentKind
 from agent.settings import DEFAULT_CONTENT, DEFAULT_PLAYBOOK
 from agent.tools.content import ContentNeed, LeadContext, allowed_stages, persona_of, retrieve
 
@@ -193,22 +195,7 @@ def test_nothing_left_at_all_is_said_plainly(library_collection) -> None:  # noq
 def test_a_wrong_stage_asset_is_never_returned(library_collection, stage, data) -> None:  # noqa: ANN001
     kinds = data.draw(
         st.lists(
-            st.sampled_from(
-                [
-                    "blog",
-                    "guide",
-                    "explainer",
-                    "whitepaper",
-                    "report",
-                    "webinar",
-                    "case_study",
-                    "comparison",
-                    "roi",
-                    "faq",
-                    "security",
-                    "pricing",
-                ]
-            ),
+            st.sampled_from(get_args(ContentKind)),
             min_size=1,
             max_size=3,
             unique=True,
