@@ -31,6 +31,7 @@ format: setup
 bench: setup
 	$(BIN)/python benchmarks/decide.py
 	$(BIN)/python benchmarks/retrieval.py
+	$(BIN)/python benchmarks/agent.py
 
 clean:
 	rm -rf $(VENV) .nurture .pytest_cache .ruff_cache .hypothesis
