@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.runtime import Runtime
 
-from agent.context import AgentContext
+from agent.context import AgentContext, build_context
+from agent.settings import get_settings
 from agent.store.runs import record_run
+
+_fallback: AgentContext | None = None
+_fallback_lock = threading.Lock()
+
+
+def context_of(runtime: Runtime[AgentContext]) -> AgentContext:
+    """The run's context; under LangGraph Studio or a LangGraph server, which pass none, one
+    built from settings on first use (never at import time)."""
+    if isinstance(runtime.context, AgentContext):
+        return runtime.context
+    global _fallback
+    with _fallback_lock:
+        if _fallback is None:
+            _fallback = build_context(get_settings())
+        return _fallback
 
 
 def thread_id(config: RunnableConfig) -> str:

@@ -8,7 +8,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
 from agent.context import AgentContext
-from agent.nodes.common import finish
+from agent.nodes.common import context_of, finish
 from agent.state import AgentState
 from agent.store.leads import load_lead
 from agent.tools.content import ContentNeed, LeadContext, persona_of, retrieve
@@ -17,7 +17,7 @@ from agent.tools.content import ContentNeed, LeadContext, persona_of, retrieve
 def retrieve_content(
     state: AgentState, runtime: Runtime[AgentContext], config: RunnableConfig
 ) -> dict[str, Any]:
-    ctx = runtime.context
+    ctx = context_of(runtime)
     decision = state["decision"]
     content = decision["content"]
     lead = load_lead(ctx.db, state["lead_id"])

@@ -10,7 +10,7 @@ from langgraph.runtime import Runtime
 
 from agent.context import AgentContext
 from agent.decisions import decide
-from agent.nodes.common import finish, thread_id
+from agent.nodes.common import context_of, finish, thread_id
 from agent.state import AgentState
 from agent.store.runs import record_run
 from agent.tools.timeline import load_timeline
@@ -21,7 +21,7 @@ OUTCOME = {"suppress": "suppressed", "with_sales": "with_sales", "wait": "waitin
 def load_and_decide(
     state: AgentState, runtime: Runtime[AgentContext], config: RunnableConfig
 ) -> dict[str, Any]:
-    ctx = runtime.context
+    ctx = context_of(runtime)
     now = ctx.clock()
     lead, events = load_timeline(ctx.db, state["lead_id"], until=now, playbook=ctx.playbook)
     decision = decide(lead, events, ctx.playbook, now)
@@ -65,4 +65,4 @@ def record_outcome(
     if decision.get("wait_until"):
         until = datetime.fromisoformat(decision["wait_until"])
         detail += f" (until {until:%Y-%m-%d %H:%M} UTC)"
-    return finish(runtime.context, config, dict(state), OUTCOME[decision["action"]], detail)
+    return finish(context_of(runtime), config, dict(state), OUTCOME[decision["action"]], detail)

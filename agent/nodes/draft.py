@@ -11,7 +11,7 @@ from agent.context import AgentContext
 from agent.drafting.models import DraftFailed, EmailDraft
 from agent.drafting.request import build_request, guardrail_context
 from agent.guardrails import check_draft
-from agent.nodes.common import finish
+from agent.nodes.common import context_of, finish
 from agent.state import AgentState
 from agent.tools.timeline import load_timeline
 
@@ -26,7 +26,7 @@ def current_draft(state: AgentState) -> EmailDraft | None:
 def draft_email(
     state: AgentState, runtime: Runtime[AgentContext], config: RunnableConfig
 ) -> dict[str, Any]:
-    ctx = runtime.context
+    ctx = context_of(runtime)
     lead, events = load_timeline(ctx.db, state["lead_id"], until=ctx.clock(), playbook=ctx.playbook)
     request = build_request(ctx, lead, events, dict(state), previous=current_draft(state))
     try:
@@ -51,7 +51,7 @@ def route_after_draft(state: AgentState) -> Literal["check_draft", "__end__"]:
 
 
 def check_draft_node(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    ctx = runtime.context
+    ctx = context_of(runtime)
     lead, events = load_timeline(ctx.db, state["lead_id"], until=ctx.clock(), playbook=ctx.playbook)
     request = build_request(ctx, lead, events, dict(state))
     draft = current_draft(state)

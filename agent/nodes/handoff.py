@@ -8,7 +8,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
 from agent.context import AgentContext
-from agent.nodes.common import finish, thread_id
+from agent.nodes.common import context_of, finish, thread_id
 from agent.state import AgentState
 from agent.store.handoffs import record_handoff
 from agent.store.ingest import ingest_events
@@ -18,7 +18,7 @@ from agent.tools.crm import notify_sales
 def notify_sales_node(
     state: AgentState, runtime: Runtime[AgentContext], config: RunnableConfig
 ) -> dict[str, Any]:
-    ctx = runtime.context
+    ctx = context_of(runtime)
     handoff_id = f"handoff-{thread_id(config)}"
     reason = state["decision"]["reasons"][0]
     payload = {

@@ -15,7 +15,7 @@ from agent.context import AgentContext
 from agent.drafting.models import EmailDraft
 from agent.drafting.request import build_request, guardrail_context
 from agent.guardrails import check_draft
-from agent.nodes.common import finish, thread_id
+from agent.nodes.common import context_of, finish, thread_id
 from agent.state import AgentState
 from agent.store.approvals import PendingDraft, open_approval
 from agent.store.runs import record_run
@@ -33,7 +33,7 @@ class HumanResponse(BaseModel):
 def human_review(
     state: AgentState, runtime: Runtime[AgentContext], config: RunnableConfig
 ) -> Command[Literal["send_email", "draft_email", "human_review", "__end__"]]:
-    ctx = runtime.context
+    ctx = context_of(runtime)
     round_ = state.get("review_round", 0) + 1
     approval_id = f"{thread_id(config)}.{round_}"  # stable when this node re-runs on resume
     draft = state["draft"]

@@ -15,7 +15,7 @@ from langgraph.runtime import Runtime
 
 from agent.context import AgentContext
 from agent.decisions import Decision, decide
-from agent.nodes.common import finish
+from agent.nodes.common import context_of, finish
 from agent.playbook import Playbook
 from agent.state import AgentState
 from agent.store.approvals import get_approval
@@ -32,7 +32,7 @@ APPROVED = {"accepted", "edited"}
 def send_email(
     state: AgentState, runtime: Runtime[AgentContext], config: RunnableConfig
 ) -> dict[str, Any]:
-    ctx = runtime.context
+    ctx = context_of(runtime)
     approval = get_approval(ctx.db, state["approval_id"])
     if approval.status not in APPROVED:
         return finish(ctx, config, dict(state), "blocked", f"approval is {approval.status}")
