@@ -112,10 +112,11 @@ def _deliver(
         return finish(ctx, config, dict(state), "send_failed", str(exc))
     except SendOutcomeUnknown as exc:
         finish_send(ctx.db, approval_id, status="needs_check", at=ctx.clock(), reason=str(exc))
+        _record_touch(ctx, state, lead.id, approval_id, uncertain=True)
         return finish(ctx, config, dict(state), "needs_check", str(exc))
     ctx.after_send(approval_id)
     finish_send(ctx.db, approval_id, status="sent", at=ctx.clock())
-    _record_touch(ctx, state, lead, email, approval_id)
+    _record_touch(ctx, state, lead.id, approval_id)
     return finish(ctx, config, dict(state), "sent", f"sent as {email.message_id}")
 
 
@@ -126,18 +127,27 @@ def _after_interruption(
         # The process stopped after claiming the send: the SMTP server may have accepted it.
         reason = "interrupted during sending: check the mail server log before sending again"
         finish_send(ctx.db, approval_id, status="needs_check", at=ctx.clock(), reason=reason)
+        _record_touch(ctx, state, state["lead_id"], approval_id, uncertain=True)
         return finish(ctx, config, dict(state), "needs_check", reason)
     return finish(ctx, config, dict(state), status, f"already {status}; not sent again")
 
 
 def _record_touch(
-    ctx: AgentContext, state: AgentState, lead: Lead, email: OutgoingEmail, approval_id: str
+    ctx: AgentContext,
+    state: AgentState,
+    lead_id: str,
+    approval_id: str,
+    *,
+    uncertain: bool = False,
 ) -> None:
+    """Puts the send on the timeline so the frequency cap counts it. A send that may have gone
+    out (the outcome is unknown) counts too: better one email too few than one too many."""
     cited = state["draft"]["cited_asset_ids"]
     asset = ctx.assets.get(cited[0]) if cited else None
     properties = {
         "asset": asset.id if asset else None,
-        "message_id": email.message_id,
+        "message_id": message_id_for(approval_id),
+        "uncertain": uncertain or None,
         "asset_kind": asset.meta.kind if asset else None,
         "topic": (state["decision"].get("content") or {}).get("topic"),
         "url": asset.meta.url if asset else None,
@@ -147,7 +157,7 @@ def _record_touch(
         [
             {
                 "id": f"sent-{approval_id}",
-                "lead_id": lead.id,
+                "lead_id": lead_id,
                 "type": TOUCH,
                 "occurred_at": ctx.clock().isoformat(),
                 "properties": {k: v for k, v in properties.items() if v},
