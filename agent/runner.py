@@ -32,9 +32,13 @@ class NurtureAgent:
         self.ctx = ctx
         self.graph = build_graph().compile(checkpointer=checkpointer)
 
-    def start(self, lead_id: str) -> RunResult:
+    @staticmethod
+    def new_thread_id(lead_id: str) -> str:
+        return f"{lead_id}:{uuid.uuid4().hex[:12]}"
+
+    def start(self, lead_id: str, *, thread_id: str | None = None) -> RunResult:
         """Decides for the lead and, when it should hear from us, drafts and stops for review."""
-        thread = f"{lead_id}:{uuid.uuid4().hex[:12]}"
+        thread = thread_id or self.new_thread_id(lead_id)
         self.graph.invoke({"lead_id": lead_id}, self._config(thread), context=self.ctx)
         return self.result(thread)
 

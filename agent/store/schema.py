@@ -177,3 +177,16 @@ class HandoffRow(Base):
     webhook_status: Mapped[str] = mapped_column(String(16))
     webhook_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+
+class ApiKeyRow(Base):
+    """An API key: only a hash of its secret is kept; the key itself is shown once."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16))
+    secret_hash: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

@@ -1,0 +1,77 @@
+"""API keys: `nk_<id>_<secret>`. The id finds the row; only a SHA-256 of the secret is stored,
+so a leaked database does not leak working keys. Keys are created and revoked with the CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import select
+
+from agent.errors import NurtureError
+from agent.store.database import Database
+from agent.store.schema import ApiKeyRow
+
+Role = Literal["admin", "marketer", "rep", "ingest"]
+ROLES: tuple[Role, ...] = ("admin", "marketer", "rep", "ingest")
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    key_id: str
+    name: str
+    role: Role
+
+
+def create_key(db: Database, *, name: str, role: Role, at: datetime) -> str:
+    """Stores a new key and returns it; this is the only time the secret is seen."""
+    if role not in ROLES:
+        raise NurtureError(f"unknown role '{role}' (roles: {', '.join(ROLES)})")
+    key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(24)
+    with db.session() as session:
+        session.add(
+            ApiKeyRow(
+                id=key_id,
+                name=name,
+                role=role,
+                secret_hash=_hash(secret),
+                created_at=at,
+                revoked_at=None,
+            )
+        )
+    return f"nk_{key_id}_{secret}"
+
+
+def authenticate(db: Database, key: str) -> Principal | None:
+    prefix, _, rest = key.partition("_")
+    key_id, _, secret = rest.partition("_")
+    if prefix != "nk" or not key_id or not secret:
+        return None
+    with db.session() as session:
+        row = session.get(ApiKeyRow, key_id)
+    if row is None or row.revoked_at is not None:
+        return None
+    if not hmac.compare_digest(row.secret_hash, _hash(secret)):
+        return None
+    return Principal(row.id, row.name, row.role)  # type: ignore[arg-type]
+
+
+def revoke_key(db: Database, key_id: str, *, at: datetime) -> None:
+    with db.session() as session:
+        row = session.get(ApiKeyRow, key_id)
+        if row is None:
+            raise NurtureError(f"no API key with id '{key_id}'")
+        row.revoked_at = at
+
+
+def list_keys(db: Database) -> list[ApiKeyRow]:
+    with db.session() as session:
+        return list(session.scalars(select(ApiKeyRow).order_by(ApiKeyRow.created_at)))
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()

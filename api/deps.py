@@ -1,0 +1,67 @@
+"""Dependencies the routes declare: the service state, the database, and who is calling."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+
+from agent.context import AgentContext
+from agent.store import Database
+from agent.store.api_keys import Principal, Role, authenticate
+from api.state import ServiceState
+
+KEY_COOKIE = "nurture_key"
+
+
+def get_state(request: Request) -> ServiceState:
+    return request.app.state.service  # type: ignore[no-any-return]
+
+
+StateDep = Annotated[ServiceState, Depends(get_state)]
+
+
+def get_context(state: StateDep) -> AgentContext:
+    return state.agent.ctx
+
+
+ContextDep = Annotated[AgentContext, Depends(get_context)]
+
+
+def get_db(ctx: ContextDep) -> Database:
+    return ctx.db
+
+
+DbDep = Annotated[Database, Depends(get_db)]
+
+
+def current_principal(request: Request, db: DbDep) -> Principal:
+    """The caller, from `Authorization: Bearer <key>`, `X-API-Key`, or the inbox's cookie."""
+    header = request.headers.get("authorization", "")
+    key = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+    key = key or request.headers.get("x-api-key", "") or request.cookies.get(KEY_COOKIE, "")
+    principal = authenticate(db, key) if key else None
+    if principal is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "a valid API key is required",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return principal
+
+
+def require(*roles: Role) -> Callable[..., Principal]:
+    """Admits the given roles (and admin, which may do everything)."""
+    allowed = {*roles, "admin"}
+
+    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if principal.role not in allowed:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"the {principal.role} role may not do this "
+                f"(allowed: {', '.join(sorted(allowed))})",
+            )
+        return principal
+
+    return check

@@ -1,0 +1,43 @@
+"""Builds the FastAPI app: routers, the inbox pages, and the service state in its lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from agent.checkpoints import open_checkpointer
+from agent.context import build_context
+from agent.runner import NurtureAgent
+from agent.runtime import freeze_startup_heap
+from agent.settings import Settings, get_settings
+from api.routes import health, pages
+from api.state import ServiceState
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    config = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        with (
+            open_checkpointer(config) as checkpointer,
+            ThreadPoolExecutor(max_workers=config.draft_concurrency) as workers,
+        ):
+            agent = NurtureAgent(build_context(config), checkpointer)
+            app.state.service = ServiceState(config, agent, workers)
+            freeze_startup_heap()
+            yield
+
+    app = FastAPI(
+        title="nurture-agent",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Lead nurturing with a human-owned playbook and human approval.",
+    )
+    app.include_router(health.router)
+    app.include_router(pages.router)
+    app.mount("/static", pages.static_files(), name="static")
+    return app

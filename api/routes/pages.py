@@ -1,0 +1,246 @@
+"""The approval inbox and the rep's lead page, rendered on the server (Jinja2 templates, plain
+JS for keyboard shortcuts in api/static/app.js). Signing in puts the API key in a cookie.
+
+CSRF: the cookie is httponly and SameSite=Strict, so the browser never attaches it to a request
+another site starts; a forged cross-site POST arrives without a key and is sent to /login.
+Each answer form also carries its approval id, which must match the one in the path."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from agent.errors import NurtureError
+from agent.playbook.models import STAGES
+from agent.store.api_keys import Principal, authenticate
+from agent.store.approvals import Answer, get_approval
+from agent.store.schema import ApprovalRow
+from api.deps import KEY_COOKIE, DbDep, StateDep
+from api.state import ServiceState
+from api.web.inbox import draft_page, inbox, next_pending, outcome_flash, stage_counts
+from api.web.lead import lead_page
+from api.web.render import (
+    STATIC_DIR,
+    Actor,
+    PageProblem,
+    PageRoute,
+    Viewer,
+    render,
+    safe_next,
+)
+
+router = APIRouter(tags=["inbox"], include_in_schema=False, route_class=PageRoute)
+
+PAGE_ROLES = {"admin", "marketer", "rep"}
+ACTING_ROLES = {"admin", "marketer"}
+FormApprovalId = Annotated[str, Form(alias="approval_id")]
+Done = Annotated[str | None, Query(description="An approval just answered: show its outcome.")]
+
+
+def static_files() -> StaticFiles:
+    """The pages' CSS and JS, mounted at /static by the app."""
+    return StaticFiles(directory=STATIC_DIR)
+
+
+def path_part(value: str) -> str:
+    """Ids come from CRMs and may hold '/', '?' or '#': quote them into one path segment."""
+    return quote(value, safe=":@")
+
+
+@router.get("/")
+def home() -> RedirectResponse:
+    return RedirectResponse("/inbox", status_code=303)
+
+
+@router.get("/login")
+def login_form(
+    request: Request, db: DbDep, next_path: Annotated[str, Query(alias="next")] = "/inbox"
+) -> Response:
+    key = request.cookies.get(KEY_COOKIE, "")
+    if key and authenticate(db, key) is not None:
+        return RedirectResponse(safe_next(next_path), status_code=303)
+    return render(request, "login.html", {"next": safe_next(next_path), "error": None})
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    db: DbDep,
+    key: Annotated[str, Form()],
+    next_path: Annotated[str, Form(alias="next")] = "/inbox",
+) -> Response:
+    key = key.strip()
+    principal = authenticate(db, key) if key else None
+    if principal is None or principal.role not in PAGE_ROLES:
+        error = (
+            "That key is not valid (revoked, mistyped, or not a key)."
+            if principal is None
+            else f"The {principal.role} role cannot use the inbox."
+        )
+        context = {"next": safe_next(next_path), "error": error}
+        return render(request, "login.html", context, status_code=401)
+    response = RedirectResponse(safe_next(next_path), status_code=303)
+    response.set_cookie(
+        KEY_COOKIE,
+        key,
+        httponly=True,  # page scripts never need the key
+        samesite="strict",  # the CSRF defence: see the module docstring
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return response
+
+
+@router.post("/logout")
+def logout() -> RedirectResponse:
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(KEY_COOKIE, path="/", httponly=True, samesite="strict")
+    return response
+
+
+@router.get("/inbox")
+def inbox_page(
+    request: Request,
+    principal: Viewer,
+    state: StateDep,
+    stage: str | None = None,
+    done: Done = None,
+) -> Response:
+    ctx = state.agent.ctx
+    stage = stage if stage in STAGES else None
+    items = inbox(ctx)
+    context = {
+        **_common(state, principal, done),
+        "items": [item for item in items if not stage or item.stage == stage],
+        "total": len(items),
+        "counts": stage_counts(items),
+        "stage": stage,
+        "now": ctx.clock(),
+    }
+    return render(request, "inbox.html", context)
+
+
+@router.get("/inbox/{approval_id:path}")
+def draft(
+    request: Request, approval_id: str, principal: Viewer, state: StateDep, done: Done = None
+) -> Response:
+    page = draft_page(state.agent, _approval(state, approval_id))
+    context = {**_common(state, principal, done), "page": page, "now": state.agent.ctx.clock()}
+    return render(request, "draft.html", context)
+
+
+@router.post("/inbox/{approval_id:path}/approve")
+def approve(
+    approval_id: str,
+    principal: Actor,
+    state: StateDep,
+    form_id: FormApprovalId,
+    subject: Annotated[str, Form()],
+    body: Annotated[str, Form()],
+) -> RedirectResponse:
+    """Unchanged, it is an accept; changed, an edit (which the guardrails check again)."""
+    row = _waiting(state, approval_id, form_id)
+    subject, body = _plain(subject).strip(), _plain(body)
+    if not subject or not body.strip():
+        raise PageProblem(422, "Nothing to send", "The subject and the body must not be empty.")
+    if subject == row.subject.strip() and body.strip() == row.body.strip():
+        return _answer(state, principal, row, "accept")
+    return _answer(state, principal, row, "edit", subject=subject, body=body)
+
+
+@router.post("/inbox/{approval_id:path}/respond")
+def request_changes(
+    approval_id: str,
+    principal: Actor,
+    state: StateDep,
+    form_id: FormApprovalId,
+    feedback: Annotated[str, Form()],
+) -> RedirectResponse:
+    row = _waiting(state, approval_id, form_id)
+    feedback = _plain(feedback).strip()
+    if not feedback:
+        raise PageProblem(422, "What should change?", "Say what the next draft should change.")
+    return _answer(state, principal, row, "respond", feedback=feedback)
+
+
+@router.post("/inbox/{approval_id:path}/discard")
+def discard(
+    approval_id: str, principal: Actor, state: StateDep, form_id: FormApprovalId
+) -> RedirectResponse:
+    return _answer(state, principal, _waiting(state, approval_id, form_id), "ignore")
+
+
+@router.get("/leads/{lead_id:path}")
+def lead(request: Request, lead_id: str, principal: Viewer, state: StateDep) -> Response:
+    ctx = state.agent.ctx
+    try:
+        page = lead_page(ctx.db, ctx.playbook, lead_id, ctx.clock())
+    except NurtureError as exc:
+        raise PageProblem(404, "No such lead", str(exc)) from exc
+    context = {**_common(state, principal, None), "page": page, "now": ctx.clock()}
+    return render(request, "lead.html", context)
+
+
+def _common(state: ServiceState, principal: Principal, done: str | None) -> dict[str, object]:
+    """What every signed-in page shows: who is signed in, what they may do, the last outcome."""
+    flash = None
+    if done:
+        try:
+            flash = outcome_flash(state.agent.ctx, get_approval(state.agent.ctx.db, done))
+        except NurtureError:
+            flash = None  # a stale or made-up id: say nothing
+    return {
+        "principal": principal,
+        "can_act": principal.role in ACTING_ROLES,
+        "flash": flash,
+        "path_part": path_part,
+        "playbook_version": state.agent.ctx.playbook.version,
+    }
+
+
+def _approval(state: ServiceState, approval_id: str) -> ApprovalRow:
+    try:
+        return get_approval(state.agent.ctx.db, approval_id)
+    except NurtureError as exc:
+        raise PageProblem(404, "No such draft", str(exc)) from exc
+
+
+def _waiting(state: ServiceState, approval_id: str, form_id: str) -> ApprovalRow:
+    """The approval the form was for, still waiting for an answer."""
+    if form_id != approval_id:
+        raise PageProblem(400, "Mismatched form", "The form was for a different draft.")
+    row = _approval(state, approval_id)
+    if row.status != "pending":
+        raise PageProblem(
+            409,
+            "Already decided",
+            f"This draft was already {row.status} by {row.decided_by}. Nothing was changed.",
+        )
+    return row
+
+
+def _answer(
+    state: ServiceState,
+    principal: Principal,
+    row: ApprovalRow,
+    answer: Answer,
+    **fields: str,
+) -> RedirectResponse:
+    """Resumes the waiting thread, then shows the new draft it produced (feedback, or an edit
+    the guardrails refused) or else the next draft waiting, with the outcome as a flash."""
+    try:
+        result = state.agent.answer(row.id, answer, by=principal.name, **fields)
+    except NurtureError as exc:  # someone else answered between the page load and now
+        raise PageProblem(409, "Already decided", str(exc)) from exc
+    target = result.approval_id or next_pending(state.agent.ctx, row)
+    where = f"/inbox/{path_part(target)}" if target else "/inbox"
+    return RedirectResponse(f"{where}?done={quote(row.id, safe='')}", status_code=303)
+
+
+def _plain(text: str) -> str:
+    """Browsers submit textarea line breaks as CRLF; the drafts use LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")

@@ -1,0 +1,213 @@
+"""The inbox in a real browser: Debian's Chromium driven by Playwright against the app served by
+uvicorn on 127.0.0.1. Signs in, answers drafts with the keyboard shortcuts, and saves
+screenshots at desktop and phone widths to tests/artifacts/ for a person to look at.
+
+Skipped when the playwright package or /usr/bin/chromium is missing (Playwright's own browser
+download is not used: `apt-get install chromium` provides the browser)."""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from agent.store.api_keys import create_key
+from agent.store.approvals import get_approval, pending
+from api.main import create_app
+from tests.utils.agent_world import DANA, World, drafted
+from tests.utils.smtp import free_port
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+pytestmark = [
+    pytest.mark.skipif(
+        importlib.util.find_spec("playwright") is None,
+        reason="browser tests need the playwright package (pip install playwright)",
+    ),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="browser tests need Debian's Chromium at /usr/bin/chromium "
+        "(apt-get install chromium)",
+    ),
+]
+
+PRIYA = {
+    "id": "L2",
+    "email": "priya@kestrel.example",
+    "name": "Priya Natarajan",
+    "company": "Kestrel Foods",
+    "attributes": {"industry": "manufacturing", "employees": 1200, "title": "Head of Operations"},
+}
+PRIYA_EVENTS = [
+    ("page_view", 40, {"path": "/blog/cold-chain", "topic": "cold chain"}),
+    ("page_view", 12, {"path": "/blog/fleet", "topic": "fleet tracking"}),
+    ("form_submit", 9, {"form": "contact", "message": "<script>alert(1)</script> call me?"}),
+    ("page_view", 6, {"path": "/customers/acme", "topic": "fleet tracking", "completion": 0.9}),
+]
+
+
+@dataclass
+class Site:
+    url: str
+    world: World
+    approval_id: str
+    marketer: str
+
+
+@contextmanager
+def serve(app: FastAPI) -> Iterator[str]:
+    """The app under uvicorn in a thread on a free loopback port, stopped afterwards."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def site(world: World) -> Iterator[Site]:
+    approval_id = drafted(world)
+    marketer = create_key(world.agent.ctx.db, name="mara", role="marketer", at=datetime.now(UTC))
+    with serve(create_app(world.settings)) as url:
+        yield Site(url, world, approval_id, marketer)
+
+
+@contextmanager
+def signed_in(browser: Any, site: Site, viewport: dict[str, int] = DESKTOP) -> Iterator[Any]:
+    """A fresh browser context, signed in through the login form; fails on any console error
+    (a Content-Security-Policy violation shows up there)."""
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(f"{site.url}/inbox")
+        assert "/login" in page.url
+        page.fill("#key", site.marketer)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{site.url}/inbox")
+        yield page
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_edit_and_approve_with_the_keyboard(browser: Any, site: Site) -> None:
+    row = get_approval(site.world.agent.ctx.db, site.approval_id)
+    with signed_in(browser, site) as page:
+        page.keyboard.press("j")
+        page.keyboard.press("o")
+        page.wait_for_url("**/inbox/L1:*")
+        body = (
+            "Hi Dana,\n\nEdited in the browser: the Northwind Freight story is worth "
+            f"five minutes.\n{row.body.splitlines()[-1]}"
+        )
+        page.keyboard.press("e")
+        assert page.evaluate("document.activeElement.id") == "body"
+        page.fill("#body", body)
+        assert page.inner_text("#approve-button") == "Approve edited version & send"
+        page.press("#body", "Control+Enter")
+        page.wait_for_url("**/inbox?done=*")
+        assert "Sent to Dana Reyes" in page.inner_text(".flash")
+    [message] = site.world.delivered()
+    assert "Edited in the browser" in message.get_body(("plain",)).get_content()
+    assert get_approval(site.world.agent.ctx.db, site.approval_id).status == "edited"
+
+
+def test_request_changes_then_discard(browser: Any, site: Site) -> None:
+    with signed_in(browser, site) as page:
+        page.goto(f"{site.url}/inbox/{site.approval_id}")
+        page.keyboard.press("r")
+        page.keyboard.type("Shorter, and lead with the case study.")
+        page.keyboard.press("Control+Enter")
+        page.wait_for_url("**/inbox/L1:*?done=*")
+        assert "A new draft for Dana Reyes is waiting" in page.inner_text(".flash")
+        [new] = pending(site.world.agent.ctx.db)
+        assert new.id != site.approval_id and new.id in page.url
+
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.keyboard.press("d")
+        page.wait_for_url("**/inbox?done=*")
+        assert "Discarded the draft for Dana Reyes" in page.inner_text(".flash")
+    assert pending(site.world.agent.ctx.db) == []
+    assert site.world.delivered() == []
+
+
+def test_screenshots_at_desktop_and_phone_widths(browser: Any, site: Site) -> None:
+    """More drafts for a realistic inbox (one flagged by the guardrails), then pictures."""
+    world = site.world
+    priya = drafted(world, PRIYA, PRIYA_EVENTS)
+    flagged = get_approval(world.agent.ctx.db, priya)
+    world.agent.answer(
+        priya,
+        "edit",
+        by="mara",
+        subject="A deal for Kestrel",
+        body=f"Hi Priya, our pricing is 50% off this week.\n{flagged.body.splitlines()[-1]}",
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / ".gitignore").write_text("*\n")
+    pages = {
+        "inbox": "/inbox",
+        "draft": f"/inbox/{site.approval_id}",
+        "lead": f"/leads/{DANA['id']}",
+        "lead-priya": f"/leads/{PRIYA['id']}",
+    }
+    for width_name, viewport in (("1280", DESKTOP), ("390", PHONE)):
+        with signed_in(browser, site, viewport) as page:
+            for name, path in pages.items():
+                page.goto(f"{site.url}{path}")
+                page.screenshot(path=str(ARTIFACTS / f"{name}-{width_name}.png"), full_page=True)
+                overflow = page.evaluate(
+                    "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+                )
+                assert overflow <= 0, f"{path} scrolls sideways at {width_name}px"
+            page.goto(f"{site.url}/inbox")
+            assert page.locator(".draft-row.flagged").count() == 1
+            page.keyboard.press("?")
+            assert page.locator("#shortcuts").is_visible()
