@@ -46,7 +46,7 @@ class AgentContext:
 def build_context(settings: Settings, **overrides: Any) -> AgentContext:
     from agent.cli.content_cmd import open_collection
     from agent.content.assets import load_customers, load_library
-    from agent.playbook import load_playbook
+    from agent.store.playbooks import playbook_in_force
 
     db = overrides.pop("db", None) or Database(settings.resolved_database_url)
     db.migrate()
@@ -54,7 +54,7 @@ def build_context(settings: Settings, **overrides: Any) -> AgentContext:
     values: dict[str, Any] = {
         "settings": settings,
         "db": db,
-        "playbook": load_playbook(settings.playbook),
+        "playbook": overrides.pop("playbook", None) or playbook_in_force(db, settings),
         "collection": open_collection(settings),
         "assets": {a.id: a for a in library.assets},
         "customers": load_customers(settings.content_dir),

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from agent.context import AgentContext
 from agent.store import Database
@@ -36,11 +37,25 @@ def get_db(ctx: ContextDep) -> Database:
 DbDep = Annotated[Database, Depends(get_db)]
 
 
-def current_principal(request: Request, db: DbDep) -> Principal:
+# Declared so /docs offers an Authorize button; the check itself is ours (auto_error=False).
+bearer = HTTPBearer(auto_error=False, description="An API key: nk_<id>_<secret>")
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+
+
+def current_principal(
+    request: Request,
+    db: DbDep,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    _header: Annotated[str | None, Depends(api_key_header)],
+) -> Principal:
+    return authenticate_request(request, db)
+
+
+def authenticate_request(request: Request, db: Database) -> Principal:
     """The caller, from `Authorization: Bearer <key>`, `X-API-Key`, or the inbox's cookie."""
     header = request.headers.get("authorization", "")
-    key = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
-    key = key or request.headers.get("x-api-key", "") or request.cookies.get(KEY_COOKIE, "")
+    key = header[7:].strip() if header[:7].lower() == "bearer " else ""
+    key = key or request.headers.get("x-api-key", "").strip() or request.cookies.get(KEY_COOKIE, "")
     principal = authenticate(db, key) if key else None
     if principal is None:
         raise HTTPException(

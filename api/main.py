@@ -1,4 +1,5 @@
-"""Builds the FastAPI app: routers, the inbox pages, and the service state in its lifespan."""
+"""Builds the FastAPI app: the JSON API under /v1, the inbox pages, and the service state in
+its lifespan."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from agent.context import build_context
 from agent.runner import NurtureAgent
 from agent.runtime import freeze_startup_heap
 from agent.settings import Settings, get_settings
-from api.routes import health, pages
+from api.metrics import Metrics
+from api.routes import approvals, content, events, health, leads, metrics, pages, playbook
 from api.state import ServiceState
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     config = settings or get_settings()
+    counters = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -27,7 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ThreadPoolExecutor(max_workers=config.draft_concurrency) as workers,
         ):
             agent = NurtureAgent(build_context(config), checkpointer)
-            app.state.service = ServiceState(config, agent, workers)
+            app.state.service = ServiceState(config, agent, workers, counters)
             freeze_startup_heap()
             yield
 
@@ -35,9 +38,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="nurture-agent",
         version="0.1.0",
         lifespan=lifespan,
-        description="Lead nurturing with a human-owned playbook and human approval.",
+        description="Lead nurturing with a human-owned playbook and human approval. "
+        "Every /v1 route needs an API key (`Authorization: Bearer nk_...` or `X-API-Key`); "
+        "roles: admin, marketer, rep, ingest.",
     )
-    app.include_router(health.router)
-    app.include_router(pages.router)
+    app.middleware("http")(counters.middleware)
+    for router in (health, metrics, leads, events, approvals, content, playbook, pages):
+        app.include_router(router.router)
     app.mount("/static", pages.static_files(), name="static")
     return app

@@ -1,13 +1,15 @@
 """What the running service holds: settings, the agent (context + checkpointer), a worker pool
-for background draft runs. Built in the app's lifespan, never at import time."""
+for background work, metrics. Built in the app's lifespan, never at import time."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from agent.runner import NurtureAgent
 from agent.settings import Settings
+from api.background import RunTracker
+from api.metrics import Metrics
 
 
 @dataclass
@@ -15,3 +17,5 @@ class ServiceState:
     settings: Settings
     agent: NurtureAgent
     workers: ThreadPoolExecutor
+    metrics: Metrics = field(default_factory=Metrics)
+    runs: RunTracker = field(default_factory=RunTracker)

@@ -17,7 +17,12 @@ from agent.settings import DEFAULT_PLAYBOOK
 from agent.store import Database
 
 # Shared servers on 127.0.0.1: a real SMTP server, and a scripted OpenAI-compatible endpoint.
-pytest_plugins = ["tests.utils.smtp", "tests.utils.fake_openai", "tests.utils.agent_world"]
+pytest_plugins = [
+    "tests.utils.smtp",
+    "tests.utils.fake_openai",
+    "tests.utils.agent_world",
+    "tests.utils.service",
+]
 
 POSTGRES_URL = os.environ.get("NURTURE_TEST_DATABASE_URL")
 

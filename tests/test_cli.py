@@ -222,3 +222,41 @@ def test_an_unreachable_database_is_one_line(monkeypatch, capsys) -> None:  # no
     assert code == 2
     assert err.startswith("error: cannot reach the database at postgresql+psycopg://nobody@")
     assert "Traceback" not in err
+
+
+def test_keys_create_list_revoke(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from agent.cli.common import open_database
+    from agent.store.api_keys import authenticate
+
+    monkeypatch.setenv("NURTURE_DATA_DIR", str(tmp_path))
+    code, out, _ = run(monkeypatch, capsys, "keys", "create", "--name", "crm", "--role", "ingest")
+    assert code == 0
+    key = out.strip().splitlines()[-1]
+    principal = authenticate(open_database(), key)
+    assert principal is not None and (principal.name, principal.role) == ("crm", "ingest")
+    code, out, _ = run(monkeypatch, capsys, "keys", "list")
+    assert code == 0 and principal.key_id in out and "ingest" in out
+    assert key.split("_", 2)[2] not in out  # the secret is never shown again
+    assert run(monkeypatch, capsys, "keys", "revoke", principal.key_id)[0] == 0
+    assert authenticate(open_database(), key) is None
+    code, _, err = run(monkeypatch, capsys, "keys", "revoke", "nope")
+    assert code == 2 and "no API key with id 'nope'" in err
+    code, _, err = run(monkeypatch, capsys, "keys", "create", "--name", "x", "--role", "boss")
+    assert code == 2 and "not a role" in err
+
+
+def test_playbook_activate_puts_a_version_in_force(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("NURTURE_DATA_DIR", str(tmp_path))
+    candidate = tmp_path / "playbook.yaml"
+    candidate.write_text(
+        DEFAULT_PLAYBOOK.read_text().replace('version: "default-2026.11"', "version: cli-test-2", 1)
+    )
+    code, out, err = run(monkeypatch, capsys, "playbook", "activate", str(candidate))
+    assert code == 0, err
+    assert "cli-test-2" in out
+    code, out, _ = run(monkeypatch, capsys, "playbook", "active")
+    assert code == 0 and "cli-test-2" in out

@@ -6,7 +6,16 @@ import sys
 
 import typer
 
-from agent.cli import agent_cmd, content_cmd, decide_cmd, demo_cmd, import_cmd, playbook_cmd
+from agent.cli import (
+    agent_cmd,
+    content_cmd,
+    decide_cmd,
+    demo_cmd,
+    import_cmd,
+    keys_cmd,
+    playbook_cmd,
+    serve_cmd,
+)
 from agent.cli.common import err_console
 from agent.errors import NurtureError
 from agent.runtime import freeze_startup_heap
@@ -21,6 +30,8 @@ app = typer.Typer(
 app.add_typer(playbook_cmd.app, name="playbook")
 app.add_typer(import_cmd.app, name="import")
 app.add_typer(content_cmd.app, name="content")
+app.add_typer(keys_cmd.app, name="keys")
+app.command("serve")(serve_cmd.serve)
 app.command("index")(content_cmd.index)
 app.command("next")(decide_cmd.next_action)
 app.command("scores")(decide_cmd.scores)

@@ -20,7 +20,8 @@ PlaybookOption = Annotated[
     Path | None,
     typer.Option(
         "--playbook",
-        help="Playbook YAML to decide with (default: NURTURE_PLAYBOOK).",
+        help="Playbook YAML to decide with (default: the one in force: last activated, "
+        "else NURTURE_PLAYBOOK).",
         show_default=False,
     ),
 ]
@@ -45,7 +46,12 @@ def open_database(config: Settings | None = None) -> Database:
 
 
 def playbook(path: Path | None = None) -> Playbook:
-    return load_playbook(path or settings().playbook)
+    """The file given, else the playbook in force (last activated, else NURTURE_PLAYBOOK)."""
+    if path is not None:
+        return load_playbook(path)
+    from agent.store.playbooks import playbook_in_force
+
+    return playbook_in_force(open_database(), settings())
 
 
 def parse_moment(text: str | None, *, option: str = "--at") -> datetime:

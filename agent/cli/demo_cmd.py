@@ -11,7 +11,9 @@ from rich.progress import Progress
 from rich.table import Table
 
 from agent.cli.common import console, open_database, playbook
+from agent.cli.serve_cmd import HostOption, PortOption, run_server
 from agent.decisions import decide
+from agent.store.api_keys import create_key
 from agent.store.approvals import pending
 from agent.store.ingest import ingest_events
 from agent.store.leads import upsert_leads
@@ -22,8 +24,14 @@ from agent.tools.timeline import load_timeline
 def demo(
     leads: Annotated[int, typer.Option(min=1, max=5000, help="How many demo leads.")] = 200,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same leads.")] = 7,
+    serve: Annotated[
+        bool, typer.Option(help="Serve the inbox afterwards (--no-serve stops at the drafts).")
+    ] = True,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
 ) -> None:
-    """Seed demo leads with timelines over every stage and rule, then decide for each."""
+    """Seed demo leads, draft for every lead that should hear from us, and serve the inbox
+    where the drafts wait for approval."""
     from agent.demo.generator import generate  # only this command needs it
 
     rules = playbook()
@@ -51,6 +59,16 @@ def demo(
     )
     _summary(decisions)
     _draft_for_due_leads()
+    if serve:
+        key = create_key(db, name="demo-marketer", role="marketer", at=datetime.now(UTC))
+        console.print(
+            f"\n[bold]Open http://{host}:{port}/inbox[/] and sign in with this demo marketer "
+            f"key:\n  {key}\n(API docs at http://{host}:{port}/docs; the same key works as "
+            "a bearer token. More keys: nurture keys create.)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        run_server(host, port)
 
 
 def _draft_for_due_leads() -> None:
@@ -66,8 +84,8 @@ def _draft_for_due_leads() -> None:
     summarize(results)
     console.print(
         f"[bold]{len(waiting)} drafts are waiting for approval.[/] Review them with "
-        "[bold]nurture inbox[/] and [bold]nurture review ID[/]; nothing is sent until "
-        "someone approves.",
+        "the inbox in the browser (below), or [bold]nurture inbox[/] and "
+        "[bold]nurture review ID[/]; nothing is sent until someone approves.",
         highlight=False,
     )
 

@@ -1,13 +1,15 @@
-"""`nurture playbook ...`: check a playbook file before it goes live."""
+"""`nurture playbook ...`: check a playbook file before it goes live, and put one in force."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from agent.cli.common import console
+from agent.errors import NurtureError
 from agent.playbook import fingerprint, load_playbook
 
 app = typer.Typer(help="Check and inspect playbooks.", no_args_is_help=True)
@@ -23,3 +25,48 @@ def check(file: Annotated[Path, typer.Argument(help="The playbook YAML to valida
         f"{len(playbook.action_rules)} action rules (fingerprint {fingerprint(playbook)})",
         highlight=False,
     )
+
+
+@app.command("activate")
+def activate(
+    file: Annotated[Path, typer.Argument(help="The playbook YAML to put in force.")],
+    by: Annotated[str, typer.Option(help="Who activates it (kept with the version).")] = "cli",
+) -> None:
+    """Put a playbook in force for the service and the CLI: every decision and draft from now
+    on records its version. Its events and leads are re-derived with the new rules."""
+    from agent.cli.common import open_database
+    from agent.store.playbooks import activate_playbook
+    from agent.store.scores import refresh_derived
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise NurtureError(f"cannot read playbook {file}: {exc.strerror or exc}") from exc
+    db = open_database()
+    playbook = activate_playbook(db, text, by=by, at=datetime.now(UTC))
+    stale = refresh_derived(db, playbook)
+    console.print(
+        f"[green]activated[/] version {playbook.version} "
+        f"({stale.leads} leads and {stale.events} events re-derived). A running `nurture serve` "
+        "picks it up when restarted; activate through the API to switch a running service.",
+        highlight=False,
+    )
+
+
+@app.command("active")
+def active() -> None:
+    """Which playbook is in force, and every version activated before."""
+    from agent.cli.common import open_database, settings
+    from agent.store.playbooks import playbook_history
+
+    history = playbook_history(open_database())
+    if not history:
+        console.print(f"in force: the configured file {settings().playbook} (none activated)")
+        return
+    console.print(f"in force: version [bold]{history[0].version}[/]", highlight=False)
+    for row in history:
+        console.print(
+            f"  {row.version}  activated {row.activated_at:%Y-%m-%d %H:%M} UTC "
+            f"by {row.activated_by}",
+            highlight=False,
+        )

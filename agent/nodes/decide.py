@@ -12,6 +12,7 @@ from agent.context import AgentContext
 from agent.decisions import decide
 from agent.nodes.common import context_of, finish, thread_id
 from agent.state import AgentState
+from agent.store.decisions import record_decision
 from agent.store.runs import record_run
 from agent.tools.timeline import load_timeline
 
@@ -34,6 +35,7 @@ def load_and_decide(
         at=now,
         playbook_version=ctx.playbook.version,
     )
+    record_decision(ctx.db, decision, playbook_version=ctx.playbook.version)
     return {
         "at": now.isoformat(),
         "decision": decision.model_dump(mode="json"),

@@ -190,3 +190,33 @@ class ApiKeyRow(Base):
     secret_hash: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class LeadDecisionRow(Base):
+    """Each lead's latest decision, so leads can be listed by stage, action and heat without
+    re-deciding every lead. `decided_at` says how fresh it is."""
+
+    __tablename__ = "lead_decisions"
+    __table_args__ = (Index("ix_lead_decisions_stage_action", "stage", "action"),)
+
+    lead_id: Mapped[str] = mapped_column(
+        ForeignKey("leads.id", ondelete="CASCADE"), primary_key=True
+    )
+    stage: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32))
+    wait_until: Mapped[datetime | None]
+    total: Mapped[float] = mapped_column(Float)
+    hot: Mapped[bool] = mapped_column(Boolean)
+    playbook_version: Mapped[str] = mapped_column(String(64))
+    decided_at: Mapped[datetime]
+
+
+class PlaybookVersionRow(Base):
+    """Every playbook activated through the service, with its text; the newest is in force."""
+
+    __tablename__ = "playbook_versions"
+
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    activated_by: Mapped[str] = mapped_column(String(120))
+    activated_at: Mapped[datetime] = mapped_column(index=True)

@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
 from agent.store.api_keys import Principal, Role
-from api.deps import DbDep, current_principal
+from api.deps import DbDep, authenticate_request
 
 API_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = API_DIR / "templates"
@@ -129,7 +129,7 @@ def problem_page(request: Request, problem: PageProblem) -> Response:
 def page_principal(request: Request, db: DbDep) -> Principal:
     """The caller, authenticated exactly as the API does (same keys, same cookie)."""
     try:
-        return current_principal(request, db)
+        return authenticate_request(request, db)
     except HTTPException as exc:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         # a POST cannot be replayed after login; come back to the page it was posted from

@@ -1,0 +1,32 @@
+"""`nurture serve`: the API and the approval inbox on the configured storage."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from agent.cli.common import console, settings
+
+HostOption = Annotated[str, typer.Option(envvar="NURTURE_HOST", help="Interface to listen on.")]
+PortOption = Annotated[
+    int, typer.Option(envvar="NURTURE_PORT", min=1, max=65535, help="Port to listen on.")
+]
+
+
+def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
+    """Serve the JSON API (/v1, docs at /docs) and the inbox pages."""
+    run_server(host, port)
+
+
+def run_server(host: str, port: int) -> None:
+    import uvicorn
+
+    from api.main import create_app
+
+    console.print(
+        f"serving on [bold]http://{host}:{port}[/]  ·  inbox /inbox  ·  API docs /docs  "
+        "·  Ctrl-C stops",
+        highlight=False,
+    )
+    uvicorn.run(create_app(settings()), host=host, port=port, log_level="warning")

@@ -1,0 +1,62 @@
+"""Each lead's latest decision: written whenever the service or the agent decides, read to list
+leads by stage, action and heat."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from agent.decisions import Decision
+from agent.store.database import Database
+from agent.store.schema import LeadDecisionRow, LeadRow
+from agent.store.upsert import upsert
+
+
+def record_decision(db: Database, decision: Decision, *, playbook_version: str) -> None:
+    row = {
+        "lead_id": decision.lead_id,
+        "stage": decision.stage,
+        "action": decision.action,
+        "wait_until": decision.wait_until,
+        "total": decision.score.total,
+        "hot": decision.score.hot,
+        "playbook_version": playbook_version,
+        "decided_at": decision.at,
+    }
+    with db.session() as session:
+        upsert(session, LeadDecisionRow, [row])
+
+
+@dataclass(frozen=True, slots=True)
+class LeadFilter:
+    stage: str | None = None
+    action: str | None = None
+    hot: bool | None = None
+    after: str | None = None
+    """Keyset pagination: only leads whose id sorts after this one."""
+    limit: int = 100
+
+
+def list_leads(db: Database, where: LeadFilter) -> list[tuple[LeadRow, LeadDecisionRow | None]]:
+    """Leads in id order with their latest decision; a filter on the decision leaves out leads
+    never decided."""
+    query = select(LeadRow, LeadDecisionRow).outerjoin(
+        LeadDecisionRow, LeadDecisionRow.lead_id == LeadRow.id
+    )
+    if where.stage is not None:
+        query = query.where(LeadDecisionRow.stage == where.stage)
+    if where.action is not None:
+        query = query.where(LeadDecisionRow.action == where.action)
+    if where.hot is not None:
+        query = query.where(LeadDecisionRow.hot.is_(where.hot))
+    if where.after is not None:
+        query = query.where(LeadRow.id > where.after)
+    query = query.order_by(LeadRow.id).limit(where.limit)
+    with db.session() as session:
+        return [(lead, decision) for lead, decision in session.execute(query)]
+
+
+def latest_decision(db: Database, lead_id: str) -> LeadDecisionRow | None:
+    with db.session() as session:
+        return session.get(LeadDecisionRow, lead_id)

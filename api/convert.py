@@ -1,0 +1,134 @@
+"""Store rows to API models: one place, so every route shows a thing the same way."""
+
+from __future__ import annotations
+
+from agent.runner import RunResult
+from agent.store.ingest import IngestReport
+from agent.store.schema import ApprovalRow, LeadDecisionRow, LeadRow, RunRow, SendRow
+from api.schemas import (
+    ApprovalOut,
+    BatchOut,
+    DecisionSummary,
+    ItemOut,
+    LeadOut,
+    RunOut,
+    SendOut,
+)
+
+
+def batch_out(report: IngestReport) -> BatchOut:
+    return BatchOut(
+        stored=report.count("stored"),
+        duplicate=report.count("duplicate"),
+        rejected=report.count("rejected"),
+        results=[
+            ItemOut(index=r.index, id=r.id, status=r.status, reason=r.reason)
+            for r in report.results
+        ],
+    )
+
+
+def lead_out(row: LeadRow, decision: LeadDecisionRow | None) -> LeadOut:
+    summary = None
+    if decision is not None:
+        summary = DecisionSummary(
+            stage=decision.stage,
+            action=decision.action,
+            wait_until=decision.wait_until,
+            total=decision.total,
+            hot=decision.hot,
+            playbook_version=decision.playbook_version,
+            decided_at=decision.decided_at,
+        )
+    return LeadOut(
+        id=row.id,
+        email=row.email,
+        name=row.name,
+        company=row.company,
+        attributes=row.attributes,
+        do_not_contact=row.do_not_contact,
+        decision=summary,
+    )
+
+
+def send_out(row: SendRow) -> SendOut:
+    return SendOut(
+        approval_id=row.approval_id,
+        lead_id=row.lead_id,
+        status=row.status,
+        reason=row.reason,
+        to_address=row.to_address,
+        subject=row.subject,
+        body=row.body,
+        message_id=row.message_id,
+        attempted_at=row.attempted_at,
+        finished_at=row.finished_at,
+    )
+
+
+def approval_out(row: ApprovalRow, send: SendRow | None) -> ApprovalOut:
+    decision = row.decision or {}
+    return ApprovalOut(
+        id=row.id,
+        thread_id=row.thread_id,
+        lead_id=row.lead_id,
+        status=row.status,
+        stage=decision.get("stage"),
+        why=decision.get("reasons", []),
+        subject=row.subject,
+        body=row.body,
+        cited_asset_ids=row.cited_asset_ids,
+        lead_facts_used=row.lead_facts_used,
+        drafter=row.drafter,
+        prompt_version=row.prompt_version,
+        playbook_version=row.playbook_version,
+        violations=row.violations,
+        created_at=row.created_at,
+        answer=row.answer,
+        decided_by=row.decided_by,
+        decided_at=row.decided_at,
+        feedback=row.feedback,
+        final_subject=row.final_subject,
+        final_body=row.final_body,
+        edited=row.answer == "edit",
+        send=send_out(send) if send is not None else None,
+    )
+
+
+def run_out(thread_id: str, row: RunRow | None, live: str | None) -> RunOut:
+    """`live` is what this process knows of a run it queued; the store knows where runs end."""
+    if row is None or live is not None:
+        return RunOut(
+            thread_id=thread_id,
+            lead_id=row.lead_id if row else thread_id.rsplit(":", 1)[0],
+            status=live or "unknown",
+            action=row.action if row else None,
+            detail=row.detail if row else None,
+            playbook_version=row.playbook_version if row else None,
+            approval_id=None,
+            updated_at=row.updated_at if row else None,
+        )
+    waiting = row.outcome == "awaiting_approval"
+    return RunOut(
+        thread_id=thread_id,
+        lead_id=row.lead_id,
+        status=row.outcome,
+        action=row.action,
+        detail=row.detail,
+        playbook_version=row.playbook_version,
+        approval_id=row.detail if waiting else None,
+        updated_at=row.updated_at,
+    )
+
+
+def result_out(result: RunResult, row: RunRow | None) -> RunOut:
+    return RunOut(
+        thread_id=result.thread_id,
+        lead_id=result.lead_id,
+        status=result.outcome,
+        action=row.action if row else None,
+        detail=result.detail,
+        playbook_version=row.playbook_version if row else None,
+        approval_id=result.approval_id,
+        updated_at=row.updated_at if row else None,
+    )

@@ -1,0 +1,119 @@
+"""Approvals: the drafts waiting for a human (and every draft decided before, with its audit),
+and the decision that sends, changes or drops one. Sends are listed here too."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from agent.errors import NurtureError
+from agent.playbook.models import Stage
+from agent.store.api_keys import Principal
+from agent.store.approvals import get_approval
+from agent.store.runs import get_run
+from agent.store.schema import ApprovalRow, SendRow
+from agent.store.sends import get_send
+from api.convert import approval_out, result_out, send_out
+from api.deps import StateDep, require
+from api.schemas import ApprovalDecision, ApprovalOut, DecisionOut, SendOut
+
+router = APIRouter(prefix="/v1", tags=["approvals"])
+
+Reader = Annotated[Principal, Depends(require("rep", "marketer"))]
+Decider = Annotated[Principal, Depends(require("marketer"))]
+Status = Literal["pending", "accepted", "edited", "responded", "ignored"]
+
+
+@router.get("/approvals", response_model=list[ApprovalOut])
+def approvals(
+    state: StateDep,
+    _: Reader,
+    status: Status | None = "pending",
+    lead_id: str | None = None,
+    stage: Stage | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[ApprovalOut]:
+    """Drafts, oldest first; by default the ones waiting. Pass status= for decided ones."""
+    query = select(ApprovalRow)
+    if status is not None:
+        query = query.where(ApprovalRow.status == status)
+    if lead_id is not None:
+        query = query.where(ApprovalRow.lead_id == lead_id)
+    query = query.order_by(ApprovalRow.created_at, ApprovalRow.id)
+    db = state.agent.ctx.db
+    with db.session() as session:
+        rows = session.scalars(query).all() if stage else session.scalars(query.limit(limit)).all()
+        if stage:  # the stage lives in the decision JSON: filter here, then cut
+            rows = [r for r in rows if (r.decision or {}).get("stage") == stage][:limit]
+        sends = _sends(session, [r.id for r in rows])
+    return [approval_out(row, sends.get(row.id)) for row in rows]
+
+
+@router.get("/approvals/{approval_id}", response_model=ApprovalOut)
+def approval(approval_id: str, state: StateDep, _: Reader) -> ApprovalOut:
+    db = state.agent.ctx.db
+    try:
+        row = get_approval(db, approval_id)
+    except NurtureError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return approval_out(row, get_send(db, approval_id))
+
+
+@router.post(
+    "/approvals/{approval_id}/decision",
+    response_model=DecisionOut,
+    responses={404: {"description": "No such approval"}, 409: {"description": "Already decided"}},
+)
+def decide_approval(
+    approval_id: str, decision: ApprovalDecision, state: StateDep, principal: Decider
+) -> DecisionOut:
+    """accept sends the draft as it is; edit sends your subject and body (checked against the
+    guardrails again: a refused edit comes back as a new draft); respond asks for a new draft
+    with your feedback; ignore drops it. Recorded with who and when, before and after."""
+    db = state.agent.ctx.db
+    try:
+        row = get_approval(db, approval_id)
+    except NurtureError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    if row.status != "pending":
+        raise HTTPException(409, f"already {row.status} by {row.decided_by} at {row.decided_at}")
+    fields = decision.model_dump(exclude={"answer"})
+    try:
+        result = state.agent.answer(approval_id, decision.answer, by=principal.name, **fields)
+    except NurtureError as exc:  # decided by someone else since the read above
+        raise HTTPException(409, str(exc)) from exc
+    state.metrics.approvals.labels(decision.answer).inc()
+    return DecisionOut(
+        approval=approval_out(get_approval(db, approval_id), get_send(db, approval_id)),
+        run=result_out(result, get_run(db, result.thread_id)),
+        next_approval_id=result.approval_id,
+    )
+
+
+@router.get("/sends", response_model=list[SendOut])
+def sends(
+    state: StateDep,
+    _: Reader,
+    lead_id: str | None = None,
+    status: Literal["sending", "sent", "needs_check", "blocked", "failed"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[SendOut]:
+    """Emails sent or attempted, newest first."""
+    query = select(SendRow)
+    if lead_id is not None:
+        query = query.where(SendRow.lead_id == lead_id)
+    if status is not None:
+        query = query.where(SendRow.status == status)
+    with state.agent.ctx.db.session() as session:
+        rows = session.scalars(query.order_by(SendRow.attempted_at.desc()).limit(limit)).all()
+    return [send_out(row) for row in rows]
+
+
+def _sends(session: Session, approval_ids: list[str]) -> dict[str, SendRow]:
+    if not approval_ids:
+        return {}
+    rows = session.scalars(select(SendRow).where(SendRow.approval_id.in_(approval_ids)))
+    return {row.approval_id: row for row in rows}

@@ -1,0 +1,66 @@
+"""Events from the website, the CRM and the email tool: one at a time or in batches of up to
+10,000. Idempotent by event id; each item's fate is reported, and a bad item never costs the
+valid ones. Leads with new events are re-decided in the background."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, HTTPException
+
+from agent.store.api_keys import Principal
+from agent.store.ingest import IngestReport, ingest_events
+from api.background import in_background, redecide
+from api.convert import batch_out
+from api.deps import StateDep, require
+from api.routes.limits import check_batch_size
+from api.schemas import BatchOut, ItemOut
+from api.state import ServiceState
+
+router = APIRouter(prefix="/v1", tags=["events"])
+
+Ingest = Annotated[Principal, Depends(require("ingest"))]
+EVENT_SHAPE = (
+    "{id?, lead_id, type, occurred_at (ISO 8601 with an offset), properties?}; "
+    "without an id, one is derived from the content, so a resend is still a duplicate"
+)
+
+
+@router.post("/events", response_model=ItemOut)
+def post_event(
+    state: StateDep,
+    _: Ingest,
+    event: Annotated[dict[str, Any], Body(description=EVENT_SHAPE)],
+) -> ItemOut:
+    """One event. 200 when stored or already there (see `status`); 422 with the field and
+    reason when rejected."""
+    result = _ingest(state, [event]).results[0]
+    if result.status == "rejected":
+        field, _, reason = (result.reason or "").partition(": ")
+        raise HTTPException(422, [{"loc": ["body", field], "msg": reason or result.reason}])
+    return ItemOut(index=0, id=result.id, status=result.status, reason=result.reason)
+
+
+@router.post("/events/batch", response_model=BatchOut)
+def post_events(
+    state: StateDep,
+    _: Ingest,
+    events: Annotated[list[dict[str, Any]], Body(description=f"Up to 10,000 of {EVENT_SHAPE}")],
+) -> BatchOut:
+    """Stores the valid events of the batch in one transaction; `results` gives each item's
+    status (stored, duplicate, rejected) and the reason for a rejection, by index."""
+    check_batch_size(len(events))
+    return batch_out(_ingest(state, events))
+
+
+def _ingest(state: ServiceState, events: list[dict[str, Any]]) -> IngestReport:
+    ctx = state.agent.ctx
+    report = ingest_events(ctx.db, events, ctx.playbook, now=ctx.clock())
+    for status in ("stored", "duplicate", "rejected"):
+        count = report.count(status)  # type: ignore[arg-type]
+        if count:
+            state.metrics.events.labels(status).inc(count)
+    touched = {str(events[r.index].get("lead_id")) for r in report.results if r.status == "stored"}
+    if touched:
+        in_background(state.workers, lambda: redecide(state.agent, sorted(touched)))
+    return report

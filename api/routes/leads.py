@@ -1,0 +1,167 @@
+"""Leads: upsert, read, list by their latest decision, the next action with its reasons, and
+draft runs (accepted at once, run in the background)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, status
+from pydantic import AwareDatetime
+from sqlalchemy import select
+
+from agent.decisions import decide
+from agent.errors import NurtureError
+from agent.playbook.models import Action, Stage
+from agent.store.api_keys import Principal
+from agent.store.decisions import LeadFilter, latest_decision, list_leads, record_decision
+from agent.store.leads import upsert_leads
+from agent.store.runs import get_run
+from agent.store.schema import LeadRow, SendRow
+from agent.tools.timeline import load_timeline
+from api.convert import batch_out, lead_out, run_out, send_out
+from api.deps import StateDep, require
+from api.routes.limits import check_batch_size
+from api.schemas import (
+    BatchOut,
+    LeadBody,
+    LeadOut,
+    LeadPage,
+    NextAction,
+    RunAccepted,
+    RunOut,
+    SendOut,
+)
+
+router = APIRouter(prefix="/v1", tags=["leads"])
+
+Reader = Annotated[Principal, Depends(require("rep", "marketer"))]
+Writer = Annotated[Principal, Depends(require("marketer"))]
+Drafter = Annotated[Principal, Depends(require("rep", "marketer"))]
+
+
+@router.post("/leads", response_model=BatchOut)
+def upsert_lead_batch(
+    state: StateDep,
+    _: Writer,
+    items: Annotated[
+        list[dict[str, Any]],
+        Body(
+            description="Up to 10,000 leads: {id, email, name?, company?, attributes?, "
+            "do_not_contact?}. Each is validated on its own; see `results`."
+        ),
+    ],
+) -> BatchOut:
+    """Creates or updates leads by id. Invalid items are reported; valid ones are kept."""
+    check_batch_size(len(items))
+    ctx = state.agent.ctx
+    return batch_out(upsert_leads(ctx.db, items, ctx.playbook, now=ctx.clock()))
+
+
+@router.put("/leads/{lead_id}", response_model=LeadOut)
+def upsert_lead(lead_id: str, lead: LeadBody, state: StateDep, _: Writer) -> LeadOut:
+    ctx = state.agent.ctx
+    report = upsert_leads(
+        ctx.db, [{"id": lead_id, **lead.model_dump(mode="json")}], ctx.playbook, now=ctx.clock()
+    )
+    if report.rejected:
+        raise HTTPException(422, [{"loc": ["path", "lead_id"], "msg": report.rejected[0].reason}])
+    return _lead(state, lead_id)
+
+
+@router.get("/leads", response_model=LeadPage)
+def leads(
+    state: StateDep,
+    _: Reader,
+    stage: Stage | None = None,
+    action: Action | None = None,
+    hot: bool | None = None,
+    after: Annotated[str | None, Query(description="Return leads after this id.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> LeadPage:
+    """Leads in id order. stage, action and hot filter on each lead's latest decision."""
+    where = LeadFilter(stage=stage, action=action, hot=hot, after=after, limit=limit)
+    rows = list_leads(state.agent.ctx.db, where)
+    return LeadPage(
+        leads=[lead_out(lead, decision) for lead, decision in rows],
+        next_after=rows[-1][0].id if len(rows) == limit else None,
+    )
+
+
+@router.get("/leads/{lead_id}", response_model=LeadOut)
+def get_lead(lead_id: str, state: StateDep, _: Reader) -> LeadOut:
+    return _lead(state, lead_id)
+
+
+@router.get("/leads/{lead_id}/next", response_model=NextAction)
+def next_action(
+    lead_id: str,
+    state: StateDep,
+    _: Reader,
+    at: Annotated[
+        AwareDatetime | None,
+        Query(description="Answer as of this moment, from the events that had occurred by then."),
+    ] = None,
+) -> NextAction:
+    """What to send this lead next, and why (the decision JSON of `nurture next --json`)."""
+    ctx = state.agent.ctx
+    now = ctx.clock()
+    moment = now if at is None else at
+    if moment > now:
+        raise HTTPException(422, [{"loc": ["query", "at"], "msg": "must not be in the future"}])
+    playbook = ctx.playbook  # one read: an activation meanwhile must not mix versions
+    try:
+        lead, events = load_timeline(ctx.db, lead_id, until=moment, playbook=playbook)
+    except NurtureError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    decision = decide(lead, events, playbook, moment)
+    if at is None:
+        record_decision(ctx.db, decision, playbook_version=playbook.version)
+    return NextAction(**decision.model_dump(), playbook_version=playbook.version)
+
+
+@router.post(
+    "/leads/{lead_id}/drafts",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=RunAccepted,
+)
+def start_draft(lead_id: str, state: StateDep, principal: Drafter) -> RunAccepted:
+    """Starts the agent for this lead: it decides and, if the lead should get an email, drafts
+    one for approval. Returns at once; follow `status_url`."""
+    _lead(state, lead_id)
+    thread_id = state.runs.submit(state.workers, state.agent, lead_id)
+    state.metrics.drafts_started.inc()
+    return RunAccepted(
+        thread_id=thread_id,
+        lead_id=lead_id,
+        status="queued",
+        status_url=f"/v1/runs/{thread_id}",
+    )
+
+
+@router.get("/runs/{thread_id}", response_model=RunOut)
+def run_status(thread_id: str, state: StateDep, _: Reader) -> RunOut:
+    live = state.runs.status(thread_id)
+    row = get_run(state.agent.ctx.db, thread_id)
+    if row is None and live is None:
+        raise HTTPException(404, f"no run with id '{thread_id}'")
+    return run_out(thread_id, row, live)
+
+
+@router.get("/leads/{lead_id}/sends", response_model=list[SendOut])
+def lead_sends(lead_id: str, state: StateDep, _: Reader) -> list[SendOut]:
+    """Every email sent (or attempted) to this lead, newest first."""
+    _lead(state, lead_id)
+    with state.agent.ctx.db.session() as session:
+        rows = session.scalars(
+            select(SendRow).where(SendRow.lead_id == lead_id).order_by(SendRow.attempted_at.desc())
+        ).all()
+    return [send_out(row) for row in rows]
+
+
+def _lead(state: StateDep, lead_id: str) -> LeadOut:
+    db = state.agent.ctx.db
+    with db.session() as session:
+        row = session.get(LeadRow, lead_id)
+    if row is None:
+        raise HTTPException(404, f"no lead with id '{lead_id}'")
+    return lead_out(row, latest_decision(db, lead_id))

@@ -1,0 +1,18 @@
+"""Prometheus metrics (admin key: give the scraper one, as a bearer token)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from agent.store.api_keys import Principal
+from api.deps import StateDep, require
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/metrics", response_class=Response)
+def metrics(state: StateDep, _: Annotated[Principal, Depends(require())]) -> Response:
+    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

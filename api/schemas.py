@@ -1,0 +1,227 @@
+"""What the JSON API accepts and returns. Request models reject unknown fields, so a typo is a
+422 that names the field rather than a silently ignored value."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from agent.decisions import Decision
+from agent.store.leads import AttributeValue
+
+MAX_BATCH = 10_000
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class LeadBody(Strict):
+    """A lead as PUT to /v1/leads/{lead_id} (the id comes from the path)."""
+
+    email: EmailStr
+    name: str | None = Field(default=None, max_length=200)
+    company: str | None = Field(default=None, max_length=200)
+    attributes: dict[str, AttributeValue] = Field(
+        default_factory=dict, description="industry, employees, title, country, ..."
+    )
+    do_not_contact: bool = False
+
+
+class ItemOut(BaseModel):
+    """The fate of one item of a batch, by its position in the request."""
+
+    index: int
+    id: str | None
+    status: Literal["stored", "duplicate", "rejected"]
+    reason: str | None = None
+
+
+class BatchOut(BaseModel):
+    stored: int
+    duplicate: int
+    rejected: int
+    results: list[ItemOut]
+
+
+class DecisionSummary(BaseModel):
+    stage: str
+    action: str
+    wait_until: datetime | None
+    total: float
+    hot: bool
+    playbook_version: str
+    decided_at: datetime
+
+
+class LeadOut(BaseModel):
+    id: str
+    email: str
+    name: str | None
+    company: str | None
+    attributes: dict[str, Any]
+    do_not_contact: bool
+    decision: DecisionSummary | None = Field(
+        description="The latest decision recorded for this lead (see decided_at), if any."
+    )
+
+
+class LeadPage(BaseModel):
+    leads: list[LeadOut]
+    next_after: str | None = Field(
+        description="Pass as `after` for the next page; null at the end."
+    )
+
+
+class NextAction(Decision):
+    """The decision JSON of `nurture next --json`, plus the playbook version that made it."""
+
+    playbook_version: str
+
+
+class RunAccepted(BaseModel):
+    thread_id: str
+    lead_id: str
+    status: Literal["queued"]
+    status_url: str
+
+
+class RunOut(BaseModel):
+    thread_id: str
+    lead_id: str
+    status: str = Field(
+        description="queued, running, failed, or where the run ended: awaiting_approval, "
+        "sent, suppressed, waiting, with_sales, handed_off, ..."
+    )
+    action: str | None
+    detail: str | None
+    playbook_version: str | None
+    approval_id: str | None = Field(description="Set while a draft waits for a human.")
+    updated_at: datetime | None
+
+
+class SendOut(BaseModel):
+    approval_id: str
+    lead_id: str
+    status: str
+    reason: str | None
+    to_address: str
+    subject: str
+    body: str
+    message_id: str
+    attempted_at: datetime
+    finished_at: datetime | None
+
+
+class ApprovalOut(BaseModel):
+    """A draft and, once decided, the audit of who decided what and when."""
+
+    id: str
+    thread_id: str
+    lead_id: str
+    status: str
+    stage: str | None
+    why: list[dict[str, Any]] = Field(description="The decision's reasons: rule and text.")
+    subject: str
+    body: str
+    cited_asset_ids: list[str]
+    lead_facts_used: list[str]
+    drafter: str
+    prompt_version: str
+    playbook_version: str
+    violations: list[dict[str, Any]]
+    created_at: datetime
+    answer: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    feedback: str | None
+    final_subject: str | None = Field(description="What was approved (after any edit).")
+    final_body: str | None
+    edited: bool
+    send: SendOut | None
+
+
+class Accept(Strict):
+    answer: Literal["accept"]
+
+
+class Edit(BaseModel):
+    """Sent exactly as written (no trimming): the audit keeps what the marketer approved."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    answer: Literal["edit"]
+    subject: str = Field(min_length=1, max_length=300, pattern=r"\S")
+    body: str = Field(min_length=1, max_length=20_000, pattern=r"\S")
+
+
+class Respond(Strict):
+    answer: Literal["respond"]
+    feedback: str = Field(
+        min_length=1, max_length=4_000, description="What the next draft must change."
+    )
+
+
+class Ignore(Strict):
+    answer: Literal["ignore"]
+
+
+ApprovalDecision = Annotated[Accept | Edit | Respond | Ignore, Field(discriminator="answer")]
+
+
+class DecisionOut(BaseModel):
+    approval: ApprovalOut
+    run: RunOut
+    next_approval_id: str | None = Field(
+        description="A new draft waiting (after feedback, or an edit the guardrails refused)."
+    )
+
+
+class ContentHit(BaseModel):
+    asset_id: str
+    title: str
+    kind: str
+    url: str
+    stages: list[str]
+    score: float
+    section: str
+    passage: str
+    why: list[str]
+
+
+class ContentResults(BaseModel):
+    hits: list[ContentHit]
+    allowed_stages: list[str]
+    note: str | None
+
+
+class PlaybookText(Strict):
+    yaml: str = Field(min_length=1, max_length=1_000_000, description="The playbook YAML.")
+
+
+class PlaybookProblem(BaseModel):
+    path: str
+    line: int | None
+    message: str
+
+
+class ValidationOut(BaseModel):
+    valid: bool
+    version: str | None
+    problems: list[PlaybookProblem]
+
+
+class PlaybookOut(BaseModel):
+    version: str
+    source: str = Field(description="'activated' or the configured file's path.")
+    activated_by: str | None
+    activated_at: datetime | None
+    yaml: str
+
+
+class PlaybookVersionOut(BaseModel):
+    version: str
+    activated_by: str
+    activated_at: datetime

@@ -1,0 +1,127 @@
+"""Every route × every role: no key is 401 (or the login page), a role the route does not
+admit is 403, an admitted role gets past the gate. The table below is the access policy; a
+route missing from it fails the test, so a new route cannot ship without a decision."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+
+from agent.store.api_keys import ROLES
+from tests.utils.service import Service
+
+PUBLIC = {
+    ("GET", "/health"),
+    ("GET", "/ready"),
+    ("GET", "/login"),
+    ("POST", "/login"),
+    ("POST", "/logout"),
+    ("GET", "/"),
+}
+READ = {"admin", "marketer", "rep"}
+POLICY: dict[tuple[str, str], set[str]] = {
+    ("GET", "/metrics"): {"admin"},
+    ("POST", "/v1/leads"): {"admin", "marketer"},
+    ("PUT", "/v1/leads/{lead_id}"): {"admin", "marketer"},
+    ("GET", "/v1/leads"): READ,
+    ("GET", "/v1/leads/{lead_id}"): READ,
+    ("GET", "/v1/leads/{lead_id}/next"): READ,
+    ("POST", "/v1/leads/{lead_id}/drafts"): READ,
+    ("GET", "/v1/runs/{thread_id}"): READ,
+    ("GET", "/v1/leads/{lead_id}/sends"): READ,
+    ("POST", "/v1/events"): {"admin", "ingest"},
+    ("POST", "/v1/events/batch"): {"admin", "ingest"},
+    ("GET", "/v1/approvals"): READ,
+    ("GET", "/v1/approvals/{approval_id}"): READ,
+    ("POST", "/v1/approvals/{approval_id}/decision"): {"admin", "marketer"},
+    ("GET", "/v1/sends"): READ,
+    ("GET", "/v1/content/search"): READ,
+    ("GET", "/v1/playbook"): READ,
+    ("GET", "/v1/playbook/versions"): READ,
+    ("POST", "/v1/playbook/validate"): {"admin"},
+    ("POST", "/v1/playbook/activate"): {"admin"},
+    # the inbox pages
+    ("GET", "/inbox"): READ,
+    ("GET", "/inbox/{approval_id:path}"): READ,
+    ("POST", "/inbox/{approval_id:path}/approve"): {"admin", "marketer"},
+    ("POST", "/inbox/{approval_id:path}/respond"): {"admin", "marketer"},
+    ("POST", "/inbox/{approval_id:path}/discard"): {"admin", "marketer"},
+    ("GET", "/leads/{lead_id:path}"): READ,
+}
+# Requests that would pass validation; a refused one must be refused before it does anything.
+QUERY = {"/v1/content/search": {"stage": "interest"}}
+BODY: dict[str, Any] = {
+    "/v1/leads": [],
+    "/v1/leads/{lead_id}": {"email": "dana@northwind.example"},
+    "/v1/events": {"lead_id": "nobody"},
+    "/v1/events/batch": [],
+    "/v1/approvals/{approval_id}/decision": {"answer": "edit", "subject": "x"},  # 422 if let in
+    "/v1/playbook/validate": {"yaml": "version: x"},
+    "/v1/playbook/activate": {"yaml": "version: x"},
+}
+
+
+def routes(service: Service) -> list[tuple[str, str]]:
+    found = list(_walk(service.client.app.routes, ""))  # type: ignore[attr-defined]
+    assert len(found) >= len(POLICY)  # the walk must see the routes, or this test proves nothing
+    return found
+
+
+def _walk(routes: list[Any], prefix: str) -> Iterator[tuple[str, str]]:
+    """The app's routes, through included routers (FastAPI ≥ 0.16x keeps them nested)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield from ((method, prefix + route.path) for method in sorted(route.methods))
+        elif hasattr(route, "original_router"):
+            context = route.include_context
+            yield from _walk(route.original_router.routes, prefix + getattr(context, "prefix", ""))
+
+
+def test_every_route_has_a_policy(service: Service) -> None:
+    unknown = [r for r in routes(service) if r not in POLICY and r not in PUBLIC]
+    assert unknown == []
+    assert set(POLICY) <= set(routes(service))
+
+
+@pytest.mark.parametrize("role", [None, *ROLES])
+def test_every_route_for_every_role(service: Service, role: str | None) -> None:
+    seen = []
+    for method, template in routes(service):
+        if (method, template) in PUBLIC:
+            continue
+        path = (
+            template.replace("{lead_id}", "L1")
+            .replace("{lead_id:path}", "L1")
+            .replace("{approval_id}", service.approval_id)
+            .replace("{approval_id:path}", service.approval_id)
+            .replace("{thread_id}", "L1:nothing")
+        )
+        kwargs: dict[str, Any] = {"params": QUERY.get(template, {}), "follow_redirects": False}
+        if method in ("POST", "PUT"):
+            if template.startswith("/inbox"):
+                kwargs["data"] = {"approval_id": "not-this-one"}  # 400 if let in: changes nothing
+            else:
+                kwargs["json"] = BODY.get(template, {})
+        response = service.call(method, path, role, **kwargs)
+        allowed = POLICY[(method, template)]
+        page = not template.startswith(("/v1", "/metrics"))
+        if role is None:
+            expected = {303} if page else {401}
+        elif role not in allowed:
+            expected = {403}
+        else:
+            expected = None
+        status = response.status_code
+        ok = status in expected if expected else status not in (401, 403) and status < 500
+        seen.append((method, template, status, ok))
+    wrong = [s for s in seen if not s[3]]
+    assert wrong == [], f"as {role}: {wrong}"
+    # nothing a refused caller sent changed anything
+    assert (
+        service.call("GET", f"/v1/approvals/{service.approval_id}", "rep").json()["status"]
+        == "pending"
+    )
+    assert service.world.delivered() == []
