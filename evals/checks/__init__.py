@@ -1,0 +1,16 @@
+"""Deterministic draft-quality checks: small pure functions of one drafted email and its context,
+each answering pass or fail with the reason (and a score where one means something)."""
+
+from evals.checks.model import CheckInput, CheckResult, CitedContent, Expectations, Thresholds
+from evals.checks.registry import ALL_CHECKS, Check, run_checks
+
+__all__ = [
+    "ALL_CHECKS",
+    "Check",
+    "CheckInput",
+    "CheckResult",
+    "CitedContent",
+    "Expectations",
+    "Thresholds",
+    "run_checks",
+]
