@@ -225,3 +225,25 @@ class PlaybookVersionOut(BaseModel):
     version: str
     activated_by: str
     activated_at: datetime
+
+
+class ErrorOut(BaseModel):
+    """Every error: a sentence, or (422) a list of {loc, msg} naming each field and reason."""
+
+    detail: str | list[dict[str, Any]]
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error statuses a route may answer with."""
+    text = {
+        400: "The body could not be read as JSON",
+        401: "No valid API key",
+        403: "The key's role may not do this",
+        404: "Not found",
+        409: "Conflicts with the current state (e.g. already decided)",
+        413: "More than 10,000 items in one batch",
+    }
+    return {code: {"model": ErrorOut, "description": text[code]} for code in codes}
+
+
+AUTH_ERRORS = errors(401, 403)

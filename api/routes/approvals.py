@@ -18,9 +18,9 @@ from agent.store.schema import ApprovalRow, SendRow
 from agent.store.sends import get_send
 from api.convert import approval_out, result_out, send_out
 from api.deps import StateDep, require
-from api.schemas import ApprovalDecision, ApprovalOut, DecisionOut, SendOut
+from api.schemas import AUTH_ERRORS, ApprovalDecision, ApprovalOut, DecisionOut, SendOut, errors
 
-router = APIRouter(prefix="/v1", tags=["approvals"])
+router = APIRouter(prefix="/v1", tags=["approvals"], responses=AUTH_ERRORS)
 
 Reader = Annotated[Principal, Depends(require("rep", "marketer"))]
 Decider = Annotated[Principal, Depends(require("marketer"))]
@@ -52,7 +52,7 @@ def approvals(
     return [approval_out(row, sends.get(row.id)) for row in rows]
 
 
-@router.get("/approvals/{approval_id}", response_model=ApprovalOut)
+@router.get("/approvals/{approval_id}", response_model=ApprovalOut, responses=errors(404))
 def approval(approval_id: str, state: StateDep, _: Reader) -> ApprovalOut:
     db = state.agent.ctx.db
     try:
@@ -65,7 +65,7 @@ def approval(approval_id: str, state: StateDep, _: Reader) -> ApprovalOut:
 @router.post(
     "/approvals/{approval_id}/decision",
     response_model=DecisionOut,
-    responses={404: {"description": "No such approval"}, 409: {"description": "Already decided"}},
+    responses=errors(400, 404, 409),
 )
 def decide_approval(
     approval_id: str, decision: ApprovalDecision, state: StateDep, principal: Decider

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 
 from agent.playbook.models import ContentKind, Stage
 from agent.store.api_keys import Principal
 from agent.tools.content import ContentNeed, LeadContext, persona_of, retrieve
 from api.deps import StateDep, require
-from api.schemas import ContentHit, ContentResults
+from api.routes.limits import unprocessable
+from api.schemas import AUTH_ERRORS, ContentHit, ContentResults
 
-router = APIRouter(prefix="/v1", tags=["content"])
+router = APIRouter(prefix="/v1", tags=["content"], responses=AUTH_ERRORS)
 
 Reader = Annotated[Principal, Depends(require("rep", "marketer"))]
 
@@ -42,7 +43,7 @@ def search_content(
     try:
         found = retrieve(ctx.collection, need, lead, playbook, k=limit)
     except ValueError as exc:  # e.g. a kind the stage may never use
-        raise HTTPException(422, [{"loc": ["query", "kind"], "msg": str(exc)}]) from exc
+        raise unprocessable("query", "kind", msg=str(exc)) from exc
     return ContentResults(
         hits=[
             ContentHit(

@@ -6,18 +6,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException
+from fastapi import APIRouter, Body, Depends
 
 from agent.store.api_keys import Principal
 from agent.store.ingest import IngestReport, ingest_events
 from api.background import in_background, redecide
 from api.convert import batch_out
 from api.deps import StateDep, require
-from api.routes.limits import check_batch_size
-from api.schemas import BatchOut, ItemOut
+from api.routes.limits import check_batch_size, unprocessable
+from api.schemas import AUTH_ERRORS, BatchOut, ItemOut, errors
 from api.state import ServiceState
 
-router = APIRouter(prefix="/v1", tags=["events"])
+router = APIRouter(prefix="/v1", tags=["events"], responses=AUTH_ERRORS)
 
 Ingest = Annotated[Principal, Depends(require("ingest"))]
 EVENT_SHAPE = (
@@ -26,7 +26,7 @@ EVENT_SHAPE = (
 )
 
 
-@router.post("/events", response_model=ItemOut)
+@router.post("/events", response_model=ItemOut, responses=errors(400))
 def post_event(
     state: StateDep,
     _: Ingest,
@@ -37,11 +37,11 @@ def post_event(
     result = _ingest(state, [event]).results[0]
     if result.status == "rejected":
         field, _, reason = (result.reason or "").partition(": ")
-        raise HTTPException(422, [{"loc": ["body", field], "msg": reason or result.reason}])
+        raise unprocessable("body", field, msg=reason or result.reason or "rejected")
     return ItemOut(index=0, id=result.id, status=result.status, reason=result.reason)
 
 
-@router.post("/events/batch", response_model=BatchOut)
+@router.post("/events/batch", response_model=BatchOut, responses=errors(400, 413))
 def post_events(
     state: StateDep,
     _: Ingest,

@@ -20,8 +20,9 @@ from agent.store.schema import LeadRow, SendRow
 from agent.tools.timeline import load_timeline
 from api.convert import batch_out, lead_out, run_out, send_out
 from api.deps import StateDep, require
-from api.routes.limits import check_batch_size
+from api.routes.limits import check_batch_size, unprocessable
 from api.schemas import (
+    AUTH_ERRORS,
     BatchOut,
     LeadBody,
     LeadOut,
@@ -30,16 +31,17 @@ from api.schemas import (
     RunAccepted,
     RunOut,
     SendOut,
+    errors,
 )
 
-router = APIRouter(prefix="/v1", tags=["leads"])
+router = APIRouter(prefix="/v1", tags=["leads"], responses=AUTH_ERRORS)
 
 Reader = Annotated[Principal, Depends(require("rep", "marketer"))]
 Writer = Annotated[Principal, Depends(require("marketer"))]
 Drafter = Annotated[Principal, Depends(require("rep", "marketer"))]
 
 
-@router.post("/leads", response_model=BatchOut)
+@router.post("/leads", response_model=BatchOut, responses=errors(400, 413))
 def upsert_lead_batch(
     state: StateDep,
     _: Writer,
@@ -57,14 +59,14 @@ def upsert_lead_batch(
     return batch_out(upsert_leads(ctx.db, items, ctx.playbook, now=ctx.clock()))
 
 
-@router.put("/leads/{lead_id}", response_model=LeadOut)
+@router.put("/leads/{lead_id}", response_model=LeadOut, responses=errors(400))
 def upsert_lead(lead_id: str, lead: LeadBody, state: StateDep, _: Writer) -> LeadOut:
     ctx = state.agent.ctx
     report = upsert_leads(
         ctx.db, [{"id": lead_id, **lead.model_dump(mode="json")}], ctx.playbook, now=ctx.clock()
     )
     if report.rejected:
-        raise HTTPException(422, [{"loc": ["path", "lead_id"], "msg": report.rejected[0].reason}])
+        raise unprocessable("path", "lead_id", msg=report.rejected[0].reason or "rejected")
     return _lead(state, lead_id)
 
 
@@ -87,12 +89,12 @@ def leads(
     )
 
 
-@router.get("/leads/{lead_id}", response_model=LeadOut)
+@router.get("/leads/{lead_id}", response_model=LeadOut, responses=errors(404))
 def get_lead(lead_id: str, state: StateDep, _: Reader) -> LeadOut:
     return _lead(state, lead_id)
 
 
-@router.get("/leads/{lead_id}/next", response_model=NextAction)
+@router.get("/leads/{lead_id}/next", response_model=NextAction, responses=errors(404))
 def next_action(
     lead_id: str,
     state: StateDep,
@@ -107,7 +109,7 @@ def next_action(
     now = ctx.clock()
     moment = now if at is None else at
     if moment > now:
-        raise HTTPException(422, [{"loc": ["query", "at"], "msg": "must not be in the future"}])
+        raise unprocessable("query", "at", msg="must not be in the future")
     playbook = ctx.playbook  # one read: an activation meanwhile must not mix versions
     try:
         lead, events = load_timeline(ctx.db, lead_id, until=moment, playbook=playbook)
@@ -123,6 +125,7 @@ def next_action(
     "/leads/{lead_id}/drafts",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=RunAccepted,
+    responses=errors(404),
 )
 def start_draft(lead_id: str, state: StateDep, principal: Drafter) -> RunAccepted:
     """Starts the agent for this lead: it decides and, if the lead should get an email, drafts
@@ -138,7 +141,7 @@ def start_draft(lead_id: str, state: StateDep, principal: Drafter) -> RunAccepte
     )
 
 
-@router.get("/runs/{thread_id}", response_model=RunOut)
+@router.get("/runs/{thread_id}", response_model=RunOut, responses=errors(404))
 def run_status(thread_id: str, state: StateDep, _: Reader) -> RunOut:
     live = state.runs.status(thread_id)
     row = get_run(state.agent.ctx.db, thread_id)
@@ -147,7 +150,7 @@ def run_status(thread_id: str, state: StateDep, _: Reader) -> RunOut:
     return run_out(thread_id, row, live)
 
 
-@router.get("/leads/{lead_id}/sends", response_model=list[SendOut])
+@router.get("/leads/{lead_id}/sends", response_model=list[SendOut], responses=errors(404))
 def lead_sends(lead_id: str, state: StateDep, _: Reader) -> list[SendOut]:
     """Every email sent (or attempted) to this lead, newest first."""
     _lead(state, lead_id)

@@ -9,8 +9,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agent.store.api_keys import Principal
 from api.deps import StateDep, require
+from api.schemas import AUTH_ERRORS
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], responses=AUTH_ERRORS)
 
 
 @router.get("/metrics", response_class=Response)

@@ -14,15 +14,18 @@ from agent.store.playbooks import activate_playbook, playbook_history
 from agent.store.scores import refresh_derived
 from api.background import in_background
 from api.deps import StateDep, require
+from api.routes.limits import unprocessable
 from api.schemas import (
+    AUTH_ERRORS,
     PlaybookOut,
     PlaybookProblem,
     PlaybookText,
     PlaybookVersionOut,
     ValidationOut,
+    errors,
 )
 
-router = APIRouter(prefix="/v1", tags=["playbook"])
+router = APIRouter(prefix="/v1", tags=["playbook"], responses=AUTH_ERRORS)
 
 Reader = Annotated[Principal, Depends(require("rep", "marketer"))]
 Admin = Annotated[Principal, Depends(require())]
@@ -62,7 +65,7 @@ def versions(state: StateDep, _: Reader) -> list[PlaybookVersionOut]:
     ]
 
 
-@router.post("/playbook/validate", response_model=ValidationOut)
+@router.post("/playbook/validate", response_model=ValidationOut, responses=errors(400))
 def validate(candidate: PlaybookText, _: Admin) -> ValidationOut:
     """Checks a candidate playbook without activating it: every problem with its YAML path
     and line."""
@@ -76,7 +79,7 @@ def validate(candidate: PlaybookText, _: Admin) -> ValidationOut:
 @router.post(
     "/playbook/activate",
     response_model=PlaybookOut,
-    responses={409: {"description": "The version name was used before for other rules"}},
+    responses=errors(400, 409),
 )
 def activate(candidate: PlaybookText, state: StateDep, principal: Admin) -> PlaybookOut:
     """Validates and puts a playbook in force for every decision and draft from now on."""
@@ -85,9 +88,7 @@ def activate(candidate: PlaybookText, state: StateDep, principal: Admin) -> Play
         playbook = activate_playbook(ctx.db, candidate.yaml, by=principal.name, at=ctx.clock())
     except PlaybookError as exc:
         problems = [p.model_dump() for p in _problems(exc)]
-        raise HTTPException(
-            422, [{"loc": ["body", "yaml"], "msg": "invalid playbook", "problems": problems}]
-        ) from exc
+        raise unprocessable("body", "yaml", msg="invalid playbook", problems=problems) from exc
     except NurtureError as exc:
         raise HTTPException(409, str(exc)) from exc
     ctx.playbook = playbook  # a run in progress uses the new rules from its next step on

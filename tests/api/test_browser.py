@@ -8,8 +8,6 @@ download is not used: `apt-get install chromium` provides the browser)."""
 from __future__ import annotations
 
 import importlib.util
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,14 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
 from agent.store.api_keys import create_key
 from agent.store.approvals import get_approval, pending
 from api.main import create_app
 from tests.utils.agent_world import DANA, World, drafted
-from tests.utils.smtp import free_port
+from tests.utils.serve import serve
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -73,27 +69,6 @@ class Site:
     world: World
     approval_id: str
     marketer: str
-
-
-@contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """The app under uvicorn in a thread on a free loopback port, stopped afterwards."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
 
 
 @pytest.fixture(scope="module")

@@ -68,7 +68,8 @@ def test_bad_input_is_a_422_naming_the_field(service: Service) -> None:
     assert response.json()["detail"][0]["loc"] == ["body", "occurred_at"]
     unknown = service.call("POST", "/v1/events", "ingest", json=_event(1, lead_id="ghost"))
     assert unknown.status_code == 422
-    assert unknown.json()["detail"] == [{"loc": ["body", "lead_id"], "msg": "unknown lead 'ghost'"}]
+    [problem] = unknown.json()["detail"]
+    assert problem["loc"] == ["body", "lead_id"] and problem["msg"] == "unknown lead 'ghost'"
     bad_filter = service.call("GET", "/v1/leads", "rep", params={"stage": "shopping"})
     assert bad_filter.status_code == 422 and bad_filter.json()["detail"][0]["loc"] == [
         "query",
