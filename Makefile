@@ -32,6 +32,7 @@ bench: setup
 	$(BIN)/python benchmarks/decide.py
 	$(BIN)/python benchmarks/retrieval.py
 	$(BIN)/python benchmarks/agent.py
+	$(BIN)/python benchmarks/api.py
 
 clean:
 	rm -rf $(VENV) .nurture .pytest_cache .ruff_cache .hypothesis

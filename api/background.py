@@ -59,6 +59,38 @@ class RunTracker:
                 self._active.pop(thread_id, None)
 
 
+class Redecider:
+    """Re-decides leads whose timelines changed, coalesced: a lead named by ten batches while
+    a pass is running is decided once more, not ten times, and one pass runs at a time, so a
+    burst of ingest cannot queue more work than there are leads."""
+
+    def __init__(self, agent: NurtureAgent, workers: ThreadPoolExecutor) -> None:
+        self._agent, self._workers = agent, workers
+        self._lock = threading.Lock()
+        self._waiting: set[str] = set()
+        self._scheduled = False
+
+    def add(self, lead_ids: Iterable[str]) -> None:
+        with self._lock:
+            self._waiting.update(lead_ids)
+            if self._scheduled or not self._waiting:
+                return
+            self._scheduled = True
+        in_background(self._workers, self._drain)
+
+    def _drain(self) -> None:
+        while True:
+            with self._lock:
+                batch, self._waiting = sorted(self._waiting), set()
+                if not batch:
+                    self._scheduled = False
+                    return
+            try:
+                redecide(self._agent, batch)
+            except Exception:  # noqa: BLE001 - logged; the next batch must still be decided
+                log.exception("re-deciding %d leads failed", len(batch))
+
+
 def redecide(agent: NurtureAgent, lead_ids: Iterable[str]) -> int:
     """Records a fresh decision for each lead (after its timeline changed). Returns how many."""
     ctx, done = agent.ctx, 0

@@ -14,7 +14,7 @@ from agent.context import build_context
 from agent.runner import NurtureAgent
 from agent.runtime import freeze_startup_heap
 from agent.settings import Settings, get_settings
-from api.metrics import Metrics
+from api.metrics import Metrics, MetricsMiddleware
 from api.routes import approvals, content, events, health, leads, metrics, pages, playbook
 from api.state import ServiceState
 
@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "Every /v1 route needs an API key (`Authorization: Bearer nk_...` or `X-API-Key`); "
         "roles: admin, marketer, rep, ingest.",
     )
-    app.middleware("http")(counters.middleware)
+    app.add_middleware(MetricsMiddleware, metrics=counters)
     for router in (health, metrics, leads, events, approvals, content, playbook, pages):
         app.include_router(router.router)
     app.mount("/static", pages.static_files(), name="static")

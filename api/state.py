@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from agent.runner import NurtureAgent
 from agent.settings import Settings
-from api.background import RunTracker
+from api.background import Redecider, RunTracker
 from api.metrics import Metrics
 
 
@@ -19,3 +19,7 @@ class ServiceState:
     workers: ThreadPoolExecutor
     metrics: Metrics = field(default_factory=Metrics)
     runs: RunTracker = field(default_factory=RunTracker)
+    redecider: Redecider = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.redecider = Redecider(self.agent, self.workers)

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Body, Depends
 
 from agent.store.api_keys import Principal
 from agent.store.ingest import IngestReport, ingest_events
-from api.background import in_background, redecide
 from api.convert import batch_out
 from api.deps import StateDep, require
 from api.routes.limits import check_batch_size, unprocessable
@@ -61,6 +60,5 @@ def _ingest(state: ServiceState, events: list[dict[str, Any]]) -> IngestReport:
         if count:
             state.metrics.events.labels(status).inc(count)
     touched = {str(events[r.index].get("lead_id")) for r in report.results if r.status == "stored"}
-    if touched:
-        in_background(state.workers, lambda: redecide(state.agent, sorted(touched)))
+    state.redecider.add(touched)
     return report

@@ -273,3 +273,19 @@ def test_health_ready_and_metrics(service: Service) -> None:
     text = service.call("GET", "/metrics", "admin").text
     series = 'method="GET",route="/v1/leads/{lead_id}/next",status="200"'
     assert f"nurture_http_requests_total{{{series}}} 1.0" in text
+
+
+def test_new_events_re_decide_their_lead_in_the_background(service: Service) -> None:
+    service.call("GET", "/v1/leads/L1/next", "rep")  # records a decision
+    before = service.call("GET", "/v1/leads/L1", "rep").json()["decision"]
+    pricing = [
+        _event(n, type="page_view", properties={"path": "/pricing", "topic": "pricing"})
+        for n in range(3)
+    ]
+    service.call("POST", "/v1/events/batch", "ingest", json=pricing)
+    deadline = datetime.now(UTC) + timedelta(seconds=20)
+    after = before
+    while after["decided_at"] == before["decided_at"] and datetime.now(UTC) < deadline:
+        after = service.call("GET", "/v1/leads/L1", "rep").json()["decision"]
+    assert after["decided_at"] > before["decided_at"]
+    assert after["total"] > before["total"]
