@@ -69,6 +69,7 @@ class Site:
     world: World
     approval_id: str
     marketer: str
+    rep: str
 
 
 @pytest.fixture(scope="module")
@@ -87,12 +88,15 @@ def browser() -> Iterator[Any]:
 def site(world: World) -> Iterator[Site]:
     approval_id = drafted(world)
     marketer = create_key(world.agent.ctx.db, name="mara", role="marketer", at=datetime.now(UTC))
+    rep = create_key(world.agent.ctx.db, name="rory", role="rep", at=datetime.now(UTC))
     with serve(create_app(world.settings)) as url:
-        yield Site(url, world, approval_id, marketer)
+        yield Site(url, world, approval_id, marketer, rep)
 
 
 @contextmanager
-def signed_in(browser: Any, site: Site, viewport: dict[str, int] = DESKTOP) -> Iterator[Any]:
+def signed_in(
+    browser: Any, site: Site, viewport: dict[str, int] = DESKTOP, key: str | None = None
+) -> Iterator[Any]:
     """A fresh browser context, signed in through the login form; fails on any console error
     (a Content-Security-Policy violation shows up there)."""
     context = browser.new_context(viewport=viewport)
@@ -103,7 +107,7 @@ def signed_in(browser: Any, site: Site, viewport: dict[str, int] = DESKTOP) -> I
     try:
         page.goto(f"{site.url}/inbox")
         assert "/login" in page.url
-        page.fill("#key", site.marketer)
+        page.fill("#key", key or site.marketer)
         page.click("button[type=submit]")
         page.wait_for_url(f"{site.url}/inbox")
         yield page
@@ -132,6 +136,21 @@ def test_edit_and_approve_with_the_keyboard(browser: Any, site: Site) -> None:
     [message] = site.world.delivered()
     assert "Edited in the browser" in message.get_body(("plain",)).get_content()
     assert get_approval(site.world.agent.ctx.db, site.approval_id).status == "edited"
+
+
+def test_a_rep_can_read_a_draft_but_not_approve_it(browser: Any, site: Site) -> None:
+    with signed_in(browser, site, key=site.rep) as page:
+        page.goto(f"{site.url}/inbox/{site.approval_id}")
+        assert "rory" in page.inner_text("header")
+        assert page.locator("#approve-button").count() == 0
+        # the form a marketer would post, sent with the rep's own signed-in cookie
+        response = page.request.post(
+            f"{site.url}/inbox/{site.approval_id}/approve",
+            form={"approval_id": site.approval_id, "subject": "Hi", "body": "Send it"},
+        )
+        assert response.status == 403 and "Not allowed" in response.text()
+    assert get_approval(site.world.agent.ctx.db, site.approval_id).status == "pending"
+    assert site.world.delivered() == []
 
 
 def test_request_changes_then_discard(browser: Any, site: Site) -> None:
