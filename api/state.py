@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from agent.runner import NurtureAgent
 from agent.settings import Settings
-from api.background import Redecider, RunTracker
+from api.background import DecisionRecorder, Redecider, RunTracker
 from api.metrics import Metrics
 
 
@@ -20,6 +20,8 @@ class ServiceState:
     metrics: Metrics = field(default_factory=Metrics)
     runs: RunTracker = field(default_factory=RunTracker)
     redecider: Redecider = field(init=False)
+    decisions: DecisionRecorder = field(init=False)
 
     def __post_init__(self) -> None:
         self.redecider = Redecider(self.agent, self.workers)
+        self.decisions = DecisionRecorder(self.agent, self.workers)

@@ -3,6 +3,7 @@ leads by stage, action and heat."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -14,18 +15,26 @@ from agent.store.upsert import upsert
 
 
 def record_decision(db: Database, decision: Decision, *, playbook_version: str) -> None:
-    row = {
-        "lead_id": decision.lead_id,
-        "stage": decision.stage,
-        "action": decision.action,
-        "wait_until": decision.wait_until,
-        "total": decision.score.total,
-        "hot": decision.score.hot,
-        "playbook_version": playbook_version,
-        "decided_at": decision.at,
-    }
+    record_decisions(db, [(decision, playbook_version)])
+
+
+def record_decisions(db: Database, decisions: Iterable[tuple[Decision, str]]) -> None:
+    """Upserts many in one transaction (each with the playbook version that made it)."""
+    rows = [
+        {
+            "lead_id": decision.lead_id,
+            "stage": decision.stage,
+            "action": decision.action,
+            "wait_until": decision.wait_until,
+            "total": decision.score.total,
+            "hot": decision.score.hot,
+            "playbook_version": version,
+            "decided_at": decision.at,
+        }
+        for decision, version in decisions
+    ]
     with db.session() as session:
-        upsert(session, LeadDecisionRow, [row])
+        upsert(session, LeadDecisionRow, rows)
 
 
 @dataclass(frozen=True, slots=True)

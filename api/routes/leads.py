@@ -13,7 +13,7 @@ from agent.decisions import decide
 from agent.errors import NurtureError
 from agent.playbook.models import Action, Stage
 from agent.store.api_keys import Principal
-from agent.store.decisions import LeadFilter, latest_decision, list_leads, record_decision
+from agent.store.decisions import LeadFilter, latest_decision, list_leads
 from agent.store.leads import upsert_leads
 from agent.store.runs import get_run
 from agent.store.schema import LeadRow, SendRow
@@ -117,7 +117,7 @@ def next_action(
         raise HTTPException(404, str(exc)) from exc
     decision = decide(lead, events, playbook, moment)
     if at is None:
-        record_decision(ctx.db, decision, playbook_version=playbook.version)
+        state.decisions.add(decision, playbook.version)
     return NextAction(**decision.model_dump(), playbook_version=playbook.version)
 
 

@@ -3,14 +3,19 @@ next actions, background draft runs, approvals with their audit, content, playbo
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 
 from agent.settings import Settings
 from tests.utils.agent_world import DANA
 from tests.utils.service import Service
+
+T = TypeVar("T")
 
 
 def _event(n: int, lead_id: str = "L1", **overrides: object) -> dict[str, object]:
@@ -22,6 +27,16 @@ def _event(n: int, lead_id: str = "L1", **overrides: object) -> dict[str, object
         "occurred_at": at.isoformat(),
         "properties": {"path": "/blog/routing", "topic": "route optimisation"},
     } | overrides
+
+
+def eventually(read: Callable[[], T], until: Callable[[T], bool], seconds: float = 20) -> T:
+    """What `read` returns once `until` holds (background work has landed), or the last read."""
+    deadline = time.monotonic() + seconds
+    value = read()
+    while not until(value) and time.monotonic() < deadline:
+        time.sleep(0.02)
+        value = read()
+    return value
 
 
 def test_lead_upsert_get_and_list(service: Service) -> None:
@@ -107,8 +122,11 @@ def test_next_action_is_the_decision_json_with_the_playbook_version(service: Ser
     assert body["playbook_version"] == playbook.version
     assert body["lead_id"] == "L1" and body["stage"] in {"interest", "consideration"}
     assert body["reasons"] and body["score"]["contributions"]
-    # recorded, so the lead list can filter on it
-    listed = service.call("GET", "/v1/leads", "rep", params={"stage": body["stage"]}).json()
+    # recorded (after the response, in the background), so the lead list can filter on it
+    listed = eventually(
+        lambda: service.call("GET", "/v1/leads", "rep", params={"stage": body["stage"]}).json(),
+        until=lambda page: bool(page["leads"]),
+    )
     assert [lead["id"] for lead in listed["leads"]] == ["L1"]
     assert listed["leads"][0]["decision"]["action"] == body["action"]
     other = "decision" if body["stage"] != "decision" else "awareness"
@@ -277,15 +295,18 @@ def test_health_ready_and_metrics(service: Service) -> None:
 
 def test_new_events_re_decide_their_lead_in_the_background(service: Service) -> None:
     service.call("GET", "/v1/leads/L1/next", "rep")  # records a decision
-    before = service.call("GET", "/v1/leads/L1", "rep").json()["decision"]
+    before = eventually(
+        lambda: service.call("GET", "/v1/leads/L1", "rep").json()["decision"],
+        until=lambda decision: decision is not None,
+    )
     pricing = [
         _event(n, type="page_view", properties={"path": "/pricing", "topic": "pricing"})
         for n in range(3)
     ]
     service.call("POST", "/v1/events/batch", "ingest", json=pricing)
-    deadline = datetime.now(UTC) + timedelta(seconds=20)
-    after = before
-    while after["decided_at"] == before["decided_at"] and datetime.now(UTC) < deadline:
-        after = service.call("GET", "/v1/leads/L1", "rep").json()["decision"]
+    after = eventually(
+        lambda: service.call("GET", "/v1/leads/L1", "rep").json()["decision"],
+        until=lambda decision: decision is not None and decision != before,
+    )
     assert after["decided_at"] > before["decided_at"]
     assert after["total"] > before["total"]
