@@ -86,12 +86,23 @@ class EventIn(_Strict):
         return self.at if self.at is not None else now - (self.ago or timedelta(0))
 
 
+class Reference(_Strict):
+    """Text a marketer approved for this situation (harvested from an edit)."""
+
+    subject: str
+    body: str
+
+
 class Case(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.\-]*$", max_length=80)
     description: str = Field(min_length=1)
     lead: LeadIn
     events: list[EventIn] = Field(default_factory=list)
     expect: Expectations
+    reference: Reference | None = Field(
+        default=None, description="Approved text: the run reports the draft's edit distance to it."
+    )
+    source_approval_id: str | None = Field(default=None, description="Where it was harvested.")
 
     @model_validator(mode="after")
     def _content_only_for_emails(self) -> Self:

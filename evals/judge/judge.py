@@ -1,0 +1,217 @@
+"""LLM-as-judge: rubric scores for one draft, and A-versus-B comparisons that cancel order bias.
+
+Every answer is cached on disk by (prompt version, model, input), so re-running a suite only pays
+for what changed; a cache hit makes no HTTP request and reports 0 tokens with `cached=True`."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from agent.drafting.prompts import PromptTemplate, RenderedPrompt, load_prompt
+from agent.settings import PROJECT_ROOT
+from evals.judge.cache import JudgeCache, cache_key
+from evals.judge.client import Messages, StructuredClient, Tally
+from evals.judge.models import (
+    CallStats,
+    CaseSummary,
+    DraftText,
+    JudgeFailed,
+    JudgeScore,
+    PairwiseReply,
+    PairwiseResult,
+    PairwiseVerdict,
+    RubricReply,
+    Winner,
+)
+
+DEFAULT_RUBRIC_PATH = PROJECT_ROOT / "prompts" / "judge_rubric.md"
+DEFAULT_PAIRWISE_PATH = PROJECT_ROOT / "prompts" / "judge_pairwise.md"
+CACHE_FOLDER = "judge-cache"
+
+Reply = TypeVar("Reply", bound=BaseModel)
+# Where each ordering puts draft a, and so how its positional answer maps back to a/b.
+_ORDERS: dict[str, dict[str, Winner]] = {
+    "a_first": {"first": "a", "second": "b", "tie": "tie"},
+    "b_first": {"first": "b", "second": "a", "tie": "tie"},
+}
+
+
+class Judge:
+    """Scores drafts with a chat model behind any OpenAI-compatible endpoint."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str,
+        model: str,
+        cache_dir: Path | str,
+        rubric_path: Path = DEFAULT_RUBRIC_PATH,
+        pairwise_path: Path = DEFAULT_PAIRWISE_PATH,
+        **client_options: Any,
+    ) -> None:
+        """`client_options` go to `StructuredClient`: timeout_seconds, max_attempts,
+        backoff_seconds, max_backoff_seconds, max_total_seconds, temperature, sleep."""
+        self.model = model
+        self.cache = JudgeCache(cache_dir)
+        self._rubric: PromptTemplate = load_prompt(Path(rubric_path))
+        self._pairwise: PromptTemplate = load_prompt(Path(pairwise_path))
+        self._client = StructuredClient(
+            base_url=base_url, api_key=api_key, model=model, **client_options
+        )
+
+    @classmethod
+    def from_settings(
+        cls, settings: Any, *, cache_dir: Path | str | None = None, **overrides: Any
+    ) -> Judge:
+        """Build from `Settings` (the drafter's `llm_*` fields); keyword overrides win, so
+        `model=` judges with another model than the one drafting. The cache defaults to
+        `<data_dir>/judge-cache`."""
+        base_url = overrides.pop("base_url", None) or getattr(settings, "llm_base_url", None)
+        if not base_url:
+            raise ValueError("llm_base_url is not set: there is no LLM endpoint to judge with")
+        api_key: Any = overrides.pop("api_key", None) or getattr(settings, "llm_api_key", None)
+        if hasattr(api_key, "get_secret_value"):
+            api_key = api_key.get_secret_value()
+        params: dict[str, Any] = {
+            "model": getattr(settings, "llm_model", "gpt-4o-mini"),
+            "timeout_seconds": getattr(settings, "llm_timeout_seconds", 60.0),
+            "max_attempts": getattr(settings, "llm_max_attempts", 3),
+        }
+        params.update(overrides)
+        if cache_dir is None:
+            cache_dir = Path(getattr(settings, "data_dir", ".nurture")) / CACHE_FOLDER
+        # Local endpoints ignore the key, but the SDK refuses an empty one.
+        return cls(
+            base_url=str(base_url),
+            api_key=str(api_key or "not-needed"),
+            cache_dir=cache_dir,
+            **params,
+        )
+
+    @property
+    def name(self) -> str:
+        return f"judge:{self.model}"
+
+    @property
+    def rubric_version(self) -> str:
+        return self._rubric.version
+
+    @property
+    def pairwise_version(self) -> str:
+        return self._pairwise.version
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> Judge:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- judging ---------------------------------------------------------------------------------
+    def score(self, case: CaseSummary, draft: DraftText) -> JudgeScore:
+        """Rubric scores (relevance, tone, clarity, stage_fit; 1-5 with reasons) for one draft."""
+        reply, call = self._ask("rubric", self._rubric, {"case": case, "draft": draft}, RubricReply)
+        return JudgeScore(
+            scores=reply, prompt_version=self.rubric_version, model=self.model, call=call
+        )
+
+    def compare(self, case: CaseSummary, draft_a: DraftText, draft_b: DraftText) -> PairwiseResult:
+        """Which draft is better, asked in both orders. A verdict only stands when the orders
+        agree; otherwise the answer is a tie (the judge was following position, not quality)."""
+        verdicts = (
+            self._verdict(case, "a_first", draft_a, draft_b),
+            self._verdict(case, "b_first", draft_b, draft_a),
+        )
+        agreed = verdicts[0].winner == verdicts[1].winner
+        return PairwiseResult(
+            winner=verdicts[0].winner if agreed else "tie",
+            verdicts=verdicts,
+            prompt_version=self.pairwise_version,
+            model=self.model,
+        )
+
+    def _verdict(
+        self,
+        case: CaseSummary,
+        order: Literal["a_first", "b_first"],
+        first: DraftText,
+        second: DraftText,
+    ) -> PairwiseVerdict:
+        # Each ordering is its own cache entry, so compare(a, b) and compare(b, a) share both.
+        reply, call = self._ask(
+            "pairwise",
+            self._pairwise,
+            {"case": case, "first": first, "second": second},
+            PairwiseReply,
+        )
+        return PairwiseVerdict(
+            order=order, raw=reply, winner=_ORDERS[order][reply.winner], call=call
+        )
+
+    def _ask(
+        self,
+        kind: str,
+        prompt: PromptTemplate,
+        context: dict[str, BaseModel],
+        schema: type[Reply],
+    ) -> tuple[Reply, CallStats]:
+        started = time.perf_counter()
+        payload = {name: value.model_dump(mode="json") for name, value in context.items()}
+        key = cache_key(kind, prompt.version, self.model, payload)
+        cached = self._from_cache(key, schema)
+        if cached is not None:
+            return cached, CallStats(cached=True, latency_seconds=time.perf_counter() - started)
+
+        tally = Tally()
+        reply = self._client.ask(_render(prompt, context), schema, tally)
+        call = CallStats(
+            cached=False,
+            prompt_tokens=tally.usage["prompt_tokens"],
+            completion_tokens=tally.usage["completion_tokens"],
+            total_tokens=tally.usage["total_tokens"],
+            latency_seconds=time.perf_counter() - started,
+            attempts=tally.attempts,
+        )
+        self.cache.put(
+            key,
+            {
+                "kind": kind,
+                "prompt_version": prompt.version,
+                "model": self.model,
+                "reply": reply.model_dump(mode="json"),
+                # what the original call cost, for anyone auditing the cache; hits report 0
+                "usage": dict(tally.usage),
+                "judged_at": datetime.now(UTC).isoformat(),
+            },
+        )
+        return reply, call
+
+    def _from_cache(self, key: str, schema: type[Reply]) -> Reply | None:
+        record = self.cache.get(key)
+        if record is None:
+            return None
+        try:
+            return schema.model_validate(record.get("reply"))
+        except ValidationError:
+            # An entry written by an older schema is a miss; the fresh answer overwrites it.
+            return None
+
+
+def _render(prompt: PromptTemplate, context: dict[str, BaseModel]) -> Messages:
+    try:
+        rendered = RenderedPrompt(
+            version=prompt.version,
+            system=prompt.system.render(context).strip(),
+            user=prompt.user.render(context).strip(),
+        )
+    except Exception as exc:  # jinja2 raises several types; the caller needs one
+        raise JudgeFailed(f"prompt {prompt.version} failed to render: {exc}", attempts=0) from exc
+    return rendered.messages()
