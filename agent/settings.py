@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     llm_timeout_seconds: float = Field(default=60.0, gt=0, description="Per request.")
     llm_max_attempts: int = Field(default=3, ge=1, le=10, description="Tries per LLM call.")
     draft_concurrency: int = Field(default=8, ge=1, le=64, description="Drafts at once in `run`.")
+    llm_prices: dict[str, tuple[float, float]] = Field(
+        default_factory=dict,
+        description="USD per million tokens, prompt and completion, by model, for the cost of an "
+        'eval run, e.g. {"gpt-4o-mini": [0.15, 0.6]}. A model not listed costs "unknown".',
+    )
 
     # --- sending ---------------------------------------------------------------------------------
     smtp_host: str | None = Field(

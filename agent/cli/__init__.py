@@ -11,6 +11,7 @@ from agent.cli import (
     content_cmd,
     decide_cmd,
     demo_cmd,
+    eval_cmd,
     import_cmd,
     keys_cmd,
     playbook_cmd,
@@ -31,6 +32,7 @@ app.add_typer(playbook_cmd.app, name="playbook")
 app.add_typer(import_cmd.app, name="import")
 app.add_typer(content_cmd.app, name="content")
 app.add_typer(keys_cmd.app, name="keys")
+app.add_typer(eval_cmd.app, name="eval")
 app.command("serve")(serve_cmd.serve)
 app.command("index")(content_cmd.index)
 app.command("next")(decide_cmd.next_action)
