@@ -63,6 +63,8 @@ class CaseRecord:
     """0 (identical) to 1, from the draft to the case's reference text, when it has one."""
     judge: dict[str, Any] | None = None
     """The LLM judge's scores and reasons, when the run asked for a judge."""
+    lead_facts: list[str] = field(default_factory=list)
+    """What the drafter was told about the lead (a pairwise judge needs it later)."""
     passed: bool = field(init=False)
 
     def __post_init__(self) -> None:
@@ -129,6 +131,7 @@ def record_case(
         error=run.error,
         edit_distance=_edit_distance(case, row),
         judge=_judged(judge, inp, row),
+        lead_facts=list(inp.lead_facts) if inp else [],
     )
 
 

@@ -138,6 +138,40 @@ def report(
     console.print(f"report: {target}", highlight=False, soft_wrap=True)
 
 
+@app.command("pairwise")
+def pairwise(
+    run_a: Annotated[Path, typer.Argument(metavar="A", help="A saved run folder.")],
+    run_b: Annotated[Path, typer.Argument(metavar="B", help="Another saved run of the suite.")],
+    judge_model: Annotated[
+        str | None,
+        typer.Option("--judge-model", help="The judge's model (default: NURTURE_LLM_MODEL)."),
+    ] = None,
+) -> None:
+    """Which run wrote the better emails, case by case: the LLM judge reads each pair twice
+    with the positions swapped, and calls it a tie when the two readings disagree."""
+    from agent.content.assets import load_library
+    from evals.pairwise import compare_runs
+    from evals.runner import load_run
+
+    config = settings()
+    first, second = load_run(run_a), load_run(run_b)
+    assets = {asset.id: asset for asset in load_library(config.content_dir).assets}
+    with _judge(config, judge_model) as judge:
+        outcome = compare_runs(first, second, judge, assets)
+    table = Table("case", "better", "why (A first / B first)", title_justify="left")
+    for verdict in outcome.verdicts:
+        table.add_row(verdict.case_id, verdict.winner, " / ".join(verdict.reasons))
+    console.print(table)
+    counts = outcome.counts()
+    console.print(
+        f"A ({first.summary['drafter']}, {first.summary['prompt_version']}) better in "
+        f"{counts['a']}, B ({second.summary['drafter']}, {second.summary['prompt_version']}) "
+        f"better in {counts['b']}, tie in {counts['tie']}, judge failed in {counts['error']}; "
+        f"{len(outcome.skipped)} case(s) not drafted by both",
+        highlight=False,
+    )
+
+
 @app.command("harvest")
 def harvest(
     out: Annotated[Path, typer.Option("--out", help="The suite YAML to write or extend.")] = Path(
