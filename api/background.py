@@ -8,6 +8,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Generic, TypeVar
 
 from agent.decisions import Decision, decide
 from agent.errors import NurtureError
@@ -16,6 +17,7 @@ from agent.store.decisions import record_decisions
 from agent.tools.timeline import load_timeline
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 REMEMBERED_FAILURES = 1_000
 
@@ -59,20 +61,23 @@ class RunTracker:
                 self._active.pop(thread_id, None)
 
 
-class Redecider:
-    """Re-decides leads whose timelines changed, coalesced: a lead named by ten batches while
-    a pass is running is decided once more, not ten times, and one pass runs at a time, so a
-    burst of ingest cannot queue more work than there are leads."""
+class Coalescer(Generic[T]):
+    """Work keyed by lead, done off the request path in batches, one pass at a time: a lead
+    named again while a pass runs is handled once more, not once per request, so a burst of
+    requests cannot queue more work than there are leads."""
 
-    def __init__(self, agent: NurtureAgent, workers: ThreadPoolExecutor) -> None:
-        self._agent, self._workers = agent, workers
+    def __init__(
+        self, workers: ThreadPoolExecutor, work: Callable[[list[T]], object], what: str
+    ) -> None:
+        self._workers, self._work, self._what = workers, work, what
         self._lock = threading.Lock()
-        self._waiting: set[str] = set()
+        self._waiting: dict[str, T] = {}
         self._scheduled = False
 
-    def add(self, lead_ids: Iterable[str]) -> None:
+    def add(self, items: dict[str, T]) -> None:
+        """`items` by lead id; a later item for a lead replaces one not yet handled."""
         with self._lock:
-            self._waiting.update(lead_ids)
+            self._waiting.update(items)
             if self._scheduled or not self._waiting:
                 return
             self._scheduled = True
@@ -81,46 +86,27 @@ class Redecider:
     def _drain(self) -> None:
         while True:
             with self._lock:
-                batch, self._waiting = sorted(self._waiting), set()
+                batch, self._waiting = [self._waiting[k] for k in sorted(self._waiting)], {}
                 if not batch:
                     self._scheduled = False
                     return
             try:
-                redecide(self._agent, batch)
-            except Exception:  # noqa: BLE001 - logged; the next batch must still be decided
-                log.exception("re-deciding %d leads failed", len(batch))
+                self._work(batch)
+            except Exception:  # noqa: BLE001 - logged; the next batch must still be handled
+                log.exception("%s failed for %d leads", self._what, len(batch))
 
 
-class DecisionRecorder:
+def redecider(agent: NurtureAgent, workers: ThreadPoolExecutor) -> Coalescer[str]:
+    """Re-decides leads whose timelines changed (new events), so list filters follow them."""
+    return Coalescer(workers, lambda lead_ids: redecide(agent, lead_ids), "re-deciding")
+
+
+def decision_recorder(
+    agent: NurtureAgent, workers: ThreadPoolExecutor
+) -> Coalescer[tuple[Decision, str]]:
     """Writes decisions the API made (GET next) after the response, many per transaction: on
-    SQLite a write per request serialised the route (a third of its time went to the upsert).
-    A later decision for the same lead replaces an unwritten earlier one."""
-
-    def __init__(self, agent: NurtureAgent, workers: ThreadPoolExecutor) -> None:
-        self._db, self._workers = agent.ctx.db, workers
-        self._lock = threading.Lock()
-        self._waiting: dict[str, tuple[Decision, str]] = {}
-        self._scheduled = False
-
-    def add(self, decision: Decision, playbook_version: str) -> None:
-        with self._lock:
-            self._waiting[decision.lead_id] = (decision, playbook_version)
-            if self._scheduled:
-                return
-            self._scheduled = True
-        in_background(self._workers, self._drain)
-
-    def _drain(self) -> None:
-        while True:
-            with self._lock:
-                batch, self._waiting = list(self._waiting.values()), {}
-                if not batch:
-                    self._scheduled = False
-                    return
-            try:
-                record_decisions(self._db, batch)
-            except Exception:  # noqa: BLE001 - logged; later decisions must still be written
-                log.exception("recording %d decisions failed", len(batch))
+    SQLite a write per request serialised the route (a third of its time went to the upsert)."""
+    return Coalescer(workers, lambda rows: record_decisions(agent.ctx.db, rows), "recording")
 
 
 def redecide(agent: NurtureAgent, lead_ids: Iterable[str]) -> int:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from agent.decisions import Decision
-from agent.store.leads import AttributeValue
+from agent.store.leads import LeadFields
 
 MAX_BATCH = 10_000
 
@@ -18,16 +18,8 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-class LeadBody(Strict):
+class LeadBody(LeadFields):
     """A lead as PUT to /v1/leads/{lead_id} (the id comes from the path)."""
-
-    email: EmailStr
-    name: str | None = Field(default=None, max_length=200)
-    company: str | None = Field(default=None, max_length=200)
-    attributes: dict[str, AttributeValue] = Field(
-        default_factory=dict, description="industry, employees, title, country, ..."
-    )
-    do_not_contact: bool = False
 
 
 class ItemOut(BaseModel):

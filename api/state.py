@@ -6,9 +6,10 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from agent.decisions import Decision
 from agent.runner import NurtureAgent
 from agent.settings import Settings
-from api.background import DecisionRecorder, Redecider, RunTracker
+from api.background import Coalescer, RunTracker, decision_recorder, redecider
 from api.metrics import Metrics
 
 
@@ -19,9 +20,9 @@ class ServiceState:
     workers: ThreadPoolExecutor
     metrics: Metrics = field(default_factory=Metrics)
     runs: RunTracker = field(default_factory=RunTracker)
-    redecider: Redecider = field(init=False)
-    decisions: DecisionRecorder = field(init=False)
+    redecider: Coalescer[str] = field(init=False)
+    decisions: Coalescer[tuple[Decision, str]] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.redecider = Redecider(self.agent, self.workers)
-        self.decisions = DecisionRecorder(self.agent, self.workers)
+        self.redecider = redecider(self.agent, self.workers)
+        self.decisions = decision_recorder(self.agent, self.workers)

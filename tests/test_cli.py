@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 import json
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from agent.cli import main
 from agent.settings import DEFAULT_PLAYBOOK
+from tests.utils.cli import run_nurture
 
 NOW = datetime.now(UTC)
 
 
-def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str):
-    """Runs `nurture ARGS`; returns (exit code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["nurture", *args])
-    monkeypatch.setenv("COLUMNS", "200")
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
+run = run_nurture
 
 
 def write_jsonl(path: Path, lines: list[object]) -> Path:

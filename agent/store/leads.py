@@ -20,12 +20,11 @@ from agent.timeline import Lead
 AttributeValue = str | int | float | bool | None
 
 
-class LeadIn(BaseModel):
-    """One lead as a client sends it."""
+class LeadFields(BaseModel):
+    """What a client says about a lead (the API's PUT takes the id from the path)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    id: str = Field(min_length=1, max_length=128)
     email: EmailStr
     name: str | None = Field(default=None, max_length=200)
     company: str | None = Field(default=None, max_length=200)
@@ -33,6 +32,12 @@ class LeadIn(BaseModel):
         default_factory=dict, description="industry, employees, title, country, ..."
     )
     do_not_contact: bool = False
+
+
+class LeadIn(LeadFields):
+    """One lead as a client sends it."""
+
+    id: str = Field(min_length=1, max_length=128)
 
     def to_lead(self) -> Lead:
         return Lead(

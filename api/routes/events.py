@@ -60,5 +60,5 @@ def _ingest(state: ServiceState, events: list[dict[str, Any]]) -> IngestReport:
         if count:
             state.metrics.events.labels(status).inc(count)
     touched = {str(events[r.index].get("lead_id")) for r in report.results if r.status == "stored"}
-    state.redecider.add(touched)
+    state.redecider.add({lead_id: lead_id for lead_id in touched})
     return report

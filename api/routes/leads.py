@@ -117,7 +117,7 @@ def next_action(
         raise HTTPException(404, str(exc)) from exc
     decision = decide(lead, events, playbook, moment)
     if at is None:
-        state.decisions.add(decision, playbook.version)
+        state.decisions.add({decision.lead_id: (decision, playbook.version)})
     return NextAction(**decision.model_dump(), playbook_version=playbook.version)
 
 

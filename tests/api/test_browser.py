@@ -7,12 +7,10 @@ download is not used: `apt-get install chromium` provides the browser)."""
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,32 +19,13 @@ from agent.store.api_keys import create_key
 from agent.store.approvals import get_approval, pending
 from api.main import create_app
 from tests.utils.agent_world import DANA, World, drafted
+from tests.utils.browser import artifact, chromium, needs_chromium
 from tests.utils.serve import serve
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
-pytestmark = [
-    pytest.mark.skipif(
-        importlib.util.find_spec("playwright") is None,
-        reason="browser tests need the playwright package (pip install playwright)",
-    ),
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="browser tests need Debian's Chromium at /usr/bin/chromium "
-        "(apt-get install chromium)",
-    ),
-]
+pytestmark = needs_chromium
 
 PRIYA = {
     "id": "L2",
@@ -74,14 +53,8 @@ class Site:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
@@ -184,8 +157,6 @@ def test_screenshots_at_desktop_and_phone_widths(browser: Any, site: Site) -> No
         subject="A deal for Kestrel",
         body=f"Hi Priya, our pricing is 50% off this week.\n{flagged.body.splitlines()[-1]}",
     )
-    ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / ".gitignore").write_text("*\n")
     pages = {
         "inbox": "/inbox",
         "draft": f"/inbox/{site.approval_id}",
@@ -196,7 +167,7 @@ def test_screenshots_at_desktop_and_phone_widths(browser: Any, site: Site) -> No
         with signed_in(browser, site, viewport) as page:
             for name, path in pages.items():
                 page.goto(f"{site.url}{path}")
-                page.screenshot(path=str(ARTIFACTS / f"{name}-{width_name}.png"), full_page=True)
+                page.screenshot(path=str(artifact(f"{name}-{width_name}.png")), full_page=True)
                 overflow = page.evaluate(
                     "document.documentElement.scrollWidth - document.documentElement.clientWidth"
                 )

@@ -4,19 +4,18 @@ with the offline template drafter (the gate, report and browser tests all read t
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from agent.cli import main
 from agent.drafting.template import TemplateDrafter
 from agent.settings import Settings
 from evals.runner import EvalRun, run_suite
 from evals.suites import CORE, Suite, load_suite
 from evals.world import open_index
+from tests.utils.cli import run_nurture
 
 Cli = Callable[..., tuple[int, str, str]]
 
@@ -61,18 +60,7 @@ def core_template_run(eval_data: Path, eval_collection: Any, core_suite: Suite) 
 def nurture_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
     """Runs `nurture ARGS` in-process through the real entry point: (exit code, out, err)."""
 
-    def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["nurture", *args])
-        monkeypatch.setenv("COLUMNS", "200")
-        code = 0
-        try:
-            main()
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+    return lambda *args: run_nurture(monkeypatch, capsys, *args)
 
 
 @pytest.fixture

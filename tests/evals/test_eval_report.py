@@ -4,7 +4,6 @@ The screenshot goes to tests/artifacts/eval-report.png for a person to look at."
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from dataclasses import replace
@@ -17,18 +16,7 @@ from evals.chart import grouped_bars
 from evals.report import render_report
 from evals.runner import EvalRun, load_run, save_run
 from tests.evals.conftest import Cli
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-# As the inbox's browser tests launch it: headless, no sandbox (containers), nothing phoning home.
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.utils.browser import artifact, chromium, needs_chromium
 
 
 @pytest.fixture
@@ -103,39 +91,26 @@ def test_eval_report_cli_writes_the_file(saved: Path, tmp_path: Path, nurture_cl
     assert code == 2 and "no eval run at" in err
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("playwright") is None,
-    reason="browser tests need the playwright package (pip install playwright)",
-)
-@pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="browser tests need Debian's Chromium at /usr/bin/chromium (apt-get install chromium)",
-)
+@needs_chromium
 def test_the_report_chart_renders_in_chromium(saved: Path, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
     report = tmp_path / "report.html"
     report.write_text(render_report(load_run(saved)), encoding="utf-8")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            page.goto(report.as_uri())
-            bars: list[dict[str, Any]] = page.evaluate(
-                """() => [...document.querySelectorAll('svg.chart rect.bar')].map(r => {
-                    const b = r.getBoundingClientRect();
-                    return {w: b.width, h: b.height, series: r.dataset.series};
-                })"""
-            )
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "eval-report.png"))
-            cases = page.evaluate("document.querySelectorAll('details').length")
-        finally:
-            browser.close()
+    screenshot = artifact("eval-report.png")
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(report.as_uri())
+        bars: list[dict[str, Any]] = page.evaluate(
+            """() => [...document.querySelectorAll('svg.chart rect.bar')].map(r => {
+                const b = r.getBoundingClientRect();
+                return {w: b.width, h: b.height, series: r.dataset.series};
+            })"""
+        )
+        page.screenshot(path=str(screenshot))
+        cases = page.evaluate("document.querySelectorAll('details').length")
     # 4 stages × (pass_rate + 13 checks), every one measured in the core suite
     assert len(bars) == 4 * 14
     assert all(b["w"] > 0 for b in bars)
     assert sum(1 for b in bars if b["h"] > 0) >= 50  # a 0 % bar is legitimately flat
     assert {b["series"] for b in bars} == {"awareness", "interest", "consideration", "decision"}
     assert cases == 50
-    assert (ARTIFACTS / "eval-report.png").stat().st_size > 10_000
+    assert screenshot.stat().st_size > 10_000

@@ -1,0 +1,24 @@
+"""Runs the `nurture` command in-process through its real entry point."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from agent.cli import main
+
+
+def run_nurture(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str, str]:
+    """`nurture ARGS`: (exit code, stdout, stderr)."""
+    monkeypatch.setattr(sys, "argv", ["nurture", *args])
+    monkeypatch.setenv("COLUMNS", "200")  # rich wraps at the terminal width: keep lines whole
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, out, err
