@@ -13,9 +13,10 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from agent.drafting.prompts import PromptTemplate, RenderedPrompt, load_prompt
+from agent.drafting.structured import Messages, endpoint_params
 from agent.settings import PROJECT_ROOT
 from evals.judge.cache import JudgeCache, cache_key
-from evals.judge.client import Messages, StructuredClient, Tally
+from evals.judge.client import JudgeClient
 from evals.judge.models import (
     CallStats,
     CaseSummary,
@@ -55,13 +56,14 @@ class Judge:
         pairwise_path: Path = DEFAULT_PAIRWISE_PATH,
         **client_options: Any,
     ) -> None:
-        """`client_options` go to `StructuredClient`: timeout_seconds, max_attempts,
-        backoff_seconds, max_backoff_seconds, max_total_seconds, temperature, sleep."""
+        """`client_options` go to `JudgeClient`, and on to `StructuredChat`: timeout_seconds,
+        max_attempts, backoff_seconds, max_backoff_seconds, max_total_seconds, temperature,
+        sleep."""
         self.model = model
         self.cache = JudgeCache(cache_dir)
         self._rubric: PromptTemplate = load_prompt(Path(rubric_path))
         self._pairwise: PromptTemplate = load_prompt(Path(pairwise_path))
-        self._client = StructuredClient(
+        self._client = JudgeClient(
             base_url=base_url, api_key=api_key, model=model, **client_options
         )
 
@@ -72,27 +74,10 @@ class Judge:
         """Build from `Settings` (the drafter's `llm_*` fields); keyword overrides win, so
         `model=` judges with another model than the one drafting. The cache defaults to
         `<data_dir>/judge-cache`."""
-        base_url = overrides.pop("base_url", None) or getattr(settings, "llm_base_url", None)
-        if not base_url:
-            raise ValueError("llm_base_url is not set: there is no LLM endpoint to judge with")
-        api_key: Any = overrides.pop("api_key", None) or getattr(settings, "llm_api_key", None)
-        if hasattr(api_key, "get_secret_value"):
-            api_key = api_key.get_secret_value()
-        params: dict[str, Any] = {
-            "model": getattr(settings, "llm_model", "gpt-4o-mini"),
-            "timeout_seconds": getattr(settings, "llm_timeout_seconds", 60.0),
-            "max_attempts": getattr(settings, "llm_max_attempts", 3),
-        }
-        params.update(overrides)
+        params = endpoint_params(settings, overrides, purpose="judge")
         if cache_dir is None:
             cache_dir = Path(getattr(settings, "data_dir", ".nurture")) / CACHE_FOLDER
-        # Local endpoints ignore the key, but the SDK refuses an empty one.
-        return cls(
-            base_url=str(base_url),
-            api_key=str(api_key or "not-needed"),
-            cache_dir=cache_dir,
-            **params,
-        )
+        return cls(cache_dir=cache_dir, **params)
 
     @property
     def name(self) -> str:
@@ -170,8 +155,7 @@ class Judge:
         if cached is not None:
             return cached, CallStats(cached=True, latency_seconds=time.perf_counter() - started)
 
-        tally = Tally()
-        reply = self._client.ask(_render(prompt, context), schema, tally)
+        reply, tally = self._client.ask(_render(prompt, context), schema)
         call = CallStats(
             cached=False,
             prompt_tokens=tally.usage["prompt_tokens"],
