@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from agent.errors import NurtureError
 from agent.store.database import Database
@@ -75,23 +75,37 @@ def record_answer(
     subject: str | None = None,
     body: str | None = None,
 ) -> ApprovalRow:
-    """Marks a pending approval decided. A decided one cannot be decided again."""
+    """Marks a pending approval decided. A decided one cannot be decided again: the write only
+    happens while the row is still pending, so of two concurrent answers exactly one wins (a
+    read-then-write would let both through on SQLite, which ignores SELECT ... FOR UPDATE)."""
+    final_subject: Any = None
+    final_body: Any = None
+    if answer == "edit":
+        final_subject, final_body = subject, body
+    elif answer == "accept":
+        final_subject, final_body = ApprovalRow.subject, ApprovalRow.body
+    decided = (
+        update(ApprovalRow)
+        .where(ApprovalRow.id == approval_id, ApprovalRow.status == "pending")
+        .values(
+            status=STATUS_FOR[answer],
+            answer=answer,
+            decided_by=by,
+            decided_at=at,
+            feedback=feedback,
+            final_subject=final_subject,
+            final_body=final_body,
+        )
+        .execution_options(synchronize_session=False)
+    )
     with db.session() as session:
-        row = session.get(ApprovalRow, approval_id, with_for_update=True)
-        if row is None:
-            raise NurtureError(f"no approval with id '{approval_id}'")
-        if row.status != "pending":
-            raise NurtureError(
-                f"approval '{approval_id}' was already decided ({row.status} by "
-                f"{row.decided_by} at {row.decided_at:%Y-%m-%d %H:%M} UTC)"
-            )
-        row.status = STATUS_FOR[answer]
-        row.answer = answer
-        row.decided_by = by
-        row.decided_at = at
-        row.feedback = feedback
-        row.final_subject = subject if answer == "edit" else row.subject
-        row.final_body = body if answer == "edit" else row.body
-        if answer in ("respond", "ignore"):
-            row.final_subject = row.final_body = None
-        return row
+        won = session.execute(decided).rowcount == 1
+        row = session.get(ApprovalRow, approval_id, populate_existing=True)
+    if row is None:
+        raise NurtureError(f"no approval with id '{approval_id}'")
+    if not won:
+        raise NurtureError(
+            f"approval '{approval_id}' was already decided ({row.status} by "
+            f"{row.decided_by} at {row.decided_at:%Y-%m-%d %H:%M} UTC)"
+        )
+    return row

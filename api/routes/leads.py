@@ -61,6 +61,9 @@ def upsert_lead_batch(
 
 @router.put("/leads/{lead_id}", response_model=LeadOut, responses=errors(400))
 def upsert_lead(lead_id: str, lead: LeadBody, state: StateDep, _: Writer) -> LeadOut:
+    if lead_id != lead_id.strip():
+        # stored ids are trimmed: accepting this one would store the lead under another id
+        raise unprocessable("path", "lead_id", msg="must not start or end with whitespace")
     ctx = state.agent.ctx
     report = upsert_leads(
         ctx.db, [{"id": lead_id, **lead.model_dump(mode="json")}], ctx.playbook, now=ctx.clock()

@@ -3,15 +3,19 @@ next actions, background draft runs, approvals with their audit, content, playbo
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
 import yaml
 
+from agent.errors import NurtureError
 from agent.settings import Settings
+from agent.store.approvals import get_approval, record_answer
 from tests.utils.agent_world import DANA
 from tests.utils.service import Service
 
@@ -85,6 +89,8 @@ def test_bad_input_is_a_422_naming_the_field(service: Service) -> None:
     assert unknown.status_code == 422
     [problem] = unknown.json()["detail"]
     assert problem["loc"] == ["body", "lead_id"] and problem["msg"] == "unknown lead 'ghost'"
+    padded = service.call("PUT", "/v1/leads/%0DL7", "marketer", json={"email": "a@b.example"})
+    assert padded.status_code == 422 and padded.json()["detail"][0]["loc"] == ["path", "lead_id"]
     bad_filter = service.call("GET", "/v1/leads", "rep", params={"stage": "shopping"})
     assert bad_filter.status_code == 422 and bad_filter.json()["detail"][0]["loc"] == [
         "query",
@@ -310,3 +316,47 @@ def test_new_events_re_decide_their_lead_in_the_background(service: Service) -> 
     )
     assert after["decided_at"] > before["decided_at"]
     assert after["total"] > before["total"]
+
+
+def test_two_concurrent_decisions_one_wins_and_the_audit_matches_the_email(
+    service: Service,
+) -> None:
+    path = f"/v1/approvals/{service.approval_id}/decision"
+    draft = service.call("GET", f"/v1/approvals/{service.approval_id}", "rep").json()
+    bodies = [
+        {"answer": "accept"},
+        {"answer": "edit", "subject": draft["subject"], "body": "Hello" + draft["body"][2:]},
+    ]
+    start = threading.Barrier(2)
+
+    def decide(body: dict[str, str]) -> int:
+        start.wait()
+        return service.call("POST", path, "marketer", json=body).status_code
+
+    with ThreadPoolExecutor(2) as pool:
+        statuses = sorted(pool.map(decide, bodies))
+    assert statuses == [200, 409]
+    audit = service.call("GET", f"/v1/approvals/{service.approval_id}", "rep").json()
+    [message] = service.world.delivered()
+    sent = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert sent.startswith(audit["final_body"][:20])  # whichever won is what went out
+    assert audit["answer"] in ("accept", "edit") and audit["send"]["status"] == "sent"
+
+
+def test_of_many_concurrent_answers_exactly_one_is_recorded(service: Service) -> None:
+    db, clock = service.world.agent.ctx.db, service.world.agent.ctx.clock
+    start = threading.Barrier(8)
+
+    def answer(n: int) -> str:
+        start.wait()
+        try:
+            record_answer(db, service.approval_id, answer="ignore", by=f"m{n}", at=clock())
+        except NurtureError:
+            return "refused"
+        return f"m{n}"
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(answer, range(8)))
+    winners = [o for o in outcomes if o != "refused"]
+    assert len(winners) == 1
+    assert get_approval(db, service.approval_id).decided_by == winners[0]
