@@ -8,12 +8,14 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 
 from agent.checkpoints import open_checkpointer
 from agent.context import build_context
 from agent.runner import NurtureAgent
 from agent.runtime import freeze_startup_heap
 from agent.settings import Settings, get_settings
+from api.errors import validation_failed
 from api.metrics import Metrics, MetricsMiddleware
 from api.routes import approvals, content, events, health, leads, metrics, pages, playbook
 from api.state import ServiceState
@@ -43,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "roles: admin, marketer, rep, ingest.",
     )
     app.add_middleware(MetricsMiddleware, metrics=counters)
+    app.add_exception_handler(RequestValidationError, validation_failed)
     for router in (health, metrics, leads, events, approvals, content, playbook, pages):
         app.include_router(router.router)
     app.mount("/static", pages.static_files(), name="static")

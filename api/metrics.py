@@ -39,6 +39,9 @@ class Metrics:
         )
 
 
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 class MetricsMiddleware:
     """Pure ASGI (Starlette's BaseHTTPMiddleware costs a task and a stream per request)."""
 
@@ -63,6 +66,7 @@ class MetricsMiddleware:
         finally:
             # the template, not the path: one series per route, not per lead id
             route = getattr(scope.get("route"), "path", "unmatched")
-            method = scope["method"]
+            # a made-up method must not mint a new series for anyone without a key
+            method = scope["method"] if scope["method"] in METHODS else "other"
             self.metrics.latency.labels(route, method).observe(time.perf_counter() - started)
             self.metrics.requests.labels(route, method, str(status)).inc()

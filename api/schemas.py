@@ -189,7 +189,11 @@ class ContentResults(BaseModel):
     note: str | None
 
 
-class PlaybookText(Strict):
+class PlaybookText(BaseModel):
+    """The YAML exactly as sent (not trimmed: the stored text is what was activated)."""
+
+    model_config = ConfigDict(extra="forbid")
+
     yaml: str = Field(min_length=1, max_length=1_000_000, description="The playbook YAML.")
 
 

@@ -34,7 +34,7 @@ def activate(
 ) -> None:
     """Put a playbook in force for the service and the CLI: every decision and draft from now
     on records its version. Its events and leads are re-derived with the new rules."""
-    from agent.cli.common import open_database
+    from agent.cli.common import open_database, settings
     from agent.store.playbooks import activate_playbook
     from agent.store.scores import refresh_derived
 
@@ -43,7 +43,7 @@ def activate(
     except OSError as exc:
         raise NurtureError(f"cannot read playbook {file}: {exc.strerror or exc}") from exc
     db = open_database()
-    playbook = activate_playbook(db, text, by=by, at=datetime.now(UTC))
+    playbook = activate_playbook(db, text, by=by, at=datetime.now(UTC), settings=settings())
     stale = refresh_derived(db, playbook)
     console.print(
         f"[green]activated[/] version {playbook.version} "

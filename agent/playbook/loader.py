@@ -50,16 +50,16 @@ def parse_playbook(text: str, *, source: str = "<playbook>") -> Playbook:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise PlaybookError(source, [Problem("", line, f"not valid YAML: {problem}")]) from exc
+        raise PlaybookError(source, [_yaml_problem(exc)]) from exc
     if root is None:
         raise PlaybookError(source, [Problem("", None, "the file is empty")])
     duplicates = _duplicate_keys(root, ())
     if duplicates:
         raise PlaybookError(source, duplicates)
-    data = yaml.safe_load(text)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:  # composes, but cannot be built (e.g. an unknown !tag)
+        raise PlaybookError(source, [_yaml_problem(exc)]) from exc
     try:
         playbook = Playbook.model_validate(data)
     except ValidationError as exc:
@@ -69,6 +69,12 @@ def parse_playbook(text: str, *, source: str = "<playbook>") -> Playbook:
     if broken:
         raise PlaybookError(source, broken)
     return playbook
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> Problem:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    return Problem("", mark.line + 1 if mark else None, f"not valid YAML: {problem}")
 
 
 def fingerprint(playbook: Playbook) -> str:

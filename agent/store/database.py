@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,7 +61,11 @@ class Database:
 
 def _engine(url: str, dialect: str) -> Engine:
     # Timelines decode one JSON object per event; orjson does it several times faster.
-    kwargs: dict[str, Any] = {"json_deserializer": orjson.loads}
+    kwargs: dict[str, Any] = {
+        "json_deserializer": orjson.loads,
+        # a backstop behind input validation: refuse to write JSON that cannot be read back
+        "json_serializer": _strict_json,
+    }
     if dialect == "sqlite":
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:
@@ -69,6 +74,10 @@ def _engine(url: str, dialect: str) -> Engine:
     if dialect == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _strict_json(value: Any) -> str:
+    return json.dumps(value, allow_nan=False)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

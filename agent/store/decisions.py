@@ -34,7 +34,8 @@ def record_decisions(db: Database, decisions: Iterable[tuple[Decision, str]]) ->
         for decision, version in decisions
     ]
     with db.session() as session:
-        upsert(session, LeadDecisionRow, rows)
+        # written off the request path, so an older decision may arrive after a newer one
+        upsert(session, LeadDecisionRow, rows, unless_newer="decided_at")
 
 
 @dataclass(frozen=True, slots=True)

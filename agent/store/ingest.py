@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import select
 
 from agent.playbook import Playbook, fingerprint
@@ -41,6 +42,25 @@ class EventIn(BaseModel):
     type: str = Field(min_length=1, max_length=64)
     occurred_at: AwareDatetime = Field(description="ISO 8601 with a UTC offset.")
     properties: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("properties")
+    @classmethod
+    def _finite(cls, value: dict[str, Any]) -> dict[str, Any]:
+        # JSON parsers accept NaN, Infinity and 1e999; standard JSON (and the store) cannot
+        # hold them, so the event could be written but never read back.
+        if not all_finite(value):
+            raise ValueError("numbers must be finite (no NaN or Infinity)")
+        return value
+
+
+def all_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(all_finite(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return all(all_finite(v) for v in value)
+    return True
 
 
 @dataclass(frozen=True, slots=True)

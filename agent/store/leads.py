@@ -23,7 +23,8 @@ AttributeValue = str | int | float | bool | None
 class LeadFields(BaseModel):
     """What a client says about a lead (the API's PUT takes the id from the path)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # NaN and Infinity would be stored but could never be read back as JSON
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
     email: EmailStr
     name: str | None = Field(default=None, max_length=200)

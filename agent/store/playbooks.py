@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from agent.errors import NurtureError
 from agent.playbook import Playbook, load_playbook, parse_playbook
@@ -14,26 +15,47 @@ from agent.store.database import Database
 from agent.store.schema import PlaybookVersionRow
 
 
-def activate_playbook(db: Database, text: str, *, by: str, at: datetime) -> Playbook:
-    """Validates `text` and puts it in force. A version name is never reused for other rules:
-    a decision that says "playbook X" must mean one set of rules."""
+def activate_playbook(
+    db: Database, text: str, *, by: str, at: datetime, settings: Settings | None = None
+) -> Playbook:
+    """Validates `text` and puts it in force. A version name is never reused for other rules
+    (nor the configured file's version): a decision that says "playbook X" must mean one set
+    of rules."""
     playbook = parse_playbook(text, source="the candidate playbook")
+    reused = NurtureError(
+        f"version '{playbook.version}' already names other rules; give this playbook a new version"
+    )
+    if settings is not None and _configured_text(settings, playbook.version) not in (None, text):
+        raise reused
+    try:
+        _store(db, playbook.version, text, by=by, at=at, reused=reused)
+    except IntegrityError as exc:  # another activation of this version won the race
+        raise reused from exc
+    return playbook
+
+
+def _store(
+    db: Database, version: str, text: str, *, by: str, at: datetime, reused: NurtureError
+) -> None:
     with db.session() as session:
-        existing = session.get(PlaybookVersionRow, playbook.version)
+        existing = session.get(PlaybookVersionRow, version)
         if existing is not None and existing.text != text:
-            raise NurtureError(
-                f"version '{playbook.version}' was activated before with other rules; "
-                "give this playbook a new version"
-            )
+            raise reused
         if existing is None:
             session.add(
-                PlaybookVersionRow(
-                    version=playbook.version, text=text, activated_by=by, activated_at=at
-                )
+                PlaybookVersionRow(version=version, text=text, activated_by=by, activated_at=at)
             )
         else:
             existing.activated_by, existing.activated_at = by, at
-    return playbook
+
+
+def _configured_text(settings: Settings, version: str) -> str | None:
+    """The configured file's text when it carries `version`, else None."""
+    try:
+        text = settings.playbook.read_text(encoding="utf-8")
+        return text if parse_playbook(text).version == version else None
+    except (OSError, NurtureError):
+        return None  # no readable file: nothing to collide with
 
 
 def active_playbook(db: Database) -> Playbook | None:

@@ -30,15 +30,24 @@ def insert_ignoring_duplicates(
 
 
 def upsert(
-    session: Session, model: type[Base], rows: Sequence[dict[str, Any]], *, keep: Sequence[str] = ()
+    session: Session,
+    model: type[Base],
+    rows: Sequence[dict[str, Any]],
+    *,
+    keep: Sequence[str] = (),
+    unless_newer: str | None = None,
 ) -> None:
-    """Inserts rows, or updates every column but the key and `keep` where the key exists."""
+    """Inserts rows, or updates every column but the key and `keep` where the key exists;
+    with `unless_newer` (a column), a stored row whose value there is later is left alone."""
     if not rows:
         return
     stmt = _insert(session, model)
     keys = [c.name for c in model.__table__.primary_key.columns]  # type: ignore[attr-defined]
     columns = [c for c in rows[0] if c not in keys and c not in keep]
+    where = None
+    if unless_newer is not None:
+        where = getattr(stmt.excluded, unless_newer) >= getattr(model, unless_newer)
     stmt = stmt.on_conflict_do_update(
-        index_elements=keys, set_={c: getattr(stmt.excluded, c) for c in columns}
+        index_elements=keys, set_={c: getattr(stmt.excluded, c) for c in columns}, where=where
     )
     session.execute(stmt, list(rows))

@@ -44,7 +44,8 @@ def post_event(
 def post_events(
     state: StateDep,
     _: Ingest,
-    events: Annotated[list[dict[str, Any]], Body(description=f"Up to 10,000 of {EVENT_SHAPE}")],
+    # list[Any], not list[dict]: an item that is not an object is rejected on its own
+    events: Annotated[list[Any], Body(description=f"Up to 10,000 of {EVENT_SHAPE}")],
 ) -> BatchOut:
     """Stores the valid events of the batch in one transaction; `results` gives each item's
     status (stored, duplicate, rejected) and the reason for a rejection, by index."""
@@ -52,13 +53,16 @@ def post_events(
     return batch_out(_ingest(state, events))
 
 
-def _ingest(state: ServiceState, events: list[dict[str, Any]]) -> IngestReport:
+def _ingest(state: ServiceState, events: list[Any]) -> IngestReport:
     ctx = state.agent.ctx
     report = ingest_events(ctx.db, events, ctx.playbook, now=ctx.clock())
     for status in ("stored", "duplicate", "rejected"):
         count = report.count(status)  # type: ignore[arg-type]
         if count:
             state.metrics.events.labels(status).inc(count)
-    touched = {str(events[r.index].get("lead_id")) for r in report.results if r.status == "stored"}
+    # as stored: ids are trimmed on the way in
+    touched = {
+        str(events[r.index]["lead_id"]).strip() for r in report.results if r.status == "stored"
+    }
     state.redecider.add({lead_id: lead_id for lead_id in touched})
     return report

@@ -3,6 +3,7 @@ draft runs (accepted at once, run in the background)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, status
@@ -13,6 +14,7 @@ from agent.decisions import decide
 from agent.errors import NurtureError
 from agent.playbook.models import Action, Stage
 from agent.store.api_keys import Principal
+from agent.store.approvals import pending
 from agent.store.decisions import LeadFilter, latest_decision, list_leads
 from agent.store.leads import upsert_leads
 from agent.store.runs import get_run
@@ -34,6 +36,7 @@ from api.schemas import (
     errors,
 )
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # decay arithmetic overflows near year 1
 router = APIRouter(prefix="/v1", tags=["leads"], responses=AUTH_ERRORS)
 
 Reader = Annotated[Principal, Depends(require("rep", "marketer"))]
@@ -46,7 +49,7 @@ def upsert_lead_batch(
     state: StateDep,
     _: Writer,
     items: Annotated[
-        list[dict[str, Any]],
+        list[Any],  # not list[dict]: an item that is not an object is rejected on its own
         Body(
             description="Up to 10,000 leads: {id, email, name?, company?, attributes?, "
             "do_not_contact?}. Each is validated on its own; see `results`."
@@ -113,6 +116,8 @@ def next_action(
     moment = now if at is None else at
     if moment > now:
         raise unprocessable("query", "at", msg="must not be in the future")
+    if moment < EARLIEST:
+        raise unprocessable("query", "at", msg=f"must not be before {EARLIEST:%Y-%m-%d}")
     playbook = ctx.playbook  # one read: an activation meanwhile must not mix versions
     try:
         lead, events = load_timeline(ctx.db, lead_id, until=moment, playbook=playbook)
@@ -128,12 +133,15 @@ def next_action(
     "/leads/{lead_id}/drafts",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=RunAccepted,
-    responses=errors(404),
+    responses=errors(404, 409),
 )
 def start_draft(lead_id: str, state: StateDep, principal: Drafter) -> RunAccepted:
     """Starts the agent for this lead: it decides and, if the lead should get an email, drafts
     one for approval. Returns at once; follow `status_url`."""
     _lead(state, lead_id)
+    waiting = pending(state.agent.ctx.db, lead_id=lead_id, limit=1)
+    if waiting:  # a second draft would only ask the same reviewer the same question
+        raise HTTPException(409, f"a draft for this lead is waiting for approval: {waiting[0].id}")
     thread_id = state.runs.submit(state.workers, state.agent, lead_id)
     state.metrics.drafts_started.inc()
     return RunAccepted(

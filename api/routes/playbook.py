@@ -85,7 +85,9 @@ def activate(candidate: PlaybookText, state: StateDep, principal: Admin) -> Play
     """Validates and puts a playbook in force for every decision and draft from now on."""
     ctx = state.agent.ctx
     try:
-        playbook = activate_playbook(ctx.db, candidate.yaml, by=principal.name, at=ctx.clock())
+        playbook = activate_playbook(
+            ctx.db, candidate.yaml, by=principal.name, at=ctx.clock(), settings=state.settings
+        )
     except PlaybookError as exc:
         problems = [p.model_dump() for p in _problems(exc)]
         raise unprocessable("body", "yaml", msg="invalid playbook", problems=problems) from exc

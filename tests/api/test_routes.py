@@ -3,13 +3,14 @@ next actions, background draft runs, approvals with their audit, content, playbo
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import yaml
 
@@ -143,6 +144,10 @@ def test_next_action_is_the_decision_json_with_the_playbook_version(service: Ser
     future = (datetime.now(UTC) + timedelta(days=2)).isoformat()
     assert service.call("GET", "/v1/leads/L1/next", "rep", params={"at": future}).status_code == 422
     assert service.call("GET", "/v1/leads/nobody/next", "rep").status_code == 404
+    ancient = service.call(
+        "GET", "/v1/leads/L1/next", "rep", params={"at": "0001-01-01T00:00:00+14:00"}
+    )
+    assert ancient.status_code == 422 and ancient.json()["detail"][0]["loc"] == ["query", "at"]
 
 
 def test_a_draft_run_returns_at_once_and_finishes_in_the_background(service: Service) -> None:
@@ -165,6 +170,8 @@ def test_a_draft_run_returns_at_once_and_finishes_in_the_background(service: Ser
     assert [a["id"] for a in waiting] == [run["approval_id"]]
     assert waiting[0]["playbook_version"] == service.world.agent.ctx.playbook.version
     assert service.call("POST", "/v1/leads/ghost/drafts", "rep").status_code == 404
+    again = service.call("POST", "/v1/leads/L2/drafts", "rep")
+    assert again.status_code == 409 and run["approval_id"] in again.json()["detail"]
 
 
 def test_an_edit_is_sent_and_audited_with_before_and_after(service: Service) -> None:
@@ -285,8 +292,20 @@ def test_playbook_validate_and_activate(service: Service, settings: Settings) ->
         "POST", "/v1/playbook/activate", "admin", json={"yaml": yaml.safe_dump(data)}
     )
     assert reuse.status_code == 409 and "new version" in reuse.json()["detail"]
+    # the configured file's version with other rules is refused too; the file's own text is not
+    data["version"] = playbook_version = yaml.safe_load(Path(settings.playbook).read_text())[
+        "version"
+    ]
+    same_name = service.call(
+        "POST", "/v1/playbook/activate", "admin", json={"yaml": yaml.safe_dump(data)}
+    )
+    assert same_name.status_code == 409
+    original = service.call(
+        "POST", "/v1/playbook/activate", "admin", json={"yaml": Path(settings.playbook).read_text()}
+    )
+    assert original.status_code == 200 and original.json()["version"] == playbook_version
     versions = service.call("GET", "/v1/playbook/versions", "rep").json()
-    assert [v["version"] for v in versions] == ["api-test-2"]
+    assert [v["version"] for v in versions] == [playbook_version, "api-test-2"]
 
 
 def test_health_ready_and_metrics(service: Service) -> None:
@@ -360,3 +379,29 @@ def test_of_many_concurrent_answers_exactly_one_is_recorded(service: Service) ->
     winners = [o for o in outcomes if o != "refused"]
     assert len(winners) == 1
     assert get_approval(db, service.approval_id).decided_by == winners[0]
+
+
+def test_items_that_are_not_objects_or_not_finite_are_rejected_one_by_one(
+    service: Service,
+) -> None:
+    def post_raw(method: str, path: str, role: str, value: object) -> Any:
+        # json.dumps writes NaN and Infinity as JavaScript does; httpx would refuse them
+        headers = {**service.as_(role), "content-type": "application/json"}
+        return service.client.request(method, path, content=json.dumps(value), headers=headers)
+
+    batch: list[object] = [_event(0), "junk", None, _event(1, properties={"v": float("inf")})]
+    body = post_raw("POST", "/v1/events/batch", "ingest", batch).json()
+    assert [r["status"] for r in body["results"]] == ["stored", "rejected", "rejected", "rejected"]
+    assert "finite" in body["results"][3]["reason"]
+    nan_lead = {"id": "N2", "email": "n2@x.example", "attributes": {"employees": float("nan")}}
+    leads = [{"id": "N1", "email": "n1@x.example"}, 7, nan_lead]
+    body = post_raw("POST", "/v1/leads", "marketer", leads).json()
+    assert [r["status"] for r in body["results"]] == ["stored", "rejected", "rejected"]
+    put = post_raw(
+        "PUT", "/v1/leads/N3", "marketer", {k: v for k, v in nan_lead.items() if k != "id"}
+    )
+    assert put.status_code == 422
+    # nothing unreadable was stored: the list and the lead still answer
+    assert service.call("GET", "/v1/leads", "rep").status_code == 200
+    assert service.call("GET", "/v1/leads/L1/next", "rep").status_code == 200
+    assert service.call("GET", "/v1/leads/N3", "rep").status_code == 404
