@@ -37,6 +37,7 @@ from api.schemas import (
 )
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # decay arithmetic overflows near year 1
+# Ids come from CRMs and may hold '/': every id segment is a `:path`, percent-encoded by clients.
 router = APIRouter(prefix="/v1", tags=["leads"], responses=AUTH_ERRORS)
 
 Reader = Annotated[Principal, Depends(require("rep", "marketer"))]
@@ -62,7 +63,7 @@ def upsert_lead_batch(
     return batch_out(upsert_leads(ctx.db, items, ctx.playbook, now=ctx.clock()))
 
 
-@router.put("/leads/{lead_id}", response_model=LeadOut, responses=errors(400))
+@router.put("/leads/{lead_id:path}", response_model=LeadOut, responses=errors(400))
 def upsert_lead(lead_id: str, lead: LeadBody, state: StateDep, _: Writer) -> LeadOut:
     if lead_id != lead_id.strip():
         # stored ids are trimmed: accepting this one would store the lead under another id
@@ -95,12 +96,7 @@ def leads(
     )
 
 
-@router.get("/leads/{lead_id}", response_model=LeadOut, responses=errors(404))
-def get_lead(lead_id: str, state: StateDep, _: Reader) -> LeadOut:
-    return _lead(state, lead_id)
-
-
-@router.get("/leads/{lead_id}/next", response_model=NextAction, responses=errors(404))
+@router.get("/leads/{lead_id:path}/next", response_model=NextAction, responses=errors(404))
 def next_action(
     lead_id: str,
     state: StateDep,
@@ -130,7 +126,7 @@ def next_action(
 
 
 @router.post(
-    "/leads/{lead_id}/drafts",
+    "/leads/{lead_id:path}/drafts",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=RunAccepted,
     responses=errors(404, 409),
@@ -152,7 +148,7 @@ def start_draft(lead_id: str, state: StateDep, principal: Drafter) -> RunAccepte
     )
 
 
-@router.get("/runs/{thread_id}", response_model=RunOut, responses=errors(404))
+@router.get("/runs/{thread_id:path}", response_model=RunOut, responses=errors(404))
 def run_status(thread_id: str, state: StateDep, _: Reader) -> RunOut:
     live = state.runs.status(thread_id)
     row = get_run(state.agent.ctx.db, thread_id)
@@ -161,7 +157,7 @@ def run_status(thread_id: str, state: StateDep, _: Reader) -> RunOut:
     return run_out(thread_id, row, live)
 
 
-@router.get("/leads/{lead_id}/sends", response_model=list[SendOut], responses=errors(404))
+@router.get("/leads/{lead_id:path}/sends", response_model=list[SendOut], responses=errors(404))
 def lead_sends(lead_id: str, state: StateDep, _: Reader) -> list[SendOut]:
     """Every email sent (or attempted) to this lead, newest first."""
     _lead(state, lead_id)
@@ -170,6 +166,12 @@ def lead_sends(lead_id: str, state: StateDep, _: Reader) -> list[SendOut]:
             select(SendRow).where(SendRow.lead_id == lead_id).order_by(SendRow.attempted_at.desc())
         ).all()
     return [send_out(row) for row in rows]
+
+
+# after the routes below a lead: `{lead_id:path}` would swallow their suffixes
+@router.get("/leads/{lead_id:path}", response_model=LeadOut, responses=errors(404))
+def get_lead(lead_id: str, state: StateDep, _: Reader) -> LeadOut:
+    return _lead(state, lead_id)
 
 
 def _lead(state: StateDep, lead_id: str) -> LeadOut:

@@ -25,18 +25,18 @@ READ = {"admin", "marketer", "rep"}
 POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/metrics"): {"admin"},
     ("POST", "/v1/leads"): {"admin", "marketer"},
-    ("PUT", "/v1/leads/{lead_id}"): {"admin", "marketer"},
+    ("PUT", "/v1/leads/{lead_id:path}"): {"admin", "marketer"},
     ("GET", "/v1/leads"): READ,
-    ("GET", "/v1/leads/{lead_id}"): READ,
-    ("GET", "/v1/leads/{lead_id}/next"): READ,
-    ("POST", "/v1/leads/{lead_id}/drafts"): READ,
-    ("GET", "/v1/runs/{thread_id}"): READ,
-    ("GET", "/v1/leads/{lead_id}/sends"): READ,
+    ("GET", "/v1/leads/{lead_id:path}"): READ,
+    ("GET", "/v1/leads/{lead_id:path}/next"): READ,
+    ("POST", "/v1/leads/{lead_id:path}/drafts"): READ,
+    ("GET", "/v1/runs/{thread_id:path}"): READ,
+    ("GET", "/v1/leads/{lead_id:path}/sends"): READ,
     ("POST", "/v1/events"): {"admin", "ingest"},
     ("POST", "/v1/events/batch"): {"admin", "ingest"},
     ("GET", "/v1/approvals"): READ,
-    ("GET", "/v1/approvals/{approval_id}"): READ,
-    ("POST", "/v1/approvals/{approval_id}/decision"): {"admin", "marketer"},
+    ("GET", "/v1/approvals/{approval_id:path}"): READ,
+    ("POST", "/v1/approvals/{approval_id:path}/decision"): {"admin", "marketer"},
     ("GET", "/v1/sends"): READ,
     ("GET", "/v1/content/search"): READ,
     ("GET", "/v1/playbook"): READ,
@@ -97,7 +97,7 @@ def test_every_route_for_every_role(service: Service, role: str | None) -> None:
             .replace("{lead_id:path}", "L1")
             .replace("{approval_id}", service.approval_id)
             .replace("{approval_id:path}", service.approval_id)
-            .replace("{thread_id}", "L1:nothing")
+            .replace("{thread_id:path}", "L1:nothing")
         )
         kwargs: dict[str, Any] = {"params": QUERY.get(template, {}), "follow_redirects": False}
         if method in ("POST", "PUT"):

@@ -61,6 +61,15 @@ def test_lead_upsert_get_and_list(service: Service) -> None:
     assert [lead["id"] for lead in rest["leads"]] == ["L9"] and rest["next_after"] is None
 
 
+def test_ids_with_slashes_reach_every_route(service: Service) -> None:
+    lead = {"email": "crm@x.example", "name": "Slash"}
+    assert service.call("PUT", "/v1/leads/acme%2F42", "marketer", json=lead).status_code == 200
+    assert service.call("GET", "/v1/leads/acme%2F42", "rep").json()["id"] == "acme/42"
+    assert service.call("GET", "/v1/leads/acme/42", "rep").json()["id"] == "acme/42"
+    assert service.call("GET", "/v1/leads/acme%2F42/next", "rep").json()["lead_id"] == "acme/42"
+    assert service.call("GET", "/v1/leads/acme%2F42/sends", "rep").json() == []
+
+
 def test_lead_batch_keeps_the_valid_items(service: Service) -> None:
     batch = [
         {"id": "B1", "email": "b1@x.example"},
@@ -314,7 +323,7 @@ def test_health_ready_and_metrics(service: Service) -> None:
     service.call("GET", "/v1/leads/L1/next", "rep")
     assert service.call("GET", "/metrics", "rep").status_code == 403
     text = service.call("GET", "/metrics", "admin").text
-    series = 'method="GET",route="/v1/leads/{lead_id}/next",status="200"'
+    series = 'method="GET",route="/v1/leads/{lead_id:path}/next",status="200"'
     assert f"nurture_http_requests_total{{{series}}} 1.0" in text
 
 
