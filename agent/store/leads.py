@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
 from sqlalchemy import or_, select
 
 from agent.playbook import Playbook, fingerprint
@@ -18,6 +19,7 @@ from agent.store.upsert import upsert
 from agent.timeline import Lead
 
 AttributeValue = str | int | float | bool | None
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class LeadFields(BaseModel):
@@ -39,6 +41,14 @@ class LeadIn(LeadFields):
     """One lead as a client sends it."""
 
     id: str = Field(min_length=1, max_length=128)
+
+    @field_validator("id")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        # ids travel in URLs, CSV files and PostgreSQL text (which refuses NUL)
+        if CONTROL.search(value):
+            raise ValueError("must not contain control characters (line breaks, tabs, NUL)")
+        return value
 
     def to_lead(self) -> Lead:
         return Lead(

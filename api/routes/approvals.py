@@ -52,7 +52,7 @@ def approvals(
     return [approval_out(row, sends.get(row.id)) for row in rows]
 
 
-@router.get("/approvals/{approval_id:path}", response_model=ApprovalOut, responses=errors(404))
+@router.get("/approvals/{approval_id:id}", response_model=ApprovalOut, responses=errors(404))
 def approval(approval_id: str, state: StateDep, _: Reader) -> ApprovalOut:
     db = state.agent.ctx.db
     try:
@@ -63,7 +63,7 @@ def approval(approval_id: str, state: StateDep, _: Reader) -> ApprovalOut:
 
 
 @router.post(
-    "/approvals/{approval_id:path}/decision",
+    "/approvals/{approval_id:id}/decision",
     response_model=DecisionOut,
     responses=errors(400, 404, 409),
 )

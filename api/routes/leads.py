@@ -37,7 +37,8 @@ from api.schemas import (
 )
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # decay arithmetic overflows near year 1
-# Ids come from CRMs and may hold '/': every id segment is a `:path`, percent-encoded by clients.
+# Ids come from CRMs and may hold '/': every id segment is an `:id`
+# (api/ids.py), percent-encoded by clients.
 router = APIRouter(prefix="/v1", tags=["leads"], responses=AUTH_ERRORS)
 
 Reader = Annotated[Principal, Depends(require("rep", "marketer"))]
@@ -63,7 +64,7 @@ def upsert_lead_batch(
     return batch_out(upsert_leads(ctx.db, items, ctx.playbook, now=ctx.clock()))
 
 
-@router.put("/leads/{lead_id:path}", response_model=LeadOut, responses=errors(400))
+@router.put("/leads/{lead_id:id}", response_model=LeadOut, responses=errors(400))
 def upsert_lead(lead_id: str, lead: LeadBody, state: StateDep, _: Writer) -> LeadOut:
     if lead_id != lead_id.strip():
         # stored ids are trimmed: accepting this one would store the lead under another id
@@ -96,7 +97,7 @@ def leads(
     )
 
 
-@router.get("/leads/{lead_id:path}/next", response_model=NextAction, responses=errors(404))
+@router.get("/leads/{lead_id:id}/next", response_model=NextAction, responses=errors(404))
 def next_action(
     lead_id: str,
     state: StateDep,
@@ -126,7 +127,7 @@ def next_action(
 
 
 @router.post(
-    "/leads/{lead_id:path}/drafts",
+    "/leads/{lead_id:id}/drafts",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=RunAccepted,
     responses=errors(404, 409),
@@ -148,7 +149,7 @@ def start_draft(lead_id: str, state: StateDep, principal: Drafter) -> RunAccepte
     )
 
 
-@router.get("/runs/{thread_id:path}", response_model=RunOut, responses=errors(404))
+@router.get("/runs/{thread_id:id}", response_model=RunOut, responses=errors(404))
 def run_status(thread_id: str, state: StateDep, _: Reader) -> RunOut:
     live = state.runs.status(thread_id)
     row = get_run(state.agent.ctx.db, thread_id)
@@ -157,7 +158,7 @@ def run_status(thread_id: str, state: StateDep, _: Reader) -> RunOut:
     return run_out(thread_id, row, live)
 
 
-@router.get("/leads/{lead_id:path}/sends", response_model=list[SendOut], responses=errors(404))
+@router.get("/leads/{lead_id:id}/sends", response_model=list[SendOut], responses=errors(404))
 def lead_sends(lead_id: str, state: StateDep, _: Reader) -> list[SendOut]:
     """Every email sent (or attempted) to this lead, newest first."""
     _lead(state, lead_id)
@@ -168,8 +169,8 @@ def lead_sends(lead_id: str, state: StateDep, _: Reader) -> list[SendOut]:
     return [send_out(row) for row in rows]
 
 
-# after the routes below a lead: `{lead_id:path}` would swallow their suffixes
-@router.get("/leads/{lead_id:path}", response_model=LeadOut, responses=errors(404))
+# after the routes below a lead: `{lead_id:id}` would swallow their suffixes
+@router.get("/leads/{lead_id:id}", response_model=LeadOut, responses=errors(404))
 def get_lead(lead_id: str, state: StateDep, _: Reader) -> LeadOut:
     return _lead(state, lead_id)
 

@@ -124,7 +124,7 @@ def inbox_page(
     return render(request, "inbox.html", context)
 
 
-@router.get("/inbox/{approval_id:path}")
+@router.get("/inbox/{approval_id:id}")
 def draft(
     request: Request, approval_id: str, principal: Viewer, state: StateDep, done: Done = None
 ) -> Response:
@@ -133,7 +133,7 @@ def draft(
     return render(request, "draft.html", context)
 
 
-@router.post("/inbox/{approval_id:path}/approve")
+@router.post("/inbox/{approval_id:id}/approve")
 def approve(
     approval_id: str,
     principal: Actor,
@@ -152,7 +152,7 @@ def approve(
     return _answer(state, principal, row, "edit", subject=subject, body=body)
 
 
-@router.post("/inbox/{approval_id:path}/respond")
+@router.post("/inbox/{approval_id:id}/respond")
 def request_changes(
     approval_id: str,
     principal: Actor,
@@ -167,14 +167,14 @@ def request_changes(
     return _answer(state, principal, row, "respond", feedback=feedback)
 
 
-@router.post("/inbox/{approval_id:path}/discard")
+@router.post("/inbox/{approval_id:id}/discard")
 def discard(
     approval_id: str, principal: Actor, state: StateDep, form_id: FormApprovalId
 ) -> RedirectResponse:
     return _answer(state, principal, _waiting(state, approval_id, form_id), "ignore")
 
 
-@router.get("/leads/{lead_id:path}")
+@router.get("/leads/{lead_id:id}")
 def lead(request: Request, lead_id: str, principal: Viewer, state: StateDep) -> Response:
     ctx = state.agent.ctx
     try:

@@ -25,18 +25,18 @@ READ = {"admin", "marketer", "rep"}
 POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/metrics"): {"admin"},
     ("POST", "/v1/leads"): {"admin", "marketer"},
-    ("PUT", "/v1/leads/{lead_id:path}"): {"admin", "marketer"},
+    ("PUT", "/v1/leads/{lead_id:id}"): {"admin", "marketer"},
     ("GET", "/v1/leads"): READ,
-    ("GET", "/v1/leads/{lead_id:path}"): READ,
-    ("GET", "/v1/leads/{lead_id:path}/next"): READ,
-    ("POST", "/v1/leads/{lead_id:path}/drafts"): READ,
-    ("GET", "/v1/runs/{thread_id:path}"): READ,
-    ("GET", "/v1/leads/{lead_id:path}/sends"): READ,
+    ("GET", "/v1/leads/{lead_id:id}"): READ,
+    ("GET", "/v1/leads/{lead_id:id}/next"): READ,
+    ("POST", "/v1/leads/{lead_id:id}/drafts"): READ,
+    ("GET", "/v1/runs/{thread_id:id}"): READ,
+    ("GET", "/v1/leads/{lead_id:id}/sends"): READ,
     ("POST", "/v1/events"): {"admin", "ingest"},
     ("POST", "/v1/events/batch"): {"admin", "ingest"},
     ("GET", "/v1/approvals"): READ,
-    ("GET", "/v1/approvals/{approval_id:path}"): READ,
-    ("POST", "/v1/approvals/{approval_id:path}/decision"): {"admin", "marketer"},
+    ("GET", "/v1/approvals/{approval_id:id}"): READ,
+    ("POST", "/v1/approvals/{approval_id:id}/decision"): {"admin", "marketer"},
     ("GET", "/v1/sends"): READ,
     ("GET", "/v1/content/search"): READ,
     ("GET", "/v1/playbook"): READ,
@@ -45,11 +45,11 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/playbook/activate"): {"admin"},
     # the inbox pages
     ("GET", "/inbox"): READ,
-    ("GET", "/inbox/{approval_id:path}"): READ,
-    ("POST", "/inbox/{approval_id:path}/approve"): {"admin", "marketer"},
-    ("POST", "/inbox/{approval_id:path}/respond"): {"admin", "marketer"},
-    ("POST", "/inbox/{approval_id:path}/discard"): {"admin", "marketer"},
-    ("GET", "/leads/{lead_id:path}"): READ,
+    ("GET", "/inbox/{approval_id:id}"): READ,
+    ("POST", "/inbox/{approval_id:id}/approve"): {"admin", "marketer"},
+    ("POST", "/inbox/{approval_id:id}/respond"): {"admin", "marketer"},
+    ("POST", "/inbox/{approval_id:id}/discard"): {"admin", "marketer"},
+    ("GET", "/leads/{lead_id:id}"): READ,
 }
 # Requests that would pass validation; a refused one must be refused before it does anything.
 QUERY = {"/v1/content/search": {"stage": "interest"}}
@@ -93,11 +93,9 @@ def test_every_route_for_every_role(service: Service, role: str | None) -> None:
         if (method, template) in PUBLIC:
             continue
         path = (
-            template.replace("{lead_id}", "L1")
-            .replace("{lead_id:path}", "L1")
-            .replace("{approval_id}", service.approval_id)
-            .replace("{approval_id:path}", service.approval_id)
-            .replace("{thread_id:path}", "L1:nothing")
+            template.replace("{lead_id:id}", "L1")
+            .replace("{approval_id:id}", service.approval_id)
+            .replace("{thread_id:id}", "L1:nothing")
         )
         kwargs: dict[str, Any] = {"params": QUERY.get(template, {}), "follow_redirects": False}
         if method in ("POST", "PUT"):

@@ -323,7 +323,7 @@ def test_health_ready_and_metrics(service: Service) -> None:
     service.call("GET", "/v1/leads/L1/next", "rep")
     assert service.call("GET", "/metrics", "rep").status_code == 403
     text = service.call("GET", "/metrics", "admin").text
-    series = 'method="GET",route="/v1/leads/{lead_id:path}/next",status="200"'
+    series = 'method="GET",route="/v1/leads/{lead_id:id}/next",status="200"'
     assert f"nurture_http_requests_total{{{series}}} 1.0" in text
 
 
