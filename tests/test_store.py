@@ -298,3 +298,40 @@ def test_a_playbook_change_re_derives_stored_points(seeded: Database, playbook: 
     rescore_all(seeded, louder, NOW)
     with seeded.session() as session:
         assert session.get(LeadScoreRow, "L1").behaviour == pytest.approx(20)  # type: ignore[union-attr]
+
+
+def test_values_the_store_could_not_read_back_are_rejected(
+    seeded: Database, playbook: Playbook
+) -> None:
+    """On both databases: NaN/Infinity (JSON parsers accept them, JSON cannot hold them) and
+    NUL (PostgreSQL refuses it) are rejected per item; the valid items are stored."""
+    batch = [
+        event(id="fine"),
+        event(id="nan", ratio=float("nan")),
+        event(id="inf", nested={"deep": [1.0, float("inf")]}),
+        event(id="nul", note="a\x00b"),
+        event(id="line\nbreak"),
+    ]
+    report = ingest_events(seeded, batch, playbook, now=NOW)
+    statuses = [(r.status, r.reason) for r in report.results]
+    assert statuses[0] == ("stored", None)
+    assert statuses[1] == (
+        "rejected",
+        "properties: Value error, numbers must be finite (no NaN or Infinity)",
+    )
+    assert statuses[2][0] == "rejected" and "finite" in (statuses[2][1] or "")
+    assert statuses[3][0] == "rejected" and "NUL" in (statuses[3][1] or "")
+    assert statuses[4][0] == "rejected" and (statuses[4][1] or "").startswith("id:")
+    leads = upsert_leads(
+        seeded,
+        [
+            {"id": "L\x00", "email": "a@b.example"},
+            {"id": "L5", "email": "a@b.example", "attributes": {"note": "x\x00"}},
+            {"id": "L6", "email": "a@b.example", "attributes": {"employees": float("inf")}},
+        ],
+        playbook,
+        now=NOW,
+    )
+    assert [r.status for r in leads.results] == ["rejected"] * 3
+    lead, events = load_timeline(seeded, "L1", until=NOW, playbook=playbook)
+    assert [e.id for e in events] == ["fine"]

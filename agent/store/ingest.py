@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,6 +18,7 @@ from agent.playbook import Playbook, fingerprint
 from agent.store.database import Database
 from agent.store.schema import EventRow, LeadRow
 from agent.store.upsert import insert_ignoring_duplicates
+from agent.store.values import printable_id, storable_json
 from agent.timeline import classify, signal_points
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -43,24 +43,15 @@ class EventIn(BaseModel):
     occurred_at: AwareDatetime = Field(description="ISO 8601 with a UTC offset.")
     properties: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("id", "lead_id")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        return printable_id(value)
+
     @field_validator("properties")
     @classmethod
-    def _finite(cls, value: dict[str, Any]) -> dict[str, Any]:
-        # JSON parsers accept NaN, Infinity and 1e999; standard JSON (and the store) cannot
-        # hold them, so the event could be written but never read back.
-        if not all_finite(value):
-            raise ValueError("numbers must be finite (no NaN or Infinity)")
-        return value
-
-
-def all_finite(value: Any) -> bool:
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, dict):
-        return all(all_finite(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return all(all_finite(v) for v in value)
-    return True
+    def _storable(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return storable_json(value)  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True, slots=True)

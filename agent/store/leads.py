@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -16,10 +15,10 @@ from agent.store.database import Database
 from agent.store.ingest import IngestReport, ItemResult, validation_reason
 from agent.store.schema import LeadRow
 from agent.store.upsert import upsert
+from agent.store.values import printable_id, storable_json
 from agent.timeline import Lead
 
 AttributeValue = str | int | float | bool | None
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class LeadFields(BaseModel):
@@ -36,6 +35,11 @@ class LeadFields(BaseModel):
     )
     do_not_contact: bool = False
 
+    @field_validator("attributes")
+    @classmethod
+    def _storable(cls, value: dict[str, AttributeValue]) -> dict[str, AttributeValue]:
+        return storable_json(value)  # type: ignore[no-any-return]
+
 
 class LeadIn(LeadFields):
     """One lead as a client sends it."""
@@ -45,10 +49,7 @@ class LeadIn(LeadFields):
     @field_validator("id")
     @classmethod
     def _printable(cls, value: str) -> str:
-        # ids travel in URLs, CSV files and PostgreSQL text (which refuses NUL)
-        if CONTROL.search(value):
-            raise ValueError("must not contain control characters (line breaks, tabs, NUL)")
-        return value
+        return printable_id(value) or value
 
     def to_lead(self) -> Lead:
         return Lead(
