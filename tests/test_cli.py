@@ -249,3 +249,17 @@ def test_playbook_activate_puts_a_version_in_force(
     assert "cli-test-2" in out
     code, out, _ = run(monkeypatch, capsys, "playbook", "active")
     assert code == 0 and "cli-test-2" in out
+
+
+def test_demo_without_serving_ends_with_drafts_waiting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("NURTURE_DATA_DIR", str(tmp_path))
+    code, out, err = run(monkeypatch, capsys, "demo", "--leads", "30", "--no-serve")
+    assert code == 0, err
+    assert "drafts are waiting for approval" in out and "offline template drafter" in out
+    assert "nurture serve, then /inbox" in out and "demo marketer key" not in out
+    from agent.cli.common import open_database
+    from agent.store.approvals import pending
+
+    assert pending(open_database()) and not (tmp_path / "outbox").exists()

@@ -58,7 +58,9 @@ def demo(
         highlight=False,
     )
     _summary(decisions)
-    _draft_for_due_leads()
+    _draft_for_due_leads(
+        "in the browser (below)" if serve else "in the browser (nurture serve, then /inbox)"
+    )
     if serve:
         key = create_key(db, name="demo-marketer", role="marketer", at=datetime.now(UTC))
         console.print(
@@ -71,7 +73,7 @@ def demo(
         run_server(host, port)
 
 
-def _draft_for_due_leads() -> None:
+def _draft_for_due_leads(where: str) -> None:
     """The agent's part of the demo: index the content, draft for every lead that should hear
     from us, and leave the drafts waiting for a human."""
     from agent.cli.agent_cmd import agent_session, run_all, summarize
@@ -84,7 +86,7 @@ def _draft_for_due_leads() -> None:
     summarize(results)
     console.print(
         f"[bold]{len(waiting)} drafts are waiting for approval.[/] Review them with "
-        "the inbox in the browser (below), or [bold]nurture inbox[/] and "
+        f"the inbox {where}, or [bold]nurture inbox[/] and "
         "[bold]nurture review ID[/]; nothing is sent until someone approves.",
         highlight=False,
     )
