@@ -53,6 +53,15 @@ class Settings(BaseSettings):
     llm_timeout_seconds: float = Field(default=60.0, gt=0, description="Per request.")
     llm_max_attempts: int = Field(default=3, ge=1, le=10, description="Tries per LLM call.")
     draft_concurrency: int = Field(default=8, ge=1, le=64, description="Drafts at once in `run`.")
+    sweep_seconds: float = Field(
+        default=300,
+        ge=0,
+        description="How often `nurture serve` re-decides leads whose recorded decision went "
+        "stale (a wait ended, or older than decision_max_age_hours); 0 turns it off.",
+    )
+    decision_max_age_hours: float = Field(
+        default=24, gt=0, description="Scores decay: a recorded decision older than this is stale."
+    )
     llm_prices: dict[str, tuple[float, float]] = Field(
         default_factory=dict,
         description="USD per million tokens, prompt and completion, by model, for the cost of an "

@@ -8,12 +8,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Generic, TypeVar
 
 from agent.decisions import Decision, decide
 from agent.errors import NurtureError
 from agent.runner import NurtureAgent
-from agent.store.decisions import record_decisions
+from agent.store.decisions import record_decisions, stale_decisions
 from agent.tools.timeline import load_timeline
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,43 @@ class Coalescer(Generic[T]):
                 self._work(batch)
             except Exception:  # noqa: BLE001 - logged; the next batch must still be handled
                 log.exception("%s failed for %d leads", self._what, len(batch))
+
+
+class Sweeper:
+    """Every `every` seconds, hands the leads whose recorded decision went stale with time to
+    the re-decider, so list filters stay true without new events. A daemon thread; `stop()`
+    ends it at once."""
+
+    BATCH = 2_000
+
+    def __init__(
+        self, agent: NurtureAgent, redecider: Coalescer[str], every: float, max_age: timedelta
+    ) -> None:
+        self._agent, self._redecider = agent, redecider
+        self._every, self._max_age = every, max_age
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="decision-sweeper", daemon=True)
+
+    def start(self) -> None:
+        if self._every > 0:
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def sweep(self) -> int:
+        """One pass: how many stale leads were handed over."""
+        ctx = self._agent.ctx
+        stale = stale_decisions(ctx.db, now=ctx.clock(), max_age=self._max_age, limit=self.BATCH)
+        self._redecider.add({lead_id: lead_id for lead_id in stale})
+        return len(stale)
+
+    def _loop(self) -> None:
+        while not self._stopped.wait(self._every):
+            try:
+                self.sweep()
+            except Exception:  # noqa: BLE001 - logged; the next pass tries again
+                log.exception("decision sweep failed")
 
 
 def redecider(agent: NurtureAgent, workers: ThreadPoolExecutor) -> Coalescer[str]:

@@ -32,9 +32,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ThreadPoolExecutor(max_workers=config.draft_concurrency) as workers,
         ):
             agent = NurtureAgent(build_context(config), checkpointer)
-            app.state.service = ServiceState(config, agent, workers, counters)
+            app.state.service = service = ServiceState(config, agent, workers, counters)
+            service.sweeper.start()
             freeze_startup_heap()
-            yield
+            try:
+                yield
+            finally:
+                service.sweeper.stop()
 
     app = FastAPI(
         title="nurture-agent",

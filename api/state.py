@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from agent.decisions import Decision
 from agent.runner import NurtureAgent
 from agent.settings import Settings
-from api.background import Coalescer, RunTracker, decision_recorder, redecider
+from api.background import Coalescer, RunTracker, Sweeper, decision_recorder, redecider
 from api.metrics import Metrics
 
 
@@ -22,7 +23,10 @@ class ServiceState:
     runs: RunTracker = field(default_factory=RunTracker)
     redecider: Coalescer[str] = field(init=False)
     decisions: Coalescer[tuple[Decision, str]] = field(init=False)
+    sweeper: Sweeper = field(init=False)
 
     def __post_init__(self) -> None:
         self.redecider = redecider(self.agent, self.workers)
         self.decisions = decision_recorder(self.agent, self.workers)
+        max_age = timedelta(hours=self.settings.decision_max_age_hours)
+        self.sweeper = Sweeper(self.agent, self.redecider, self.settings.sweep_seconds, max_age)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from agent.decisions import Decision
 from agent.store.database import Database
@@ -65,6 +66,19 @@ def list_leads(db: Database, where: LeadFilter) -> list[tuple[LeadRow, LeadDecis
     query = query.order_by(LeadRow.id).limit(where.limit)
     with db.session() as session:
         return [(lead, decision) for lead, decision in session.execute(query)]
+
+
+def stale_decisions(db: Database, *, now: datetime, max_age: timedelta, limit: int) -> list[str]:
+    """Leads whose recorded decision time alone has changed: a wait that has ended, or a
+    decision old enough for decay to have moved the score. Oldest first."""
+    query = (
+        select(LeadDecisionRow.lead_id)
+        .where(or_(LeadDecisionRow.wait_until <= now, LeadDecisionRow.decided_at < now - max_age))
+        .order_by(LeadDecisionRow.decided_at)
+        .limit(limit)
+    )
+    with db.session() as session:
+        return list(session.scalars(query))
 
 
 def latest_decision(db: Database, lead_id: str) -> LeadDecisionRow | None:

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
+from sqlalchemy import update
 
 from agent.errors import NurtureError
 from agent.settings import Settings
 from agent.store.approvals import get_approval, record_answer
+from agent.store.schema import LeadDecisionRow
 from tests.utils.agent_world import DANA
 from tests.utils.service import Service
 
@@ -414,3 +416,17 @@ def test_items_that_are_not_objects_or_not_finite_are_rejected_one_by_one(
     assert service.call("GET", "/v1/leads", "rep").status_code == 200
     assert service.call("GET", "/v1/leads/L1/next", "rep").status_code == 200
     assert service.call("GET", "/v1/leads/N3", "rep").status_code == 404
+
+
+def test_the_sweep_re_decides_leads_whose_decision_went_stale_with_time(service: Service) -> None:
+    service.call("GET", "/v1/leads/L1/next", "rep")
+    read = lambda: service.call("GET", "/v1/leads/L1", "rep").json()["decision"]  # noqa: E731
+    fresh = eventually(read, until=lambda decision: decision is not None)
+    state = service.client.app.state.service  # type: ignore[attr-defined]
+    assert state.sweeper.sweep() == 0  # nothing is stale yet
+    two_days_ago = datetime.now(UTC) - timedelta(days=2)
+    with state.agent.ctx.db.session() as session:
+        session.execute(update(LeadDecisionRow).values(decided_at=two_days_ago))
+    assert state.sweeper.sweep() == 1
+    swept = eventually(read, until=lambda decision: decision["decided_at"] > fresh["decided_at"])
+    assert swept["decided_at"] > fresh["decided_at"]
