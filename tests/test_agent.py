@@ -30,7 +30,7 @@ def test_a_draft_waits_for_approval_and_nothing_is_sent(world: World) -> None:
     approval_id = drafted(world)
     row = get_approval(world.agent.ctx.db, approval_id)
     assert row.status == "pending" and row.drafter == "template"
-    assert row.prompt_version == "template-v2"
+    assert row.prompt_version == "template-v3"
     assert row.decision["reasons"][0]["rule"] == "scenario.whitepaper_case_study"
     assert row.cited_asset_ids and row.cited_asset_ids[0].startswith("cs-")
     assert row.violations == []
@@ -277,3 +277,13 @@ def test_the_studio_graph_builds_its_context_from_settings(
     state = studio.graph.invoke({"lead_id": "L1"}, {"configurable": {"thread_id": "studio-1"}})
     assert state["outcome"] == "suppressed"
     assert state["detail"].startswith("suppress.unsubscribed")
+
+
+def test_the_template_claims_no_reading_the_lead_did_not_do(world: World) -> None:
+    """A lead with no topic of its own (a new lead, opens only) is not told "since you have been
+    reading about X": the opener speaks to the company about the asset's topic instead."""
+    world.seed({**DANA, "id": "L-new"}, [])
+    result = world.agent.start("L-new")
+    assert result.outcome == "awaiting_approval", result
+    body = get_approval(world.agent.ctx.db, result.approval_id or "").body
+    assert "reading about" not in body and "Northwind Freight" in body

@@ -63,14 +63,20 @@ class TemplateDrafter:
         self, request: DraftRequest, asset: CitedAsset, summary: str, fact: str | None
     ) -> str:
         stage = request.stage
-        openers = self.config["openers"][request.action]
-        opener = openers[stage].format(
-            topic=request.topic or _first_topic(asset), activity=_activity(request)
+        # Without a topic of the lead's own, claiming "you have been reading about X" would be
+        # false: those openers speak to the company about the asset's topic instead.
+        openers = self.config["openers" if request.topic else "openers_without_topic"]
+        opener = openers[request.action][stage].format(
+            topic=request.topic or _first_topic(asset),
+            activity=_activity(request),
+            company=request.company or "your team",
         )
         text = self.template.render(
             first_name=request.first_name or "there",
             opener=opener,
             asset=asset,
+            # the title as a sentence of its own: one long title-plus-summary sentence read badly
+            headline=asset.title if asset.title.endswith((".", "?", "!")) else f"{asset.title}.",
             summary=summary,
             fact=fact,
             call_to_action=self.config["calls_to_action"][stage],
