@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from agent.drafting.models import EmailDraft
+from agent.quantities import ungrounded
 
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _URL = re.compile(r"https?://\S+")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PLACEHOLDER = re.compile(
@@ -117,8 +117,7 @@ def _forbidden_terms(text: str, ctx: GuardrailContext) -> list[Violation]:
 
 
 def _ungrounded_numbers(text: str, ctx: GuardrailContext) -> list[Violation]:
-    grounded = {n for source in ctx.grounding for n in _numbers(source)}
-    stray = sorted({n for n in _numbers(_URL.sub(" ", text)) if n not in grounded})
+    stray = ungrounded(_URL.sub(" ", text), ctx.grounding)
     if not stray:
         return []
     return [
@@ -182,10 +181,6 @@ def _placeholders(text: str) -> list[Violation]:
     if not found:
         return []
     return [Violation("guardrail.placeholders", f"unfilled placeholders: {', '.join(found)}")]
-
-
-def _numbers(text: str) -> set[str]:
-    return {n.replace(",", "") for n in _NUMBER.findall(text)}
 
 
 def _phrases(text: str) -> Iterable[str]:
