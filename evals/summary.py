@@ -11,7 +11,18 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
 
 from agent.errors import NurtureError
 from agent.playbook import STAGES
@@ -167,8 +178,75 @@ def _mean_scores(records: Sequence[CaseRecord]) -> dict[str, float | None]:
     return means
 
 
+# --- reading a saved summary ---------------------------------------------------------------------
+# The shape `compare` and the report rely on, checked when a summary is read so a damaged or
+# hand-edited file is refused by name (exit 2), never mistaken for a failed gate (exit 1) by a
+# traceback. Strict types: "0.9" is not a rate. Other fields pass through unchecked.
+
+Rate = Annotated[StrictFloat, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+Drop = Annotated[StrictFloat, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+Count = Annotated[StrictInt, Field(ge=0)]
+Number = Annotated[StrictFloat, Field(allow_inf_nan=False)]
+
+
+class _Shape(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class CaseResultShape(_Shape):
+    failed: list[StrictStr]
+    passed: StrictBool | None = None
+
+
+class StageShape(_Shape):
+    __pydantic_extra__: dict[str, Rate | None] = Field(init=False)  # the stage's metrics
+    cases: Count
+
+
+class CostShape(_Shape):
+    usd: Number | None
+    basis: StrictStr
+
+
+class TokensShape(_Shape):
+    total_tokens: Count
+
+
+class LatencyShape(_Shape):
+    p50: Number | None
+    p95: Number | None
+
+
+class SummaryShape(_Shape):
+    suite: Annotated[StrictStr, Field(min_length=1)]
+    run_id: StrictStr
+    drafter: StrictStr
+    prompt_version: StrictStr
+    playbook_version: StrictStr
+    started_at: StrictStr
+    cases: Count
+    passed: Count
+    cost: CostShape
+    tokens: TokensShape
+    latency_ms: LatencyShape
+    gates: dict[str, Drop] = Field(default_factory=dict)
+    metrics: dict[str, Rate | None]
+    by_stage: dict[str, StageShape]
+    case_results: dict[str, CaseResultShape]
+
+
+def _problems(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors(include_url=False):
+        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        lines.append(f"{where}: {error['msg']}")
+    more = f" (and {len(lines) - 5} more)" if len(lines) > 5 else ""
+    return "; ".join(lines[:5]) + more
+
+
 def load_summary(path: Path | str) -> dict[str, Any]:
-    """A run directory (its summary.json) or a summary file such as a committed baseline."""
+    """A run directory (its summary.json) or a summary file such as a committed baseline. A file
+    that is not a summary of the expected shape is a NurtureError naming the file and field."""
     path = Path(path)
     file = path / "summary.json" if path.is_dir() else path
     try:
@@ -181,4 +259,8 @@ def load_summary(path: Path | str) -> dict[str, Any]:
         raise NurtureError(f"cannot read eval summary {file}: {exc}") from None
     if not isinstance(data, dict) or "metrics" not in data or "suite" not in data:
         raise NurtureError(f"{file} is not an eval run summary (no suite or metrics)")
+    try:
+        SummaryShape.model_validate(data)
+    except ValidationError as exc:
+        raise NurtureError(f"{file} is not a valid eval run summary: {_problems(exc)}") from None
     return data

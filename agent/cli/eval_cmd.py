@@ -82,7 +82,8 @@ def compare(
     baseline: Annotated[Path, typer.Argument(help="The run to compare against (folder or JSON).")],
     candidate: Annotated[Path, typer.Argument(help="The new run (folder or summary.json).")],
 ) -> None:
-    """Per-metric deltas and regressed cases; exits 1 when a gated metric drops too far."""
+    """Per-metric deltas and regressed cases; exits 1 when a gated metric drops too far or a
+    baseline case is missing from the candidate, 2 when the runs cannot be compared."""
     from evals.compare import compare as compare_runs
     from evals.summary import load_summary
 
@@ -110,9 +111,19 @@ def compare(
             console.print(f"  {r.case_id}: now fails {', '.join(r.checks)}", highlight=False)
     else:
         console.print("no case regressed")
+    missing = result.missing_cases
+    if missing:
+        console.print(
+            f"[bold red]{len(missing)} case{'' if len(missing) == 1 else 's'} missing from the "
+            f"candidate:[/] {', '.join(missing)}",
+            highlight=False,
+            soft_wrap=True,
+        )
     if not result.passed:
-        names = ", ".join(d.metric for d in result.failed_gates)
-        console.print(f"[bold red]gate failed:[/] {names}", highlight=False)
+        reasons = [d.metric for d in result.failed_gates]
+        if missing:
+            reasons.append(f"{len(missing)} baseline case(s) not run")
+        console.print(f"[bold red]gate failed:[/] {', '.join(reasons)}", highlight=False)
         raise typer.Exit(1)
     console.print("[green]gate passed[/]")
 

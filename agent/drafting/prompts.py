@@ -94,7 +94,7 @@ def parse_prompt(text: str, path: Path | None = None) -> PromptTemplate:
     version = post.metadata.get("version")
     if not isinstance(version, str) or not version.strip():
         raise PromptError(f"{where}: front matter needs a non-empty `version`")
-    sections = _split_sections(post.content, where)
+    sections = split_sections(post.content, where)
     env = _environment()
     return PromptTemplate(
         version=version.strip(),
@@ -104,7 +104,7 @@ def parse_prompt(text: str, path: Path | None = None) -> PromptTemplate:
     )
 
 
-def _split_sections(body: str, where: str) -> dict[str, str]:
+def split_sections(body: str, where: str) -> dict[str, str]:
     matches = list(_HEADING.finditer(body))
     names = [m.group(1).lower() for m in matches]
     if sorted(names) != sorted(SECTIONS):

@@ -1,5 +1,6 @@
 """LLM-as-judge for drafts: rubric scores and order-bias-cancelling pairwise comparisons, against
-any OpenAI-compatible endpoint, cached on disk by (prompt version, model, input)."""
+any OpenAI-compatible endpoint, cached on disk by (prompt version and text, endpoint, model,
+input)."""
 
 from evals.judge.cache import JudgeCache, cache_key
 from evals.judge.judge import DEFAULT_PAIRWISE_PATH, DEFAULT_RUBRIC_PATH, Judge

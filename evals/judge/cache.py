@@ -1,9 +1,10 @@
-"""Judgements cached on disk, one JSON file per (prompt version, model, input).
+"""Judgements cached on disk, one JSON file per (prompt, model, endpoint, input).
 
 A judge call costs money and time and, at temperature 0, answers the same input the same way;
 re-running a suite after changing only the drafter should pay only for the drafts that changed.
-The key includes the prompt version and the model, so a new rubric or a new judge model never
-reuses an old verdict."""
+The key includes the prompt version, a hash of the prompt's own text (system and user sections),
+the model and the endpoint's base URL, so a new rubric (even one whose author forgot to bump its
+version) or another judge (the same model name served elsewhere) never reuses an old verdict."""
 
 from __future__ import annotations
 
@@ -18,11 +19,38 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
-def cache_key(kind: str, prompt_version: str, model: str, payload: Any) -> str:
+def prompt_sha256(system: str, user: str) -> str:
+    """A hash of a prompt's template text: the system and user sections, as written."""
+    canonical = json.dumps({"system": system, "user": user}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def normalise_base_url(base_url: str) -> str:
+    """One endpoint, one spelling: a trailing slash does not make another judge."""
+    return base_url.strip().rstrip("/")
+
+
+def cache_key(
+    kind: str,
+    prompt_version: str,
+    model: str,
+    payload: Any,
+    *,
+    prompt_hash: str,
+    base_url: str,
+) -> str:
     """sha256 of the canonical JSON (sorted keys, no whitespace) of everything that shapes the
-    answer: key order or spacing in the input must not split one judgement into two entries."""
+    answer: key order or spacing in the input must not split one judgement into two entries.
+    `prompt_hash` is `prompt_sha256` of the template text; `base_url` names the endpoint."""
     canonical = json.dumps(
-        {"kind": kind, "prompt_version": prompt_version, "model": model, "input": payload},
+        {
+            "kind": kind,
+            "prompt_version": prompt_version,
+            "prompt_sha256": prompt_hash,
+            "model": model,
+            "base_url": normalise_base_url(base_url),
+            "input": payload,
+        },
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,

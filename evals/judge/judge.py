@@ -1,7 +1,8 @@
 """LLM-as-judge: rubric scores for one draft, and A-versus-B comparisons that cancel order bias.
 
-Every answer is cached on disk by (prompt version, model, input), so re-running a suite only pays
-for what changed; a cache hit makes no HTTP request and reports 0 tokens with `cached=True`."""
+Every answer is cached on disk by (prompt version and text, model, endpoint, input), so re-running
+a suite only pays for what changed; a cache hit makes no HTTP request and reports 0 tokens with
+`cached=True`."""
 
 from __future__ import annotations
 
@@ -10,12 +11,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+import frontmatter
 from pydantic import BaseModel, ValidationError
 
-from agent.drafting.prompts import PromptTemplate, RenderedPrompt, load_prompt
+from agent.drafting.prompts import (
+    PromptError,
+    PromptTemplate,
+    RenderedPrompt,
+    parse_prompt,
+    split_sections,
+)
 from agent.drafting.structured import Messages, endpoint_params
 from agent.settings import PROJECT_ROOT
-from evals.judge.cache import JudgeCache, cache_key
+from evals.judge.cache import JudgeCache, cache_key, normalise_base_url, prompt_sha256
 from evals.judge.client import JudgeClient
 from evals.judge.models import (
     CallStats,
@@ -60,9 +68,10 @@ class Judge:
         max_attempts, backoff_seconds, max_backoff_seconds, max_total_seconds, temperature,
         sleep."""
         self.model = model
+        self.base_url = normalise_base_url(base_url)
         self.cache = JudgeCache(cache_dir)
-        self._rubric: PromptTemplate = load_prompt(Path(rubric_path))
-        self._pairwise: PromptTemplate = load_prompt(Path(pairwise_path))
+        self._rubric, self._rubric_sha256 = _load_prompt(Path(rubric_path))
+        self._pairwise, self._pairwise_sha256 = _load_prompt(Path(pairwise_path))
         self._client = JudgeClient(
             base_url=base_url, api_key=api_key, model=model, **client_options
         )
@@ -103,7 +112,13 @@ class Judge:
     # --- judging ---------------------------------------------------------------------------------
     def score(self, case: CaseSummary, draft: DraftText) -> JudgeScore:
         """Rubric scores (relevance, tone, clarity, stage_fit; 1-5 with reasons) for one draft."""
-        reply, call = self._ask("rubric", self._rubric, {"case": case, "draft": draft}, RubricReply)
+        reply, call = self._ask(
+            "rubric",
+            self._rubric,
+            self._rubric_sha256,
+            {"case": case, "draft": draft},
+            RubricReply,
+        )
         return JudgeScore(
             scores=reply, prompt_version=self.rubric_version, model=self.model, call=call
         )
@@ -134,6 +149,7 @@ class Judge:
         reply, call = self._ask(
             "pairwise",
             self._pairwise,
+            self._pairwise_sha256,
             {"case": case, "first": first, "second": second},
             PairwiseReply,
         )
@@ -145,12 +161,20 @@ class Judge:
         self,
         kind: str,
         prompt: PromptTemplate,
+        prompt_hash: str,
         context: dict[str, BaseModel],
         schema: type[Reply],
     ) -> tuple[Reply, CallStats]:
         started = time.perf_counter()
         payload = {name: value.model_dump(mode="json") for name, value in context.items()}
-        key = cache_key(kind, prompt.version, self.model, payload)
+        key = cache_key(
+            kind,
+            prompt.version,
+            self.model,
+            payload,
+            prompt_hash=prompt_hash,
+            base_url=self.base_url,
+        )
         cached = self._from_cache(key, schema)
         if cached is not None:
             return cached, CallStats(cached=True, latency_seconds=time.perf_counter() - started)
@@ -169,7 +193,9 @@ class Judge:
             {
                 "kind": kind,
                 "prompt_version": prompt.version,
+                "prompt_sha256": prompt_hash,
                 "model": self.model,
+                "base_url": self.base_url,
                 "reply": reply.model_dump(mode="json"),
                 # what the original call cost, for anyone auditing the cache; hits report 0
                 "usage": dict(tally.usage),
@@ -187,6 +213,18 @@ class Judge:
         except ValidationError:
             # An entry written by an older schema is a miss; the fresh answer overwrites it.
             return None
+
+
+def _load_prompt(path: Path) -> tuple[PromptTemplate, str]:
+    """A prompt file compiled, and the hash of its system and user text for the cache key. Both
+    come from one read of the file, so the key always describes the template that is asked."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PromptError(f"cannot read prompt file {path}: {exc}") from exc
+    prompt = parse_prompt(text, path)
+    sections = split_sections(frontmatter.loads(text).content, str(path))
+    return prompt, prompt_sha256(sections["system"], sections["user"])
 
 
 def _render(prompt: PromptTemplate, context: dict[str, BaseModel]) -> Messages:

@@ -18,6 +18,7 @@ from evals.judge import (
     JudgeFailed,
     cache_key,
 )
+from evals.judge.cache import prompt_sha256
 from evals.judge.judge import DEFAULT_RUBRIC_PATH
 from tests.utils.fake_openai import FakeOpenAI, Reply
 
@@ -149,17 +150,84 @@ def test_second_identical_call_makes_no_request(fake_openai: FakeOpenAI, tmp_pat
 
 
 def test_cache_key_ignores_key_order_but_not_content() -> None:
-    assert cache_key("rubric", "v1", "m", {"a": 1, "b": [1, 2]}) == cache_key(
+    def key(kind: str, version: str, model: str, payload: Any, **where: str) -> str:
+        params = {"prompt_hash": prompt_sha256("sys", "user"), "base_url": "http://a/v1", **where}
+        return cache_key(kind, version, model, payload, **params)
+
+    assert key("rubric", "v1", "m", {"a": 1, "b": [1, 2]}) == key(
         "rubric", "v1", "m", {"b": [1, 2], "a": 1}
     )
+    # one endpoint, however its URL ends
+    assert key("rubric", "v1", "m", {"a": 1}) == key(
+        "rubric", "v1", "m", {"a": 1}, base_url="http://a/v1/"
+    )
     keys = {
-        cache_key("rubric", "v1", "m", {"a": 1}),
-        cache_key("rubric", "v2", "m", {"a": 1}),
-        cache_key("rubric", "v1", "m2", {"a": 1}),
-        cache_key("rubric", "v1", "m", {"a": 2}),
-        cache_key("pairwise", "v1", "m", {"a": 1}),
+        key("rubric", "v1", "m", {"a": 1}),
+        key("rubric", "v2", "m", {"a": 1}),
+        key("rubric", "v1", "m2", {"a": 1}),
+        key("rubric", "v1", "m", {"a": 2}),
+        key("pairwise", "v1", "m", {"a": 1}),
+        key("rubric", "v1", "m", {"a": 1}, prompt_hash=prompt_sha256("sys!", "user")),
+        key("rubric", "v1", "m", {"a": 1}, prompt_hash=prompt_sha256("sys", "user!")),
+        key("rubric", "v1", "m", {"a": 1}, base_url="http://b/v1"),
     }
-    assert len(keys) == 5
+    assert len(keys) == 8
+
+
+def test_reworded_rubric_with_the_same_version_is_a_miss(
+    fake_openai: FakeOpenAI, tmp_path: Path
+) -> None:
+    fake_openai.default = Reply.json(rubric())
+    cache = tmp_path / "cache"
+    make_judge(fake_openai, cache).score(CASE, DRAFT_A)
+
+    text = DEFAULT_RUBRIC_PATH.read_text(encoding="utf-8")
+    assert "## system" in text and "## user" in text
+    folder = tmp_path / "reworded"
+    folder.mkdir()
+    reworded = folder / "judge_rubric.md"
+    # the author forgot to bump the version: the wording still decides the key
+    reworded.write_text(text.replace("## system\n", "## system\nBe harsh.\n", 1), "utf-8")
+    result = make_judge(fake_openai, cache, rubric_path=reworded).score(CASE, DRAFT_A)
+    assert result.prompt_version == "judge-rubric-v1"
+    assert result.call.cached is False
+    assert len(fake_openai.chat_requests) == 2
+    assert "Be harsh." in fake_openai.chat_requests[1].message("system")
+
+    user_edit = folder / "judge_rubric_user.md"
+    user_edit.write_text(text.replace("## user\n", "## user\nScore strictly.\n", 1), "utf-8")
+    judged = make_judge(fake_openai, cache, rubric_path=user_edit).score(CASE, DRAFT_A)
+    assert judged.call.cached is False
+    assert "Score strictly." in fake_openai.chat_requests[2].message("user")
+    assert len(fake_openai.chat_requests) == 3
+
+    # a copy with the same text (front matter and all) is the same prompt: a hit
+    same = folder / "copy.md"
+    same.write_text(text, "utf-8")
+    assert make_judge(fake_openai, cache, rubric_path=same).score(CASE, DRAFT_A).call.cached
+    assert len(fake_openai.chat_requests) == 3
+
+
+def test_the_same_model_name_behind_another_endpoint_is_a_miss(
+    fake_openai: FakeOpenAI, tmp_path: Path
+) -> None:
+    fake_openai.default = Reply.json(rubric())
+    cache = tmp_path / "cache"
+    make_judge(fake_openai, cache).score(CASE, DRAFT_A)
+
+    with FakeOpenAI(default=Reply.json(rubric(tone=1))) as elsewhere:
+        result = make_judge(elsewhere, cache).score(CASE, DRAFT_A)
+        assert result.call.cached is False
+        assert result.score_of("tone") == 1
+        assert len(elsewhere.chat_requests) == 1
+        # and each endpoint then hits its own entry
+        assert make_judge(elsewhere, cache).score(CASE, DRAFT_A).score_of("tone") == 1
+        assert len(elsewhere.chat_requests) == 1
+    assert make_judge(fake_openai, cache).score(CASE, DRAFT_A).score_of("tone") == 4
+    assert len(fake_openai.chat_requests) == 1
+    entries = [json.loads(p.read_text("utf-8")) for p in cache.glob("*/*.json")]
+    assert {e["base_url"] for e in entries} == {fake_openai.base_url, elsewhere.base_url}
+    assert len({e["prompt_sha256"] for e in entries}) == 1
 
 
 def test_other_model_prompt_version_or_draft_is_a_miss(
