@@ -1,13 +1,15 @@
 """Checks the agent's own guardrails also enforce (stage terms, grounding, placeholders), run
 through `agent.guardrails.check_draft` so an eval can never disagree with production about what a
-violation is. The eval only changes the grounding: claims must trace to the assets the draft
-actually cites (title, summary, facts and passage) or to the lead's facts and timeline."""
+violation is. The eval changes the grounding: claims must trace to the assets the draft actually
+cites (title, summary, facts and passage) or to the lead's facts and timeline. And it is stricter
+about placeholders, adding its own detector for the slot syntaxes the guardrail lets through."""
 
 from __future__ import annotations
 
 from agent.drafting.models import EmailDraft
 from agent.guardrails import GuardrailContext, check_draft
 from evals.checks.model import CheckInput, CheckResult
+from evals.checks.text import find_placeholders
 
 
 def _violations(inp: CheckInput, rule: str) -> list[str]:
@@ -48,7 +50,12 @@ def grounding(inp: CheckInput) -> CheckResult:
 
 
 def placeholders(inp: CheckInput) -> CheckResult:
+    # the agent's guardrail, then the eval's stricter detector for what it lets through
     found = _violations(inp, "guardrail.placeholders")
+    reported = " ".join(found)
+    more = [p for p in find_placeholders(inp.text) if p not in reported]
+    if more:
+        found.append(f"unfilled placeholders the guardrail missed: {', '.join(more)}")
     if found:
         return CheckResult("placeholders", False, "; ".join(found))
     return CheckResult("placeholders", True, "no unfilled placeholders")

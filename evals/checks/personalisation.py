@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from evals.checks.model import CheckInput, CheckResult
-from evals.checks.text import normalise
+from evals.checks.text import normalise, prose
 
 
 def personalisation(inp: CheckInput) -> CheckResult:
     wanted = inp.expect.personalise_on
     if not wanted:
         return CheckResult("personalisation", True, "the case names no facts to use", None)
-    # padded with spaces so "ops" does not count as used inside "devops"
-    text = f" {normalise(inp.text)} "
+    # what the reader reads: a fact inside a link ("/blog/route-optimisation") is not used, nor
+    # is one in the unsubscribe line; padded with spaces so "ops" does not count inside "devops"
+    text = f" {normalise(inp.subject + ' ' + prose(inp.body, inp.guardrails))} "
     used = [fact for fact in wanted if normalise(fact) and f" {normalise(fact)} " in text]
     score = len(used) / len(wanted)
     if used:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
+import yaml
 
 from agent.playbook import Playbook
 from evals.checks import (
@@ -16,6 +18,7 @@ from evals.checks import (
     Thresholds,
     run_checks,
 )
+from evals.checks.text import find_placeholders, phrase_pattern
 from evals.checks.wording import spam_phrases
 
 UNSUBSCRIBE = "Not useful? Unsubscribe: https://routewise.example/unsubscribe/L1"
@@ -243,7 +246,17 @@ BAD_DRAFTS: list[tuple[str, Bad, str]] = [
             "\n\nWould a short call next week help?",
             "The results held up over the year.",
         ),
-        "no link, no question and no ask",
+        "no ask aimed at the reader",
+    ),
+    (
+        "call_to_action",
+        # a bare link tells the reader nothing to do
+        _body(
+            "Read the full story here:\nhttps://routewise.example/customers/northwind-freight"
+            "\n\nWould a short call next week help?",
+            "https://routewise.example/customers/northwind-freight",
+        ),
+        "a bare link or a rhetorical question does not count",
     ),
     ("placeholders", _body("Hi Dana,", "Hi {{first_name}},"), "{{first_name}}"),
     ("placeholders", _body("Hi Dana,", "Hi [First Name],"), "[First Name]"),
@@ -251,6 +264,9 @@ BAD_DRAFTS: list[tuple[str, Bad, str]] = [
     ("placeholders", _body("at Acme Haulage", "at <COMPANY>"), "<COMPANY>"),
     ("placeholders", _body("Best regards,", "TODO: sign-off"), "TODO"),
     ("placeholders", _body("Best regards,", "XXX"), "XXX"),
+    # what the agent's guardrail lets through, the eval's own detector catches
+    ("placeholders", _body("at Acme Haulage", "at [Company Name]"), "[Company Name]"),
+    ("placeholders", _body("Hi Dana,", "Hi *|FNAME|*,"), "*|FNAME|*"),
     (
         "must_not_use",
         _body("Would a short call", "We can offer a 50% discount. Would a short call"),
@@ -359,3 +375,231 @@ def test_run_checks_runs_every_check_in_order(good: CheckInput) -> None:
     results = run_checks(good)
     assert [r.name for r in results] == list(ALL_CHECKS)
     assert all(r.passed for r in results), [r for r in results if not r.passed]
+
+
+# --- call to action: an ask aimed at the reader, not just a link or a question mark -------------
+
+LINK = "https://routewise.example/customers/northwind-freight"
+
+
+def _with_ask(inp: CheckInput, ask: str) -> CheckInput:
+    return replace(inp, body=f"Hi Dana,\n\nThe results held.\n\n{ask}\n\n{UNSUBSCRIBE}")
+
+
+@pytest.mark.parametrize(
+    "not_an_ask",
+    [
+        LINK,
+        f"Here it is:\n{LINK}",
+        "Did you know fleets waste time?",
+        "Hi again, did you know fleets waste time?",
+        "Have you ever wondered why routes slip?",
+        "Can routing be automated?",
+        "See you around.",
+        "Read by 2,000 planners.",
+        "Reply rates rose 20%.",
+        "Book value rose.",
+    ],
+)
+def test_a_link_or_a_rhetorical_question_is_not_a_call_to_action(
+    good: CheckInput, not_an_ask: str
+) -> None:
+    result = ALL_CHECKS["call_to_action"](_with_ask(good, not_an_ask))
+    assert not result.passed, result.detail
+    assert "no ask aimed at the reader" in result.detail
+
+
+@pytest.mark.parametrize(
+    "ask",
+    [
+        # the shipped template's calls to action (prompts/email_template.yaml), each with its link
+        f"Worth a read when you have five minutes:\n{LINK}",
+        f"You can read it here:\n{LINK}",
+        f"The full story is here:\n{LINK}",
+        f"Everything is here, and I am happy to walk your team through it:\n{LINK}",
+        # questions put to the reader
+        "Would a 20-minute call help?",
+        "What time suits you?",
+        "Should we talk next week?",
+        "Is it worth a quick chat?",
+        "Are you free on Tuesday?",
+        # imperatives and invitations
+        f"See how Northwind did it: {LINK}",
+        f"Take a look: {LINK}",
+        "Let me know if this is useful.",
+        "Get in touch any time.",
+        f"Download the guide: {LINK}",
+        "Reply.",
+        "I'd love to show you how it works.",
+        f"Here is the link: {LINK}",
+    ],
+)
+def test_an_ask_aimed_at_the_reader_is_a_call_to_action(good: CheckInput, ask: str) -> None:
+    result = ALL_CHECKS["call_to_action"](_with_ask(good, ask))
+    assert result.passed, result.detail
+
+
+@pytest.mark.parametrize("stage", ["awareness", "interest", "consideration", "decision"])
+def test_the_shipped_template_calls_to_action_pass_on_their_own(
+    good: CheckInput, stage: str
+) -> None:
+    shipped = Path(__file__).parents[2] / "prompts" / "email_template.yaml"
+    template = yaml.safe_load(shipped.read_text(encoding="utf-8"))
+    cta = template["calls_to_action"][stage]
+    result = ALL_CHECKS["call_to_action"](_with_ask(good, f"{cta}\n{LINK}"))
+    assert result.passed, result.detail
+
+
+def test_the_call_to_action_detail_names_the_ask(good: CheckInput) -> None:
+    result = ALL_CHECKS["call_to_action"](good)
+    assert "a question ('Would a short call next week help?')" in result.detail
+    assert "an ask ('Read the full story here')" in result.detail
+    assert "a link" not in result.detail  # a link is not an ask, so it is not listed as one
+
+
+# --- placeholders: the eval's detector is stricter than the agent's guardrail ------------------
+
+
+@pytest.mark.parametrize(
+    "slot",
+    [
+        "[Company Name]",
+        "[Your Name]",
+        "[Name of customer]",
+        "[Date]",
+        "[link]",
+        "<first name>",
+        "{{first_name",
+        "*|FNAME|*",
+        "%FIRSTNAME%",
+        "$first_name",
+        "{" + "customer's most recent activity, in their own words" + "}",
+    ],
+)
+def test_placeholders_catch_every_slot_syntax(good: CheckInput, slot: str) -> None:
+    bad = _body("Best regards,", f"Signed on {slot}. Best regards,")(good)
+    result = ALL_CHECKS["placeholders"](bad)
+    assert not result.passed
+    assert slot[:20] in result.detail
+
+
+def test_placeholders_catch_slots_in_the_subject(good: CheckInput) -> None:
+    result = ALL_CHECKS["placeholders"](replace(good, subject="A note for [Company Name]"))
+    assert not result.passed
+    assert "[Company Name]" in result.detail
+
+
+@pytest.mark.parametrize(
+    "fine",
+    [
+        "See note [1] on page 2.",
+        "[read it](https://routewise.example/blog/a)",
+        "It costs $99 a month and saves 50% of the time.",
+        "https://routewise.example/blog/route%20planning%E2%80%99s-cost",
+        "Not useful? Unsubscribe: https://routewise.example/unsubscribe?lead=L-aw-01",
+    ],
+)
+def test_placeholders_leave_ordinary_text_alone(good: CheckInput, fine: str) -> None:
+    assert find_placeholders(fine) == []
+    assert ALL_CHECKS["placeholders"](_body("Best regards,", f"{fine}\nBest regards,")(good)).passed
+
+
+def test_a_long_placeholder_is_shown_by_its_start() -> None:
+    [found] = find_placeholders("Hi {" + "x" * 80 + "},")
+    assert found.startswith("{xxx") and len(found) == 40
+
+
+# --- phrase matching: the same word however it is written ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "caught"),
+    [
+        ("We have discounted rates.", "discount"),
+        ("Ask about our discounts.", "discount"),
+        ("Save 50 percent off.", "50%"),
+        ("Save 50 per cent off.", "50%"),
+        ("Save 50 % off.", "50%"),
+        ("Here is our price-list.", "price list"),
+        ("Here are our price lists.", "price list"),
+        ("Book demos today.", "demo"),
+        ("We demoed it last week.", "demo"),
+    ],
+)
+def test_must_not_use_catches_variants(good: CheckInput, text: str, caught: str) -> None:
+    banned = ("discount", "50%", "price list", "demo")
+    inp = replace(good, expect=good.expect.model_copy(update={"must_not_use": banned}))
+    result = ALL_CHECKS["must_not_use"](
+        _body("Would a short call", f"{text} Would a short call")(inp)
+    )
+    assert not result.passed
+    assert result.detail == f"uses {caught}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We demonstrate it live.",  # "demo" is a word, not a prefix
+        "A 150% rise.",  # "50%" is not inside "150%"
+        "The list price is fixed.",  # the words of "price list" in another order
+        "Discountenance is not a word we use.",
+    ],
+)
+def test_must_not_use_keeps_whole_words(good: CheckInput, text: str) -> None:
+    banned = ("discount", "50%", "price list", "demo")
+    inp = replace(good, expect=good.expect.model_copy(update={"must_not_use": banned}))
+    result = ALL_CHECKS["must_not_use"](
+        _body("Would a short call", f"{text} Would a short call")(inp)
+    )
+    assert result.passed, result.detail
+
+
+@pytest.mark.parametrize(
+    ("text", "caught"),
+    [
+        ("Don\u2019t delete this email.", "don't delete"),
+        ("Dont delete this email.", "don't delete"),
+        ("It is risk free.", "risk-free"),
+        ("A risk \u2013 free trial.", "risk-free"),
+        ("You have been   selected.", "you have been selected"),
+    ],
+)
+def test_spam_words_catch_variants(good: CheckInput, text: str, caught: str) -> None:
+    result = ALL_CHECKS["spam_words"](
+        _body("Would a short call", f"{text} Would a short call")(good)
+    )
+    assert not result.passed
+    assert caught in result.detail
+
+
+def test_phrase_pattern_inflects_only_the_last_word() -> None:
+    assert phrase_pattern("price list").search("price listed")
+    assert not phrase_pattern("price list").search("priced list")
+    assert phrase_pattern("reply").search("replied")
+    assert phrase_pattern("price").search("pricing")
+    assert not phrase_pattern("a").search("as")  # short words take no inflection
+
+
+# --- personalisation: what the reader reads, not what a link spells ------------------------------
+
+
+def test_personalisation_ignores_facts_inside_links(awareness: CheckInput) -> None:
+    # the link spells "route planning"; the prose no longer does
+    assert "route-planning" in awareness.body
+    linked_only = _body("reading about route planning at", "reading about routing at")(awareness)
+    result = ALL_CHECKS["personalisation"](linked_only)
+    assert not result.passed, result.detail
+    assert result.detail == "uses none of: route planning"
+
+
+def test_personalisation_ignores_the_unsubscribe_link(good: CheckInput) -> None:
+    inp = replace(good, expect=good.expect.model_copy(update={"personalise_on": ("L1",)}))
+    assert not ALL_CHECKS["personalisation"](inp).passed
+
+
+def test_personalisation_counts_the_subject(awareness: CheckInput) -> None:
+    inp = replace(
+        _body("reading about route planning at", "reading about routing at")(awareness),
+        subject="Route planning at Acme Haulage",
+    )
+    assert ALL_CHECKS["personalisation"](inp).passed
