@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from agent.runner import RunResult
 from agent.store.ingest import IngestReport
 from agent.store.schema import ApprovalRow, LeadDecisionRow, LeadRow, RunRow, SendRow
 from api.schemas import (
@@ -95,40 +94,17 @@ def approval_out(row: ApprovalRow, send: SendRow | None) -> ApprovalOut:
     )
 
 
-def run_out(thread_id: str, row: RunRow | None, live: str | None) -> RunOut:
-    """`live` is what this process knows of a run it queued; the store knows where runs end."""
-    if row is None or live is not None:
-        return RunOut(
-            thread_id=thread_id,
-            lead_id=row.lead_id if row else thread_id.rsplit(":", 1)[0],
-            status=live or "unknown",
-            action=row.action if row else None,
-            detail=row.detail if row else None,
-            playbook_version=row.playbook_version if row else None,
-            approval_id=None,
-            updated_at=row.updated_at if row else None,
-        )
-    waiting = row.outcome == "awaiting_approval"
+def run_out(thread_id: str, row: RunRow | None, live: str | None = None) -> RunOut:
+    """`live` is what this process knows of a run it queued and has not finished; the store
+    knows where runs end (and which draft a waiting run left for approval)."""
+    waiting = live is None and row is not None and row.outcome == "awaiting_approval"
     return RunOut(
         thread_id=thread_id,
-        lead_id=row.lead_id,
-        status=row.outcome,
-        action=row.action,
-        detail=row.detail,
-        playbook_version=row.playbook_version,
-        approval_id=row.detail if waiting else None,
-        updated_at=row.updated_at,
-    )
-
-
-def result_out(result: RunResult, row: RunRow | None) -> RunOut:
-    return RunOut(
-        thread_id=result.thread_id,
-        lead_id=result.lead_id,
-        status=result.outcome,
+        lead_id=row.lead_id if row else thread_id.rsplit(":", 1)[0],
+        status=live or (row.outcome if row else "unknown"),
         action=row.action if row else None,
-        detail=result.detail,
+        detail=row.detail if row else None,
         playbook_version=row.playbook_version if row else None,
-        approval_id=result.approval_id,
+        approval_id=row.detail if waiting and row else None,
         updated_at=row.updated_at if row else None,
     )

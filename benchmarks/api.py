@@ -308,42 +308,40 @@ def report(
     )
     table = Table("measure", "requests", "per second", "p50", "p99", "failures", "CPU ms/request")
     ms = lambda s: f"{s * 1000:.1f} ms"  # noqa: E731
-    table.add_row(
-        "baseline: load_timeline + decide, in process, one at a time",
-        str(len(base_next)),
-        f"{len(base_next) / sum(base_next):.0f}",
-        ms(percentile(base_next, 0.5)),
-        ms(percentile(base_next, 0.99)),
-        "",
-        f"{1000 * sum(base_next) / len(base_next):.1f}",
-    )
-    table.add_row(
-        "GET /v1/leads/{id}/next over HTTP",
-        str(len(next_load.latencies)),
-        f"{next_load.rate:.0f}",
-        ms(percentile(next_load.latencies, 0.5)),
-        ms(percentile(next_load.latencies, 0.99)),
-        str(next_load.failures),
-        cpu(next_load),
-    )
-    table.add_row(
-        "baseline: ingest_events, 1,000 events, in process",
-        str(len(base_batch)),
-        f"{1000 * len(base_batch) / sum(base_batch):,.0f} events",
-        ms(percentile(base_batch, 0.5)),
-        ms(percentile(base_batch, 0.99)),
-        "",
-        f"{1000 * sum(base_batch) / len(base_batch):.1f}",
-    )
-    table.add_row(
-        "POST /v1/events/batch, 1,000 events, over HTTP",
-        str(len(batch_load.latencies)),
-        f"{1000 * batch_load.rate:,.0f} events",
-        ms(percentile(batch_load.latencies, 0.5)),
-        ms(percentile(batch_load.latencies, 0.99)),
-        str(batch_load.failures),
-        cpu(batch_load),
-    )
+    per_call = lambda samples: f"{1000 * sum(samples) / len(samples):.1f}"  # noqa: E731
+    rows = [
+        (
+            "baseline: load_timeline + decide, in process, one at a time",
+            base_next,
+            f"{len(base_next) / sum(base_next):.0f}",
+            "",
+            per_call(base_next),
+        ),
+        (
+            "GET /v1/leads/{id}/next over HTTP",
+            next_load.latencies,
+            f"{next_load.rate:.0f}",
+            str(next_load.failures),
+            cpu(next_load),
+        ),
+        (
+            "baseline: ingest_events, 1,000 events, in process",
+            base_batch,
+            f"{1000 * len(base_batch) / sum(base_batch):,.0f} events",
+            "",
+            per_call(base_batch),
+        ),
+        (
+            "POST /v1/events/batch, 1,000 events, over HTTP",
+            batch_load.latencies,
+            f"{1000 * batch_load.rate:,.0f} events",
+            str(batch_load.failures),
+            cpu(batch_load),
+        ),
+    ]
+    for label, samples, rate, failures, cpu_text in rows:
+        p50, p99 = percentile(samples, 0.5), percentile(samples, 0.99)
+        table.add_row(label, str(len(samples)), rate, ms(p50), ms(p99), failures, cpu_text)
     console.print(table)
     single = len(base_next) / sum(base_next)
     console.print(

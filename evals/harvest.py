@@ -28,12 +28,11 @@ from sqlalchemy import select
 from agent.decisions import decide
 from agent.errors import NurtureError
 from agent.playbook import Playbook
-from agent.playbook.loader import _message, _problem
 from agent.store.database import Database
 from agent.store.schema import ApprovalRow, SendRow
 from agent.timeline import Event, Lead
 from agent.tools.timeline import load_timeline
-from evals.suites.loader import CORE, SuiteError, _case_named, load_suite
+from evals.suites.loader import CORE, load_suite
 from evals.suites.model import Case, Reference, Suite, playbook_problems
 
 log = logging.getLogger(__name__)
@@ -266,28 +265,7 @@ def write_harvest(
 def load_harvested(path: Path | str) -> HarvestedSuite:
     """Read a harvested suite file; problems name the file, line, YAML path and case, as
     `load_suite` does for hand-written suites."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise NurtureError(f"cannot read suite {path}: {exc.strerror or exc}") from exc
-    source = str(path)
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SuiteError(source, [f"{source}: not valid YAML: {exc}"]) from None
-    if root is None or not isinstance(data, dict):
-        raise SuiteError(source, [f"{source}: the file must be a mapping with name, now, cases"])
-    try:
-        return HarvestedSuite.model_validate(data)
-    except ValidationError as exc:
-        problems = [
-            _problem(root, tuple(err["loc"]), _message(err)).render(source)
-            + _case_named(data, tuple(err["loc"]))
-            for err in exc.errors()
-        ]
-        raise SuiteError(source, problems) from None
+    return load_suite(path, model=HarvestedSuite)
 
 
 def _dump(suite: HarvestedSuite) -> str:

@@ -45,13 +45,14 @@ def open_database(config: Settings | None = None) -> Database:
     return db
 
 
-def playbook(path: Path | None = None) -> Playbook:
-    """The file given, else the playbook in force (last activated, else NURTURE_PLAYBOOK)."""
+def playbook(path: Path | None = None, db: Database | None = None) -> Playbook:
+    """The file given, else the playbook in force (last activated, else NURTURE_PLAYBOOK).
+    Pass the command's `db` when it has one: opening another migrates again."""
     if path is not None:
         return load_playbook(path)
     from agent.store.playbooks import playbook_in_force
 
-    return playbook_in_force(open_database(), settings())
+    return playbook_in_force(db or open_database(), settings())
 
 
 def parse_moment(text: str | None, *, option: str = "--at") -> datetime:

@@ -40,8 +40,9 @@ def next_action(
 ) -> None:
     """What to send this lead next, and why."""
     moment = parse_moment(at)
-    rules = playbook(playbook_path)
-    lead, events = load_timeline(open_database(), lead_id, until=moment, playbook=rules)
+    db = open_database()
+    rules = playbook(playbook_path, db)
+    lead, events = load_timeline(db, lead_id, until=moment, playbook=rules)
     decision = decide(lead, events, rules, moment)
     if as_json:
         typer.echo(decision.model_dump_json(indent=2))
@@ -56,8 +57,8 @@ def scores(
 ) -> None:
     """Re-score every lead and list the hot ones (MQLs)."""
     moment = parse_moment(at)
-    rules = playbook(playbook_path)
     db = open_database()
+    rules = playbook(playbook_path, db)
     stale = count_stale(db, rules)
     if stale.leads or stale.events:
         with Progress(console=console, transient=True) as progress:

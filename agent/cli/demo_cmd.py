@@ -34,8 +34,8 @@ def demo(
     where the drafts wait for approval."""
     from agent.demo.generator import generate  # only this command needs it
 
-    rules = playbook()
     db = open_database()
+    rules = playbook(db=db)
     now = datetime.now(UTC)
     lead_rows, event_rows = generate(seed=seed, now=now, count=leads)
     with Progress(console=console, transient=True) as progress:

@@ -201,7 +201,8 @@ def harvest(
     from evals.harvest import collect, write_harvest
 
     moment = parse_moment(since, option="--since") if since else None
-    result = collect(open_database(), playbook(), now=datetime.now(UTC), since=moment)
+    db = open_database()
+    result = collect(db, playbook(db=db), now=datetime.now(UTC), since=moment)
     for approval_id, why in result.skipped:
         console.print(f"[yellow]skipped[/] {approval_id}: {why}", highlight=False)
     if not result.cases:

@@ -42,9 +42,9 @@ def import_events(
 
 
 def _import(file: Path, kind: Kind, write: Writer, playbook_path: Path | None) -> None:
-    rules = playbook(playbook_path)
     lines = read_lines(file, kind)  # fails early on a missing or unknown file
     db = open_database()
+    rules = playbook(playbook_path, db)
     totals = {"stored": 0, "duplicate": 0, "rejected": 0}
     rejected: list[tuple[int, str]] = []
     with _progress() as progress:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.table import Table
@@ -30,7 +30,7 @@ def create(
     name = name.strip()
     if not name:
         raise typer.BadParameter("must not be empty", param_hint="--name")
-    key = create_key(open_database(), name=name, role=role_of(role), at=datetime.now(UTC))
+    key = create_key(open_database(), name=name, role=cast(Role, role), at=datetime.now(UTC))
     console.print(f"{role} key for {name} (shown once):", highlight=False)
     typer.echo(key)
 
@@ -55,7 +55,3 @@ def revoke(key_id: Annotated[str, typer.Argument(help="The key's id (from `keys 
     """Revoke a key: requests with it get 401 from now on."""
     revoke_key(open_database(), key_id, at=datetime.now(UTC))
     console.print(f"revoked {key_id}")
-
-
-def role_of(value: str) -> Role:
-    return next(role for role in ROLES if role == value)

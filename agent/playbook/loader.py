@@ -63,9 +63,9 @@ def parse_playbook(text: str, *, source: str = "<playbook>") -> Playbook:
     try:
         playbook = Playbook.model_validate(data)
     except ValidationError as exc:
-        problems = [_problem(root, tuple(err["loc"]), _message(err)) for err in exc.errors()]
+        problems = [problem_at(root, tuple(err["loc"]), error_message(err)) for err in exc.errors()]
         raise PlaybookError(source, problems) from None
-    broken = [_problem(root, path, message) for path, message in reference_problems(playbook)]
+    broken = [problem_at(root, path, message) for path, message in reference_problems(playbook)]
     if broken:
         raise PlaybookError(source, broken)
     return playbook
@@ -89,7 +89,7 @@ def fingerprint(playbook: Playbook) -> str:
     return playbook._fingerprint
 
 
-def _message(err: dict) -> str:  # type: ignore[type-arg]
+def error_message(err: dict) -> str:  # type: ignore[type-arg]
     if err["type"] == "extra_forbidden":
         return "unknown key (check the spelling; unknown keys are not ignored)"
     if err["type"] == "missing":
@@ -97,7 +97,7 @@ def _message(err: dict) -> str:  # type: ignore[type-arg]
     return str(err["msg"]).removeprefix("Value error, ")
 
 
-def _problem(root: yaml.Node, loc: YamlPath, message: str) -> Problem:
+def problem_at(root: yaml.Node, loc: YamlPath, message: str) -> Problem:
     path, node = _follow(root, loc)
     return Problem(_render_path(path), node.start_mark.line + 1, message)
 

@@ -16,7 +16,7 @@ from agent.store.approvals import get_approval
 from agent.store.runs import get_run
 from agent.store.schema import ApprovalRow, SendRow
 from agent.store.sends import get_send
-from api.convert import approval_out, result_out, send_out
+from api.convert import approval_out, run_out, send_out
 from api.deps import StateDep, require
 from api.schemas import AUTH_ERRORS, ApprovalDecision, ApprovalOut, DecisionOut, SendOut, errors
 
@@ -88,7 +88,7 @@ def decide_approval(
     state.metrics.approvals.labels(decision.answer).inc()
     return DecisionOut(
         approval=approval_out(get_approval(db, approval_id), get_send(db, approval_id)),
-        run=result_out(result, get_run(db, result.thread_id)),
+        run=run_out(result.thread_id, get_run(db, result.thread_id)),
         next_approval_id=result.approval_id,
     )
 

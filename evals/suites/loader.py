@@ -4,13 +4,16 @@ case of every problem, the way the playbook loader does (its locating helpers ar
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 from pydantic import ValidationError
 
 from agent.errors import NurtureError
-from agent.playbook.loader import _message, _problem
+from agent.playbook.loader import error_message, problem_at
 from evals.suites.model import Suite
+
+S = TypeVar("S", bound=Suite)
 
 SUITES = Path(__file__).parent
 CORE = SUITES / "core.yaml"
@@ -23,16 +26,17 @@ class SuiteError(NurtureError):
         super().__init__(f"{len(problems)} problem(s) in the suite:\n" + "\n".join(problems))
 
 
-def load_suite(path: Path | str = CORE) -> Suite:
+def load_suite(path: Path | str = CORE, model: type[S] = Suite) -> S:  # type: ignore[assignment]
+    """`model` is Suite, or a subclass with stricter cases (harvested suites)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise NurtureError(f"cannot read suite {path}: {exc.strerror or exc}") from exc
-    return parse_suite(text, source=str(path))
+    return parse_suite(text, source=str(path), model=model)
 
 
-def parse_suite(text: str, *, source: str = "<suite>") -> Suite:
+def parse_suite(text: str, *, source: str = "<suite>", model: type[S] = Suite) -> S:  # type: ignore[assignment]
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -43,12 +47,12 @@ def parse_suite(text: str, *, source: str = "<suite>") -> Suite:
     if root is None or not isinstance(data, dict):
         raise SuiteError(source, [f"{source}: the file must be a mapping with name, now, cases"])
     try:
-        return Suite.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
             loc = tuple(err["loc"])
-            line = _problem(root, loc, _message(err)).render(source)
+            line = problem_at(root, loc, error_message(err)).render(source)
             problems.append(line + _case_named(data, loc))
         raise SuiteError(source, problems) from None
 
