@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agent.contact import says_do_not_contact
 from agent.store.ingest import IngestReport
 from agent.store.schema import ApprovalRow, LeadDecisionRow, LeadRow, RunRow, SendRow
 from api.schemas import (
@@ -45,7 +46,8 @@ def lead_out(row: LeadRow, decision: LeadDecisionRow | None) -> LeadOut:
         name=row.name,
         company=row.company,
         attributes=row.attributes,
-        do_not_contact=row.do_not_contact,
+        # rows stored before the rule existed may hold the attribute with the column false
+        do_not_contact=says_do_not_contact(row.do_not_contact, row.attributes),
         decision=summary,
     )
 
