@@ -24,9 +24,10 @@ def pricing_edit(unsubscribe_line: str) -> tuple[str, str]:
     return "Deal", f"Hi Dana, our pricing is 50% off this week.\n{unsubscribe_line}\n"
 
 
-def flagged(world: World) -> str:
-    """A draft waiting with failed guardrails (an edit the guardrails sent back, flagged)."""
-    first = drafted(world)
+def flagged(world: World, first: str | None = None) -> str:
+    """A draft waiting with failed guardrails: an edit of `first` (or of a new draft) that the
+    guardrails sent back, flagged."""
+    first = first or drafted(world)
     row = get_approval(world.agent.ctx.db, first)
     subject, body = pricing_edit(row.body.splitlines()[-1])
     result = world.agent.answer(first, "edit", by="sam", subject=subject, body=body)
