@@ -92,6 +92,8 @@ def approval_out(row: ApprovalRow, send: SendRow | None) -> ApprovalOut:
         final_subject=row.final_subject,
         final_body=row.final_body,
         edited=row.answer == "edit",
+        guardrails_overridden_by=row.guardrails_overridden_by,
+        guardrails_overridden=row.guardrails_overridden or [],
         send=send_out(send) if send is not None else None,
     )
 

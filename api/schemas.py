@@ -132,11 +132,20 @@ class ApprovalOut(BaseModel):
     final_subject: str | None = Field(description="What was approved (after any edit).")
     final_body: str | None
     edited: bool
+    guardrails_overridden_by: str | None = Field(
+        description="Who accepted this draft unchanged although its guardrails had failed."
+    )
+    guardrails_overridden: list[str] = Field(description="The failed checks they overrode.")
     send: SendOut | None
 
 
 class Accept(Strict):
     answer: Literal["accept"]
+    override_guardrails: bool = Field(
+        default=False,
+        description="Required to accept a draft whose guardrails failed (see `violations`); "
+        "recorded with your name and the checks. Without it such an accept is a 409.",
+    )
 
 
 class Edit(BaseModel):

@@ -24,7 +24,7 @@ from agent.decisions import decide
 from agent.errors import NurtureError
 from agent.nodes.review import describe
 from agent.runner import NurtureAgent, RunResult
-from agent.store.approvals import get_approval, pending
+from agent.store.approvals import GuardrailsNotOverridden, get_approval, pending
 from agent.store.leads import all_lead_ids
 from agent.tools.timeline import load_timeline
 
@@ -106,13 +106,28 @@ def approve(
         typer.Option(help="A file: 'Subject: …' on the first line, a blank line, then the body."),
     ] = None,
     by: ByOption = None,
+    override_guardrails: Annotated[
+        bool,
+        typer.Option(
+            "--override-guardrails",
+            help="Send a draft whose guardrails failed unchanged (recorded with your name).",
+        ),
+    ] = False,
 ) -> None:
     """Approve a draft (optionally edited); it is re-checked and sent."""
     subject, body = _read_edit(edit) if edit else (None, None)
     with agent_session() as agent:
-        result = agent.answer(
-            approval_id, "edit" if edit else "accept", by=_who(by), subject=subject, body=body
-        )
+        try:
+            result = agent.answer(
+                approval_id,
+                "edit" if edit else "accept",
+                by=_who(by),
+                subject=subject,
+                body=body,
+                override_guardrails=override_guardrails,
+            )
+        except GuardrailsNotOverridden as exc:
+            raise NurtureError(f"{exc} with --override-guardrails") from exc
         _show_result(agent, result)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from agent.errors import NurtureError
 from agent.playbook.models import Stage
 from agent.store.api_keys import Principal
-from agent.store.approvals import get_approval
+from agent.store.approvals import GuardrailsNotOverridden, get_approval
 from agent.store.runs import get_run
 from agent.store.schema import ApprovalRow, SendRow
 from agent.store.sends import get_send
@@ -70,9 +70,11 @@ def approval(approval_id: str, state: StateDep, _: Reader) -> ApprovalOut:
 def decide_approval(
     approval_id: str, decision: ApprovalDecision, state: StateDep, principal: Decider
 ) -> DecisionOut:
-    """accept sends the draft as it is; edit sends your subject and body (checked against the
-    guardrails again: a refused edit comes back as a new draft); respond asks for a new draft
-    with your feedback; ignore drops it. Recorded with who and when, before and after."""
+    """accept sends the draft as it is (a draft whose guardrails failed only with
+    `override_guardrails`, else 409 naming the failed checks); edit sends your subject and
+    body (checked against the guardrails again: a refused edit comes back as a new draft);
+    respond asks for a new draft with your feedback; ignore drops it. Recorded with who and
+    when, before and after."""
     db = state.agent.ctx.db
     try:
         row = get_approval(db, approval_id)
@@ -83,6 +85,8 @@ def decide_approval(
     fields = decision.model_dump(exclude={"answer"})
     try:
         result = state.agent.answer(approval_id, decision.answer, by=principal.name, **fields)
+    except GuardrailsNotOverridden as exc:
+        raise HTTPException(409, f'{exc} with "override_guardrails": true') from exc
     except NurtureError as exc:  # decided by someone else since the read above
         raise HTTPException(409, str(exc)) from exc
     state.metrics.approvals.labels(decision.answer).inc()
