@@ -67,7 +67,9 @@ def send_out(row: SendRow) -> SendOut:
     )
 
 
-def approval_out(row: ApprovalRow, send: SendRow | None) -> ApprovalOut:
+def approval_out(
+    row: ApprovalRow, send: SendRow | None, stale_reason: str | None = None
+) -> ApprovalOut:
     decision = row.decision or {}
     return ApprovalOut(
         id=row.id,
@@ -94,6 +96,8 @@ def approval_out(row: ApprovalRow, send: SendRow | None) -> ApprovalOut:
         edited=row.answer == "edit",
         guardrails_overridden_by=row.guardrails_overridden_by,
         guardrails_overridden=row.guardrails_overridden or [],
+        stale=stale_reason is not None,
+        stale_reason=stale_reason,
         send=send_out(send) if send is not None else None,
     )
 

@@ -136,6 +136,13 @@ class ApprovalOut(BaseModel):
         description="Who accepted this draft unchanged although its guardrails had failed."
     )
     guardrails_overridden: list[str] = Field(description="The failed checks they overrode.")
+    stale: bool = Field(
+        default=False,
+        description="A waiting draft its lead should no longer get, decided now (the action is "
+        "no longer send_email/re_engage, or the stage moved where a cited asset does not "
+        "reach); sending it would be blocked.",
+    )
+    stale_reason: str | None = None
     send: SendOut | None
 
 

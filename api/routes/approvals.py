@@ -3,6 +3,7 @@ and the decision that sends, changes or drops one. Sends are listed here too."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from agent.errors import NurtureError
 from agent.playbook.models import Stage
+from agent.staleness import stale_reasons
 from agent.store.api_keys import Principal
 from agent.store.approvals import GuardrailsNotOverridden, get_approval
 from agent.store.runs import get_run
@@ -19,6 +21,7 @@ from agent.store.sends import get_send
 from api.convert import approval_out, run_out, send_out
 from api.deps import StateDep, require
 from api.schemas import AUTH_ERRORS, ApprovalDecision, ApprovalOut, DecisionOut, SendOut, errors
+from api.state import ServiceState
 
 router = APIRouter(prefix="/v1", tags=["approvals"], responses=AUTH_ERRORS)
 
@@ -36,7 +39,8 @@ def approvals(
     stage: Stage | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[ApprovalOut]:
-    """Drafts, oldest first; by default the ones waiting. Pass status= for decided ones."""
+    """Drafts, oldest first; by default the ones waiting. Pass status= for decided ones. A
+    waiting draft its lead should no longer get (decided now) is marked `stale`, with why."""
     query = select(ApprovalRow)
     if status is not None:
         query = query.where(ApprovalRow.status == status)
@@ -49,7 +53,8 @@ def approvals(
         if stage:  # the stage lives in the decision JSON: filter here, then cut
             rows = [r for r in rows if (r.decision or {}).get("stage") == stage][:limit]
         sends = _sends(session, [r.id for r in rows])
-    return [approval_out(row, sends.get(row.id)) for row in rows]
+    stale = _stale(state, rows)
+    return [approval_out(row, sends.get(row.id), stale.get(row.id)) for row in rows]
 
 
 @router.get("/approvals/{approval_id:id}", response_model=ApprovalOut, responses=errors(404))
@@ -59,7 +64,7 @@ def approval(approval_id: str, state: StateDep, _: Reader) -> ApprovalOut:
         row = get_approval(db, approval_id)
     except NurtureError as exc:
         raise HTTPException(404, str(exc)) from exc
-    return approval_out(row, get_send(db, approval_id))
+    return approval_out(row, get_send(db, approval_id), _stale(state, [row]).get(row.id))
 
 
 @router.post(
@@ -114,6 +119,12 @@ def sends(
     with state.agent.ctx.db.session() as session:
         rows = session.scalars(query.order_by(SendRow.attempted_at.desc()).limit(limit)).all()
     return [send_out(row) for row in rows]
+
+
+def _stale(state: ServiceState, rows: Sequence[ApprovalRow]) -> dict[str, str]:
+    """Which waiting drafts went stale: one decision per listed lead (see agent.staleness)."""
+    ctx = state.agent.ctx
+    return stale_reasons(ctx.db, ctx.playbook, ctx.assets, rows, ctx.clock())
 
 
 def _sends(session: Session, approval_ids: list[str]) -> dict[str, SendRow]:
