@@ -10,11 +10,14 @@ from typing import Any
 
 import yaml
 
-from agent.playbook import parse_playbook
+from agent.playbook import Playbook, parse_playbook
 from agent.settings import Settings
+from agent.store import Database
 from agent.store.approvals import get_approval
 from agent.store.ingest import ingest_events
+from agent.store.leads import upsert_leads
 from agent.store.sends import get_send
+from agent.tools.timeline import load_timeline, load_timelines
 from tests.utils.agent_world import World, drafted
 from tests.utils.service import Service
 
@@ -124,3 +127,27 @@ def test_a_playbook_change_marks_the_draft_stale_in_the_api_and_inbox(
     assert body["run"]["status"] == "blocked" and "handoff_to_sales" in body["run"]["detail"]
     assert body["approval"]["send"]["status"] == "blocked"
     assert service.world.delivered() == []
+
+
+def test_timelines_load_in_batch_as_one_by_one(db: Database, playbook: Playbook) -> None:
+    """The inbox's batch loader gives each lead what load_timeline gives it alone."""
+    now = datetime.now(UTC)
+    leads = [{"id": f"B{n}", "email": f"b{n}@northwind.example"} for n in range(3)]
+    upsert_leads(db, leads, playbook)
+    events = [
+        {
+            "id": f"B{n}-{k}",
+            "lead_id": f"B{n}",
+            "type": "blog_view",
+            "occurred_at": (now - timedelta(days=k + n)).isoformat(),
+        }
+        for n in range(2)  # B2 has no events
+        for k in range(3)
+    ]
+    assert not ingest_events(db, events, playbook).rejected
+    loaded = load_timelines(db, ["B0", "B1", "B2", "ghost"], until=now, playbook=playbook)
+    assert set(loaded) == {"B0", "B1", "B2"}
+    for lead_id, (lead, lead_events) in loaded.items():
+        alone = load_timeline(db, lead_id, until=now, playbook=playbook)
+        assert (lead, lead_events) == alone
+    assert len(loaded["B0"][1]) == 3 and loaded["B2"][1] == []
