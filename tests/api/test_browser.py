@@ -18,8 +18,10 @@ import pytest
 from agent.store.api_keys import create_key
 from agent.store.approvals import get_approval, pending
 from api.main import create_app
+from api.routes.pages import path_part
 from tests.utils.agent_world import DANA, World, drafted
 from tests.utils.browser import artifact, chromium, needs_chromium
+from tests.utils.other_origin import auto_submitting_form, other_origin
 from tests.utils.serve import serve
 
 DESKTOP = {"width": 1280, "height": 900}
@@ -122,6 +124,26 @@ def test_a_rep_can_read_a_draft_but_not_approve_it(browser: Any, site: Site) -> 
             form={"approval_id": site.approval_id, "subject": "Hi", "body": "Send it"},
         )
         assert response.status == 403 and "Not allowed" in response.text()
+    assert get_approval(site.world.agent.ctx.db, site.approval_id).status == "pending"
+    assert site.world.delivered() == []
+
+
+def test_a_form_posted_from_another_port_on_this_host_is_refused(browser: Any, site: Site) -> None:
+    """The attack as it was run: a page on 127.0.0.1:<other port> (same site, other origin, so
+    the SameSite=Strict cookie goes along) auto-submits the approve form of a waiting draft."""
+    row = get_approval(site.world.agent.ctx.db, site.approval_id)
+    forged = auto_submitting_form(
+        f"{site.url}/inbox/{path_part(site.approval_id)}/approve",
+        {"approval_id": site.approval_id, "subject": row.subject, "body": row.body},
+    )
+    with signed_in(browser, site) as page, other_origin(forged) as hostile:
+        assert hostile.split(":")[-1] != site.url.split(":")[-1]
+        with page.expect_response(lambda r: r.url.endswith("/approve")) as posted:
+            page.goto(hostile)
+        assert posted.value.status == 403
+        page.wait_for_load_state()
+        assert "another site" in page.inner_text("main")
+        assert "Nothing was changed" in page.inner_text("main")
     assert get_approval(site.world.agent.ctx.db, site.approval_id).status == "pending"
     assert site.world.delivered() == []
 
