@@ -92,6 +92,13 @@ class Settings(BaseSettings):
         default=SecretStr("change-me"), description="HMAC-SHA256 key for the webhook signature."
     )
 
+    # --- the service's defences -----------------------------------------------------------------
+    csrf_secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC key of the inbox forms' CSRF tokens; unset: a random one per process "
+        "(open forms are refused once after a restart). Set it when running replicas.",
+    )
+
     @property
     def checkpoint_path(self) -> Path:
         return self.data_dir / "checkpoints.sqlite"

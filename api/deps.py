@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Literal
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -11,9 +12,21 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from agent.context import AgentContext
 from agent.store import Database
 from agent.store.api_keys import Principal, Role, authenticate
+from api.csrf import refuse_other_origins, require_token, submitted_token
 from api.state import ServiceState
 
 KEY_COOKIE = "nurture_key"
+
+KeySource = Literal["bearer", "x-api-key", "cookie"]
+# Credentials the browser sends on its own, so a page of another origin can make it send them:
+# requests made with these must pass the CSRF checks (api/csrf.py).
+AMBIENT: frozenset[KeySource] = frozenset({"cookie"})
+
+
+@dataclass(frozen=True, slots=True)
+class PresentedKey:
+    key: str
+    source: KeySource
 
 
 def get_state(request: Request) -> ServiceState:
@@ -42,27 +55,47 @@ bearer = HTTPBearer(auto_error=False, description="An API key: nk_<id>_<secret>"
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
+CsrfTokenDep = Annotated[str | None, Depends(submitted_token)]
+
+
 def current_principal(
     request: Request,
     db: DbDep,
+    csrf_token: CsrfTokenDep,
     _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     _header: Annotated[str | None, Depends(api_key_header)],
 ) -> Principal:
-    return authenticate_request(request, db)
+    return authenticate_request(request, db, csrf_token)
 
 
-def authenticate_request(request: Request, db: Database) -> Principal:
-    """The caller, from `Authorization: Bearer <key>`, `X-API-Key`, or the inbox's cookie."""
+def presented_key(request: Request) -> PresentedKey | None:
+    """The key the request brings, and how: `Authorization: Bearer`, `X-API-Key`, or the
+    inbox's cookie, in that order."""
     header = request.headers.get("authorization", "")
-    key = header[7:].strip() if header[:7].lower() == "bearer " else ""
-    key = key or request.headers.get("x-api-key", "").strip() or request.cookies.get(KEY_COOKIE, "")
-    principal = authenticate(db, key) if key else None
-    if principal is None:
+    if header[:7].lower() == "bearer " and (key := header[7:].strip()):
+        return PresentedKey(key, "bearer")
+    if key := request.headers.get("x-api-key", "").strip():
+        return PresentedKey(key, "x-api-key")
+    if key := request.cookies.get(KEY_COOKIE, ""):
+        return PresentedKey(key, "cookie")
+    return None
+
+
+def authenticate_request(
+    request: Request, db: Database, csrf_token: str | None = None
+) -> Principal:
+    """The caller. A key the browser sent by itself must also pass the CSRF checks."""
+    presented = presented_key(request)
+    principal = authenticate(db, presented.key) if presented else None
+    if presented is None or principal is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "a valid API key is required",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    if presented.source in AMBIENT:
+        refuse_other_origins(request)
+        require_token(request, get_state(request).csrf, principal.key_id, csrf_token)
     return principal
 
 

@@ -11,6 +11,7 @@ from agent.decisions import Decision
 from agent.runner import NurtureAgent
 from agent.settings import Settings
 from api.background import Coalescer, RunTracker, Sweeper, decision_recorder, redecider
+from api.csrf import CsrfTokens
 from api.metrics import Metrics
 
 
@@ -24,8 +25,10 @@ class ServiceState:
     redecider: Coalescer[str] = field(init=False)
     decisions: Coalescer[tuple[Decision, str]] = field(init=False)
     sweeper: Sweeper = field(init=False)
+    csrf: CsrfTokens = field(init=False)
 
     def __post_init__(self) -> None:
+        self.csrf = CsrfTokens(self.settings.csrf_secret)
         self.redecider = redecider(self.agent, self.workers)
         self.decisions = decision_recorder(self.agent, self.workers)
         max_age = timedelta(hours=self.settings.decision_max_age_hours)

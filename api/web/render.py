@@ -17,7 +17,8 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
 from agent.store.api_keys import Principal, Role
-from api.deps import DbDep, authenticate_request
+from api.csrf import CrossSiteRefused
+from api.deps import CsrfTokenDep, DbDep, authenticate_request
 
 API_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = API_DIR / "templates"
@@ -113,6 +114,8 @@ class PageRoute(APIRoute):
                 return RedirectResponse(login_url(exc.next_path), status_code=303)
             except PageProblem as exc:
                 return problem_page(request, exc)
+            except CrossSiteRefused as exc:
+                return problem_page(request, PageProblem(403, exc.title, exc.detail))
             except RequestValidationError as exc:
                 fields = ", ".join(str(e.get("loc", ("?",))[-1]) for e in exc.errors())
                 problem = PageProblem(422, "Something is missing", f"Check these fields: {fields}.")
@@ -126,10 +129,13 @@ def problem_page(request: Request, problem: PageProblem) -> Response:
     return render(request, "error.html", context, status_code=problem.status_code)
 
 
-def page_principal(request: Request, db: DbDep) -> Principal:
-    """The caller, authenticated exactly as the API does (same keys, same cookie)."""
+def page_principal(request: Request, db: DbDep, csrf_token: CsrfTokenDep) -> Principal:
+    """The caller, authenticated exactly as the API does (same keys, same cookie, same CSRF
+    checks)."""
     try:
-        return authenticate_request(request, db)
+        return authenticate_request(request, db, csrf_token)
+    except CrossSiteRefused:
+        raise  # a refusal page, not the login form: signing in again would not help
     except HTTPException as exc:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         # a POST cannot be replayed after login; come back to the page it was posted from
