@@ -1,7 +1,7 @@
-"""The CSRF defence for credentials a browser sends by itself: the inbox's cookie.
-SameSite=Strict alone is not enough: a site is host and scheme, not port, so a page on the same
-host at another port is "same-site" and its forms carry the cookie. An unsafe request made
-with such a credential must therefore
+"""The CSRF defence for credentials a browser sends by itself: the inbox's cookie (and a cached
+HTTP Basic login: the origin check only, see api/deps.py). SameSite=Strict alone is not enough:
+a site is host and scheme, not port, so a page on the same host at another port is "same-site"
+and its forms carry the cookie. An unsafe request made with such a credential must therefore
 
 1. come from this origin: `Sec-Fetch-Site` is not `cross-site` or `same-site`, and an `Origin`
    header, when present, is this request's own scheme, host and port; and

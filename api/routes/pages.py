@@ -18,11 +18,12 @@ from fastapi.staticfiles import StaticFiles
 
 from agent.errors import NurtureError
 from agent.playbook.models import STAGES
-from agent.store.api_keys import Principal, authenticate, split_key
+from agent.store.api_keys import Principal, split_key
 from agent.store.approvals import Answer, get_approval
 from agent.store.schema import ApprovalRow
+from api.auth_failures import TooManyFailures
 from api.csrf import refuse_other_origins, require_token
-from api.deps import KEY_COOKIE, CsrfTokenDep, DbDep, StateDep
+from api.deps import KEY_COOKIE, CsrfTokenDep, DbDep, StateDep, verify_key
 from api.state import ServiceState
 from api.web.inbox import draft_page, inbox, next_pending, outcome_flash, stage_counts
 from api.web.lead import lead_page
@@ -34,6 +35,7 @@ from api.web.render import (
     Viewer,
     render,
     safe_next,
+    too_many_failures,
 )
 
 router = APIRouter(tags=["inbox"], include_in_schema=False, route_class=PageRoute)
@@ -64,7 +66,7 @@ def login_form(
     request: Request, db: DbDep, next_path: Annotated[str, Query(alias="next")] = "/inbox"
 ) -> Response:
     key = request.cookies.get(KEY_COOKIE, "")
-    if key and authenticate(db, key) is not None:
+    if key and verify_key(request, db, key) is not None:
         return RedirectResponse(safe_next(next_path), status_code=303)
     return render(request, "login.html", {"next": safe_next(next_path), "error": None})
 
@@ -78,7 +80,12 @@ def login(
 ) -> Response:
     refuse_other_origins(request)  # login CSRF: no session yet, so no token to check
     key = key.strip()
-    principal = authenticate(db, key) if key else None
+    try:
+        principal = verify_key(request, db, key) if key else None
+    except TooManyFailures as exc:
+        problem = too_many_failures(exc)
+        context = {"next": safe_next(next_path), "error": problem.message}
+        return render(request, "login.html", context, status_code=429, headers=problem.headers)
     if principal is None or principal.role not in PAGE_ROLES:
         error = (
             "That key is not valid (revoked, mistyped, or not a key)."

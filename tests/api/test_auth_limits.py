@@ -222,3 +222,18 @@ def test_without_redis_each_process_counts_alone(world: World) -> None:
     with TestClient(create_app(settings)) as one, TestClient(create_app(settings)) as two:
         statuses = [c.get("/v1/leads", headers=WAYS["bearer"](wrong_key())) for c in (one, two) * 2]
         assert [s.status_code for s in statuses] == [401] * 4
+
+
+def test_an_unreachable_redis_locks_nobody_out(
+    world: World, marketer: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests.utils.smtp import free_port
+
+    settings = limited(world.settings, redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    with TestClient(create_app(settings)) as client:
+        statuses = [
+            client.get("/v1/leads", headers=WAYS["bearer"](wrong_key())) for _ in range(LIMIT + 1)
+        ]
+        assert [s.status_code for s in statuses] == [401] * (LIMIT + 1)
+        assert client.get("/v1/leads", headers=WAYS["bearer"](marketer)).status_code == 200
+    assert "failed sign-ins are not being limited" in caplog.text

@@ -5,6 +5,7 @@ Key headers are outside it: a browser never attaches them by itself."""
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any
 
@@ -145,4 +146,16 @@ def test_key_headers_are_outside_the_check(service: Service) -> None:
     an Authorization header across origins)."""
     response = discard(service, headers=service.as_("marketer"))
     assert response.status_code == 303
+    assert get_approval(service.world.agent.ctx.db, service.approval_id).status == "ignored"
+
+
+def test_a_basic_login_is_origin_checked_but_needs_no_token(service: Service) -> None:
+    """A browser may replay a Basic login it cached, so a foreign origin is refused; scripts
+    using Basic send no Origin and no token, and pass."""
+    password = base64.b64encode(f"mara:{service.keys['marketer']}".encode()).decode()
+    headers = {"Authorization": f"Basic {password}"}
+    foreign = discard(service, headers={**headers, "Origin": FOREIGN})
+    assert foreign.status_code == 403 and "another site" in foreign.text
+    assert_unchanged(service)
+    assert discard(service, headers=headers).status_code == 303
     assert get_approval(service.world.agent.ctx.db, service.approval_id).status == "ignored"
