@@ -58,8 +58,8 @@ class CsrfTokens:
 async def submitted_token(request: Request) -> str | None:
     """The token an unsafe request carries, from the header or the form. FastAPI has already
     parsed a form body for routes with Form fields; Starlette hands back that same parse."""
-    if request.method in SAFE_METHODS:
-        return None
+    if request.method in SAFE_METHODS or not request.cookies:
+        return None  # only a request with the cookie is asked for a token: no body read else
     if header := request.headers.get(TOKEN_HEADER):
         return header
     if request.headers.get("content-type", "").startswith(FORM_TYPES):
