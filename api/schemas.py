@@ -238,8 +238,18 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
         404: "Not found",
         409: "Conflicts with the current state (e.g. already decided)",
         413: "More than 10,000 items in one batch",
+        429: "Too many wrong keys from this address or for this key id; a valid key still works",
     }
-    return {code: {"model": ErrorOut, "description": text[code]} for code in codes}
+    answers: dict[int | str, dict[str, Any]] = {
+        code: {"model": ErrorOut, "description": text[code]} for code in codes
+    }
+    if 429 in answers:
+        answers[429]["headers"] = {"Retry-After": RETRY_AFTER}
+    return answers
 
 
-AUTH_ERRORS = errors(401, 403)
+RETRY_AFTER = {
+    "description": "Seconds until another key may be tried",
+    "schema": {"type": "integer", "minimum": 1},
+}
+AUTH_ERRORS = errors(401, 403, 429)

@@ -86,7 +86,17 @@ def test_every_route_has_a_policy(service: Service) -> None:
     assert set(POLICY) <= set(routes(service))
 
 
-@pytest.mark.parametrize("role", [None, *ROLES])
+WRONG_KEY = "wrong key"  # a well-formed key that is not stored: 401 (or the login page)
+
+
+@pytest.fixture(autouse=True)
+def _no_brute_force_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The walk presents a wrong key to every route: far more than the per-minute limit."""
+    monkeypatch.setenv("NURTURE_AUTH_FAILURES_PER_MINUTE", "100000")
+    monkeypatch.setenv("NURTURE_AUTH_FAILURES_PER_KEY_PER_MINUTE", "100000")
+
+
+@pytest.mark.parametrize("role", [None, WRONG_KEY, *ROLES])
 def test_every_route_for_every_role(service: Service, role: str | None) -> None:
     seen = []
     for method, template in routes(service):
@@ -103,10 +113,14 @@ def test_every_route_for_every_role(service: Service, role: str | None) -> None:
                 kwargs["data"] = {"approval_id": "not-this-one"}  # 400 if let in: changes nothing
             else:
                 kwargs["json"] = BODY.get(template, {})
-        response = service.call(method, path, role, **kwargs)
+        if role == WRONG_KEY:
+            wrong = {"Authorization": "Bearer nk_0123456789ab_not-the-secret"}
+            response = service.client.request(method, path, headers=wrong, **kwargs)
+        else:
+            response = service.call(method, path, role, **kwargs)
         allowed = POLICY[(method, template)]
         page = not template.startswith(("/v1", "/metrics"))
-        if role is None:
+        if role is None or role == WRONG_KEY:
             expected = {303} if page else {401}
         elif role not in allowed:
             expected = {403}
