@@ -23,9 +23,12 @@ def line_of(text: str, needle: str) -> int:
     return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
 
 
-@pytest.mark.parametrize(("escape", "word"), [("\\ud800", "surrogate"), ("\\0", "NUL")])
+@pytest.mark.parametrize(
+    ("escape", "shown", "word"),
+    [("\\ud800", "\\ud800", "surrogate"), ("\\0", "\\x00", "NUL")],
+)
 def test_a_playbook_string_spelling_bad_text_is_a_problem_with_path_and_line(
-    escape: str, word: str
+    escape: str, shown: str, word: str
 ) -> None:
     old = "hot_threshold: 70"
     assert DEFAULT_TEXT.count(old) == 1
@@ -34,7 +37,7 @@ def test_a_playbook_string_spelling_bad_text_is_a_problem_with_path_and_line(
         parse_playbook(text, source="pb.yaml")
     [problem] = caught.value.problems
     assert problem.line == line_of(text, "bad\\")
-    assert problem.path == f"scoring.bad{escape.replace('0', 'x00')}key"
+    assert problem.path == f"scoring.bad{shown}key"
     assert word in problem.message
     rendered = str(caught.value)
     rendered.encode("utf-8")  # printable: no raw surrogate left in the message
