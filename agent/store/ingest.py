@@ -11,14 +11,28 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy import select
 
 from agent.playbook import Playbook, fingerprint
 from agent.store.database import Database
 from agent.store.schema import EventRow, LeadRow
 from agent.store.upsert import insert_ignoring_duplicates
-from agent.store.values import printable_id, shown, storable_json, storable_text
+from agent.store.values import (
+    printable_id,
+    shown,
+    storable_json,
+    storable_keys,
+    storable_text,
+)
 from agent.timeline import classify, signal_points
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -42,6 +56,11 @@ class EventIn(BaseModel):
     type: str = Field(min_length=1, max_length=64)
     occurred_at: AwareDatetime = Field(description="ISO 8601 with a UTC offset.")
     properties: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable_keys(cls, value: object) -> object:
+        return storable_keys(value)
 
     # before pydantic's own checks: they refuse a lone surrogate with no usable reason and let
     # NUL through to PostgreSQL

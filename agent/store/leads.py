@@ -6,7 +6,15 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy import or_, select
 
 from agent.playbook import Playbook, fingerprint
@@ -16,7 +24,7 @@ from agent.store.ingest import IngestReport, ItemResult, reported_id, validation
 from agent.store.lead_ids import route_shadowing_problem
 from agent.store.schema import LeadRow
 from agent.store.upsert import upsert
-from agent.store.values import printable_id, storable_json, storable_text
+from agent.store.values import printable_id, storable_json, storable_keys, storable_text
 from agent.timeline import Lead
 
 AttributeValue = str | int | float | bool | None
@@ -35,6 +43,11 @@ class LeadFields(BaseModel):
         default_factory=dict, description="industry, employees, title, country, ..."
     )
     do_not_contact: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable_keys(cls, value: object) -> object:
+        return storable_keys(value)
 
     # before pydantic's own checks: they would refuse a lone surrogate without a usable reason
     # (and once per member of AttributeValue), and let NUL through to PostgreSQL

@@ -43,6 +43,17 @@ def storable_text(value: Any) -> Any:
 StorableText = Annotated[str, BeforeValidator(storable_text)]
 
 
+def storable_keys(value: Any) -> Any:
+    """A pydantic model before-validator body: a field name holding a lone surrogate fails
+    pydantic's key check with no reason and no field named; name it (escaped) instead."""
+    if isinstance(value, dict):
+        for key in value:
+            problem = text_problem(key) if isinstance(key, str) else None
+            if problem:
+                raise ValueError(f"unknown field '{shown(key)}' (a field name {problem})")
+    return value
+
+
 def shown(value: str) -> str:
     """Client text made safe to put in a message, a log line or a UTF-8 body: NUL and lone
     surrogates written as escapes (`\\x00`, `\\ud800`)."""
