@@ -74,7 +74,8 @@ async def http_error(request: Request, exc: Exception) -> Response:
     """FastAPI's answer, except for a body it could not parse: FastAPI 0.165 turns anything
     but a JSONDecodeError raised while reading the body into 400 "There was an error parsing
     the body" (fastapi/routing.py, `raise http_error from e`); the cause says why."""
-    assert isinstance(exc, StarletteHTTPException)
+    if not isinstance(exc, StarletteHTTPException):  # registered for HTTPException only
+        raise exc
     reason = unreadable_body(exc.__cause__) if exc.status_code == 400 else None
     if reason is not None:
         return JSONResponse({"detail": reason}, status_code=400)
