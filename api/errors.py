@@ -84,7 +84,8 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 def unreadable_body(cause: BaseException | None) -> str | None:
     if isinstance(cause, RecursionError):
-        return "the JSON body is nested too deeply to read (1,000 levels or more)"
+        # the parser's limit is Python's recursion limit: about 1,000 levels
+        return "the JSON body is nested too deeply to read (about 1,000 levels or more)"
     if isinstance(cause, UnicodeDecodeError):
         return f"the body is not valid UTF-8 (byte {cause.start:,} cannot be decoded)"
     if isinstance(cause, ValueError):
