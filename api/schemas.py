@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent.decisions import Decision
 from agent.store.leads import LeadFields
+from agent.store.values import StorableText
 
 MAX_BATCH = 10_000
 
@@ -145,13 +146,13 @@ class Edit(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     answer: Literal["edit"]
-    subject: str = Field(min_length=1, max_length=300, pattern=r"\S")
-    body: str = Field(min_length=1, max_length=20_000, pattern=r"\S")
+    subject: StorableText = Field(min_length=1, max_length=300, pattern=r"\S")
+    body: StorableText = Field(min_length=1, max_length=20_000, pattern=r"\S")
 
 
 class Respond(Strict):
     answer: Literal["respond"]
-    feedback: str = Field(
+    feedback: StorableText = Field(
         min_length=1, max_length=4_000, description="What the next draft must change."
     )
 
@@ -194,7 +195,7 @@ class PlaybookText(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    yaml: str = Field(min_length=1, max_length=1_000_000, description="The playbook YAML.")
+    yaml: StorableText = Field(min_length=1, max_length=1_000_000, description="The playbook YAML.")
 
 
 class PlaybookProblem(BaseModel):
@@ -224,15 +225,24 @@ class PlaybookVersionOut(BaseModel):
 
 
 class ErrorOut(BaseModel):
-    """Every error: a sentence, or (422) a list of {loc, msg} naming each field and reason."""
+    """Every error: a sentence, or (422) a list of {loc, msg} naming each field and reason
+    (with `input`, an excerpt of what was sent)."""
 
     detail: str | list[dict[str, Any]]
+
+
+class ServerErrorOut(BaseModel):
+    """A failure of the service, not of the request: the log line has the same request id."""
+
+    detail: str
+    request_id: str = Field(description="Also in the X-Request-ID header and the server log.")
 
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error statuses a route may answer with."""
     text = {
-        400: "The body could not be read as JSON",
+        400: "The body could not be read as JSON (the reason says why: nesting, a number too "
+        "long, bytes that are not UTF-8)",
         401: "No valid API key",
         403: "The key's role may not do this",
         404: "Not found",
@@ -253,3 +263,7 @@ RETRY_AFTER = {
     "schema": {"type": "integer", "minimum": 1},
 }
 AUTH_ERRORS = errors(401, 403, 429)
+# any route may fail: declared once for the whole app (api/main.py)
+SERVER_ERROR: dict[int | str, dict[str, Any]] = {
+    500: {"model": ServerErrorOut, "description": "The service failed; quote the request_id"}
+}

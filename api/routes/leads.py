@@ -38,7 +38,8 @@ from api.schemas import (
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # decay arithmetic overflows near year 1
 # Ids come from CRMs and may hold '/': every id segment is an `:id`
-# (api/ids.py), percent-encoded by clients.
+# (api/ids.py), percent-encoded by clients. A route below a lead (`/leads/{id}/<name>`) needs
+# its name in agent/store/lead_ids.py, so no stored lead's id can shadow it.
 router = APIRouter(prefix="/v1", tags=["leads"], responses=AUTH_ERRORS)
 
 Reader = Annotated[Principal, Depends(require("rep", "marketer"))]
@@ -74,7 +75,9 @@ def upsert_lead(lead_id: str, lead: LeadBody, state: StateDep, _: Writer) -> Lea
         ctx.db, [{"id": lead_id, **lead.model_dump(mode="json")}], ctx.playbook, now=ctx.clock()
     )
     if report.rejected:
-        raise unprocessable("path", "lead_id", msg=report.rejected[0].reason or "rejected")
+        # the id is the path's: "id: ..." would name a field the client never sent
+        reason = (report.rejected[0].reason or "rejected").removeprefix("id: ")
+        raise unprocessable("path", "lead_id", msg=reason)
     return _lead(state, lead_id)
 
 
