@@ -8,14 +8,18 @@ from pathlib import Path
 
 import pytest
 
+from agent.checkpoints import open_checkpointer
+from agent.context import build_context
 from agent.playbook import load_playbook
+from agent.runner import NurtureAgent
 from agent.settings import DEFAULT_PLAYBOOK
 from agent.store import Database
 from agent.store.ingest import ingest_events
 from agent.store.leads import upsert_leads
 from tests.test_cli import run
+from tests.test_email_sending import ScriptedSmtpServer
 from tests.utils.agent_world import DANA
-from tests.utils.smtp import CollectingHandler
+from tests.utils.smtp import CollectingHandler, free_port
 
 
 @pytest.fixture
@@ -135,3 +139,119 @@ def test_bad_input_is_one_line(
 ) -> None:  # noqa: ANN001
     code, out, err = run(monkeypatch, capsys, *args)
     assert code == 2 and message in err and "Traceback" not in out + err
+
+
+# --- exit codes: a script can tell whether what it asked for happened -----------------------
+
+
+def drafted_via_cli(monkeypatch, capsys, lead: str = "L1") -> str:  # noqa: ANN001
+    code, out, err = run(monkeypatch, capsys, "draft", lead)
+    assert code == 0, err
+    return approval_id_in(out)
+
+
+def dead_llm(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An LLM endpoint nothing listens on, tried once: every draft fails, with its reason."""
+    monkeypatch.setenv("NURTURE_LLM_BASE_URL", f"http://127.0.0.1:{free_port()}/v1")
+    monkeypatch.setenv("NURTURE_LLM_MAX_ATTEMPTS", "1")
+
+
+def test_a_failed_draft_exits_1(cli_env: CollectingHandler, monkeypatch, capsys) -> None:  # noqa: ANN001
+    dead_llm(monkeypatch)
+    code, out, _ = run(monkeypatch, capsys, "draft", "L1")
+    assert "L1: draft_failed" in out
+    assert code == 1
+
+
+def test_a_blocked_send_exits_1(
+    cli_env: CollectingHandler, tmp_path: Path, monkeypatch, capsys
+) -> None:  # noqa: ANN001
+    approval = drafted_via_cli(monkeypatch, capsys)
+    unsubscribe = tmp_path / "unsub.jsonl"
+    unsubscribe.write_text(
+        '{"id": "u1", "lead_id": "L1", "type": "unsubscribe", '
+        f'"occurred_at": "{datetime.now(UTC).isoformat()}"}}\n'
+    )
+    assert run(monkeypatch, capsys, "import", "events", str(unsubscribe))[0] == 0
+    code, out, _ = run(monkeypatch, capsys, "approve", approval)
+    assert "L1: blocked" in out and cli_env.envelopes == []
+    assert code == 1
+
+
+def test_a_refused_send_exits_1(cli_env: CollectingHandler, monkeypatch, capsys) -> None:  # noqa: ANN001
+    approval = drafted_via_cli(monkeypatch, capsys)
+    monkeypatch.setenv("NURTURE_SMTP_PORT", str(free_port()))  # the mail server is down
+    code, out, _ = run(monkeypatch, capsys, "approve", approval)
+    assert "L1: send_failed" in out and "sending again is safe" in out
+    assert code == 1
+
+
+def test_an_uncertain_send_exits_3(cli_env: CollectingHandler, monkeypatch, capsys) -> None:  # noqa: ANN001
+    approval = drafted_via_cli(monkeypatch, capsys)
+    with ScriptedSmtpServer(after_data=None) as server:  # the verdict after the data never comes
+        monkeypatch.setenv("NURTURE_SMTP_PORT", str(server.port))
+        code, out, _ = run(monkeypatch, capsys, "approve", approval)
+    assert "L1: needs_check" in out
+    assert code == 3
+
+
+def test_a_refused_edit_exits_1(
+    cli_env: CollectingHandler, tmp_path: Path, monkeypatch, capsys
+) -> None:  # noqa: ANN001
+    approval = drafted_via_cli(monkeypatch, capsys)
+    edit = tmp_path / "edit.txt"
+    edit.write_text("Subject: Our price list\n\nHi Dana, our pricing starts at 400 per month.\n")
+    code, out, _ = run(monkeypatch, capsys, "approve", approval, "--edit", str(edit))
+    assert "L1: awaiting_approval" in out and "guardrails failed" in out
+    assert cli_env.envelopes == []
+    assert code == 1
+
+
+def test_a_respond_whose_redraft_fails_exits_1(
+    cli_env: CollectingHandler, monkeypatch, capsys
+) -> None:  # noqa: ANN001
+    approval = drafted_via_cli(monkeypatch, capsys)
+    dead_llm(monkeypatch)
+    code, out, _ = run(monkeypatch, capsys, "respond", approval, "Shorter, please")
+    assert "L1: draft_failed" in out
+    assert code == 1
+
+
+def test_a_recovered_run_that_needs_a_human_exits_3(
+    cli_env: CollectingHandler, monkeypatch, capsys
+) -> None:  # noqa: ANN001
+    from agent.settings import get_settings
+
+    approval = drafted_via_cli(monkeypatch, capsys)
+    settings = get_settings()
+    with open_checkpointer(settings) as checkpointer:
+        crashing = NurtureAgent(build_context(settings), checkpointer)
+
+        def crash(_approval_id: str) -> None:
+            raise RuntimeError("process killed between SMTP accept and the record")
+
+        crashing.ctx.after_send = crash
+        with pytest.raises(RuntimeError, match="process killed"):
+            crashing.answer(approval, "accept", by="sam")
+    thread = approval.rsplit(".", 1)[0]
+    code, out, _ = run(monkeypatch, capsys, "recover", thread)
+    assert "L1: needs_check" in out and len(cli_env.envelopes) == 1
+    assert code == 3
+
+
+def test_a_run_with_failed_drafts_exits_1(cli_env: CollectingHandler, monkeypatch, capsys) -> None:  # noqa: ANN001
+    dead_llm(monkeypatch)
+    code, out, _ = run(monkeypatch, capsys, "run")
+    assert "draft_failed" in out
+    assert code == 1
+
+
+def test_what_was_asked_for_exits_0(cli_env: CollectingHandler, monkeypatch, capsys) -> None:  # noqa: ANN001
+    first = drafted_via_cli(monkeypatch, capsys)
+    assert run(monkeypatch, capsys, "discard", first)[0] == 0
+    second = drafted_via_cli(monkeypatch, capsys)
+    code, out, _ = run(monkeypatch, capsys, "respond", second, "Shorter, please")
+    assert code == 0 and "awaiting_approval" in out
+    assert run(monkeypatch, capsys, "approve", approval_id_in(out))[0] == 0
+    code, out, _ = run(monkeypatch, capsys, "draft", "L1")  # just sent: the playbook says wait
+    assert code == 0 and "L1: waiting" in out
