@@ -19,6 +19,7 @@ from rich.table import Table
 
 from agent.checkpoints import open_checkpointer
 from agent.cli.common import console, err_console, settings
+from agent.cli.exit_codes import NOT_DONE, exit_code, worst
 from agent.context import build_context
 from agent.decisions import decide
 from agent.errors import NurtureError
@@ -42,8 +43,7 @@ def agent_session() -> Iterator[NurtureAgent]:
 def draft(lead_id: Annotated[str, typer.Argument(help="The lead's id.")]) -> None:
     """Decide for one lead and, if it should hear from us, draft an email for review."""
     with agent_session() as agent:
-        result = agent.start(lead_id)
-        _show_result(agent, result)
+        _finish(agent, "draft", agent.start(lead_id))
 
 
 def inbox(
@@ -113,7 +113,7 @@ def approve(
         result = agent.answer(
             approval_id, "edit" if edit else "accept", by=_who(by), subject=subject, body=body
         )
-        _show_result(agent, result)
+        _finish(agent, "approve", result)
 
 
 def respond(
@@ -125,7 +125,9 @@ def respond(
     if not feedback.strip():
         raise typer.BadParameter("feedback is empty", param_hint="FEEDBACK")
     with agent_session() as agent:
-        _show_result(agent, agent.answer(approval_id, "respond", by=_who(by), feedback=feedback))
+        _finish(
+            agent, "respond", agent.answer(approval_id, "respond", by=_who(by), feedback=feedback)
+        )
 
 
 def discard(
@@ -133,13 +135,13 @@ def discard(
 ) -> None:
     """Discard a draft: nothing is sent."""
     with agent_session() as agent:
-        _show_result(agent, agent.answer(approval_id, "ignore", by=_who(by)))
+        _finish(agent, "discard", agent.answer(approval_id, "ignore", by=_who(by)))
 
 
 def recover(thread_id: Annotated[str, typer.Argument(help="The run's thread id.")]) -> None:
     """Finish a run an interrupted process left open (a send is never repeated)."""
     with agent_session() as agent:
-        _show_result(agent, agent.recover(thread_id))
+        _finish(agent, "recover", agent.recover(thread_id))
 
 
 def run(
@@ -153,6 +155,11 @@ def run(
     with agent_session() as agent:
         results = run_all(agent, limit=limit, concurrency=concurrency)
     summarize(results)
+    code = worst(
+        exit_code("run", r.outcome) if isinstance(r, RunResult) else NOT_DONE for r in results
+    )
+    if code:
+        raise typer.Exit(code)
 
 
 def run_all(
@@ -197,6 +204,14 @@ def summarize(results: list[RunResult | Exception]) -> None:
         console.print(f"{n} drafts written by the {_drafter_label(name)}", highlight=False)
     for error in [r for r in results if isinstance(r, Exception)][:5]:
         err_console.print(f"[red]error:[/] {error}")
+
+
+def _finish(agent: NurtureAgent, command: str, result: RunResult) -> None:
+    """Shows where the run ended; exits non-zero unless that is what `command` asked for."""
+    _show_result(agent, result)
+    code = exit_code(command, result.outcome)
+    if code:
+        raise typer.Exit(code)
 
 
 def _show_result(agent: NurtureAgent, result: RunResult) -> None:
