@@ -132,6 +132,7 @@ def test_run_drafts_for_every_due_lead_once(
         (["draft", "nobody"], "error: no lead with id 'nobody'"),
         (["approve", "x", "--edit", "missing.txt"], "error: cannot read missing.txt"),
         (["respond", "x", "  "], "feedback is empty"),
+        (["recover", "nobody:1"], "error: no run with thread id 'nobody:1'"),
     ],
 )
 def test_bad_input_is_one_line(
