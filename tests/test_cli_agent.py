@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -256,3 +257,54 @@ def test_what_was_asked_for_exits_0(cli_env: CollectingHandler, monkeypatch, cap
     assert run(monkeypatch, capsys, "approve", approval_id_in(out))[0] == 0
     code, out, _ = run(monkeypatch, capsys, "draft", "L1")  # just sent: the playbook says wait
     assert code == 0 and "L1: waiting" in out
+
+
+# --- what an operator sees: whole ids, and JSON for scripts ----------------------------------
+
+LONG_LEAD = "lead-0042-northwind-emea"
+
+
+def test_the_inbox_never_cuts_ids_on_a_narrow_terminal(
+    cli_env: CollectingHandler, tmp_path: Path, monkeypatch, capsys
+) -> None:  # noqa: ANN001
+    leads = tmp_path / "leads.jsonl"
+    leads.write_text(json.dumps({**DANA, "id": LONG_LEAD, "email": "ops@northwind.example"}))
+    assert run(monkeypatch, capsys, "import", "leads", str(leads))[0] == 0
+    events = tmp_path / "events.jsonl"
+    when = (datetime.now(UTC) - timedelta(days=4)).isoformat()
+    events.write_text(
+        json.dumps(
+            {
+                "lead_id": LONG_LEAD,
+                "type": "whitepaper_download",
+                "occurred_at": when,
+                "properties": {"topic": "route optimisation"},
+            }
+        )
+    )
+    assert run(monkeypatch, capsys, "import", "events", str(events))[0] == 0
+    approvals = [drafted_via_cli(monkeypatch, capsys, lead) for lead in ("L1", LONG_LEAD)]
+    code, out, _ = run(monkeypatch, capsys, "inbox", columns=80)
+    assert code == 0
+    lines = out.splitlines()
+    for approval in approvals:  # each id whole on one line, so it can be copied
+        assert any(approval in line for line in lines), out
+    assert any(LONG_LEAD in line for line in lines), out
+    assert max(len(line) for line in lines) <= 80
+
+
+def test_inbox_and_review_as_json(cli_env: CollectingHandler, monkeypatch, capsys) -> None:  # noqa: ANN001
+    approval = drafted_via_cli(monkeypatch, capsys)
+    code, out, _ = run(monkeypatch, capsys, "inbox", "--json", columns=40)
+    assert code == 0
+    [row] = json.loads(out)
+    assert row["id"] == approval and row["lead_id"] == "L1" and row["status"] == "pending"
+    assert row["stage"] == "interest" and row["violations"] == []
+    code, out, _ = run(monkeypatch, capsys, "review", approval, "--json", columns=40)
+    assert code == 0
+    shown = json.loads(out)
+    assert shown["id"] == approval and shown["body"].startswith("Hi Dana")
+    assert shown["why"][0]["rule"] == "scenario.whitepaper_case_study"
+    assert "Why now" in shown["explanation"]
+    code, out, _ = run(monkeypatch, capsys, "inbox", "--json", "--lead", "nobody")
+    assert code == 0 and json.loads(out) == []
