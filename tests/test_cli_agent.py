@@ -291,6 +291,9 @@ def test_the_inbox_never_cuts_ids_on_a_narrow_terminal(
         assert any(approval in line for line in lines), out
     assert any(LONG_LEAD in line for line in lines), out
     assert max(len(line) for line in lines) <= 80
+    assert "scenario.whitepaper_case_study" in out  # the why stays readable too
+    code, out, _ = run(monkeypatch, capsys, "inbox", "--lead", "L1", columns=80)
+    assert code == 0 and approvals[0] in out and "scenario.whitepaper_case_study" in out
 
 
 def test_inbox_and_review_as_json(cli_env: CollectingHandler, monkeypatch, capsys) -> None:  # noqa: ANN001

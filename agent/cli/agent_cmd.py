@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markdown import Markdown
@@ -18,7 +18,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from agent.checkpoints import open_checkpointer
-from agent.cli.common import console, err_console, settings
+from agent.cli.common import console, err_console, print_json, settings
 from agent.cli.exit_codes import NOT_DONE, exit_code, worst
 from agent.context import build_context
 from agent.decisions import decide
@@ -27,6 +27,8 @@ from agent.nodes.review import describe
 from agent.runner import NurtureAgent, RunResult
 from agent.store.approvals import get_approval, pending
 from agent.store.leads import all_lead_ids
+from agent.store.schema import ApprovalRow
+from agent.store.sends import get_send
 from agent.tools.timeline import load_timeline
 
 ByOption = Annotated[str | None, typer.Option("--by", help="Who decides (default: your user).")]
@@ -46,28 +48,56 @@ def draft(lead_id: Annotated[str, typer.Argument(help="The lead's id.")]) -> Non
         _finish(agent, "draft", agent.start(lead_id))
 
 
+ROOM_BESIDE_IDS = 60
+"""Columns the inbox table needs beside the ids and rules to stay readable (stage, subject,
+drafter, guardrails, borders); a narrower terminal gets one block per draft."""
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (the API's shape).")]
+
+
 def inbox(
     lead: Annotated[str | None, typer.Option(help="Only this lead's drafts.")] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Drafts waiting for approval."""
     with agent_session() as agent:
         rows = pending(agent.ctx.db, lead_id=lead)
+        if as_json:
+            print_json([_approval_json(agent, row) for row in rows])
+            return
     if not rows:
         console.print("The inbox is empty.")
         return
-    table = Table(
-        "approval",
-        "lead",
-        "stage",
-        "why now",
-        "subject",
-        "drafter",
-        "guardrails",
-        title=f"{len(rows)} drafts waiting",
-        title_justify="left",
+    if console.width >= sum(_id_widths(rows)) + ROOM_BESIDE_IDS:
+        console.print(_inbox_table(rows))
+    else:  # a table would squeeze the other columns to nothing: one block per draft instead
+        console.print(f"[bold]{len(rows)} drafts waiting[/]")
+        for row in rows:
+            # soft_wrap: never folded by rich, so the id stays one copyable string
+            console.print(f"\n[bold]{row.id}[/]", soft_wrap=True, highlight=False)
+            console.print(
+                f"  to {row.lead_id} · {row.decision['stage']} · "
+                f"{row.decision['reasons'][0]['rule']} · {row.drafter} · "
+                f"guardrails {_guardrails(row)}\n  {row.subject}",
+                highlight=False,
+            )
+    console.print(
+        "Read one: [bold]nurture review ID[/] · decide: [bold]nurture approve ID[/], "
+        '[bold]nurture respond ID "…"[/], [bold]nurture discard ID[/]'
     )
+
+
+def _inbox_table(rows: list[ApprovalRow]) -> Table:
+    table = Table(title=f"{len(rows)} drafts waiting", title_justify="left")
+    # Ids (and the rule, which names a playbook entry) are what people copy or look up: never
+    # cut, the other columns give way.
+    approval, lead, rule = _id_widths(rows)
+    table.add_column("approval", no_wrap=True, min_width=approval)
+    table.add_column("lead", no_wrap=True, min_width=lead)
+    table.add_column("stage")
+    table.add_column("why now", no_wrap=True, min_width=rule)
+    for name in ("subject", "drafter", "guardrails"):
+        table.add_column(name)
     for row in rows:
-        flagged = f"[red]⚠ {len(row.violations)} failed[/]" if row.violations else "[green]ok[/]"
         table.add_row(
             row.id,
             row.lead_id,
@@ -75,20 +105,35 @@ def inbox(
             row.decision["reasons"][0]["rule"],
             row.subject,
             row.drafter,
-            flagged,
+            _guardrails(row),
         )
-    console.print(table)
-    console.print(
-        "Read one: [bold]nurture review ID[/] · decide: [bold]nurture approve ID[/], "
-        '[bold]nurture respond ID "…"[/], [bold]nurture discard ID[/]'
+    return table
+
+
+def _id_widths(rows: list[ApprovalRow]) -> tuple[int, int, int]:
+    return (
+        max(len(r.id) for r in rows),
+        max(len(r.lead_id) for r in rows),
+        max(len(r.decision["reasons"][0]["rule"]) for r in rows),
     )
 
 
-def review(approval_id: Annotated[str, typer.Argument(help="The approval id.")]) -> None:
+def _guardrails(row: ApprovalRow) -> str:
+    return f"[red]⚠ {len(row.violations)} failed[/]" if row.violations else "[green]ok[/]"
+
+
+def review(
+    approval_id: Annotated[str, typer.Argument(help="The approval id.")],
+    as_json: JsonOption = False,
+) -> None:
     """Show a draft in full, with why it was written."""
     with agent_session() as agent:
         row = get_approval(agent.ctx.db, approval_id)
         snapshot = agent.graph.get_state({"configurable": {"thread_id": row.thread_id}})
+        explanation = describe(snapshot.values) if snapshot.values.get("draft") else None
+        if as_json:
+            print_json({**_approval_json(agent, row), "explanation": explanation})
+            return
     console.print(
         Panel(
             f"[bold]{row.subject}[/]\n\n{row.body}",
@@ -96,7 +141,7 @@ def review(approval_id: Annotated[str, typer.Argument(help="The approval id.")])
             subtitle=f"{row.drafter} · {row.prompt_version}",
         )
     )
-    console.print(Markdown(describe(snapshot.values)) if snapshot.values.get("draft") else "")
+    console.print(Markdown(explanation) if explanation else "")
 
 
 def approve(
@@ -238,6 +283,13 @@ def _show_result(agent: NurtureAgent, result: RunResult) -> None:
             f"Approve: [bold]nurture approve {row.id}[/] · changes: "
             f'[bold]nurture respond {row.id} "…"[/] · [bold]nurture discard {row.id}[/]'
         )
+
+
+def _approval_json(agent: NurtureAgent, row: ApprovalRow) -> dict[str, Any]:
+    """An approval as `GET /v1/approvals/{id}` shows it."""
+    from api.convert import approval_out
+
+    return approval_out(row, get_send(agent.ctx.db, row.id)).model_dump(mode="json")
 
 
 def _drafter_label(name: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -32,6 +33,11 @@ AtOption = Annotated[
         help="Answer as of this moment (ISO 8601), using only events that had occurred by then.",
     ),
 ]
+
+
+def print_json(value: object) -> None:
+    """JSON on stdout, untouched by rich (no wrapping at the terminal width, no markup)."""
+    typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
 
 def settings() -> Settings:
