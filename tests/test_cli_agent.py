@@ -311,3 +311,13 @@ def test_inbox_and_review_as_json(cli_env: CollectingHandler, monkeypatch, capsy
     assert "Why now" in shown["explanation"]
     code, out, _ = run(monkeypatch, capsys, "inbox", "--json", "--lead", "nobody")
     assert code == 0 and json.loads(out) == []
+
+
+def test_only_an_smtp_host_to_a_plain_server_names_the_starttls_setting(
+    cli_env: CollectingHandler, monkeypatch, capsys
+) -> None:  # noqa: ANN001
+    approval = drafted_via_cli(monkeypatch, capsys)
+    monkeypatch.delenv("NURTURE_SMTP_STARTTLS")  # the default: STARTTLS on
+    code, out, _ = run(monkeypatch, capsys, "approve", approval)
+    assert code == 1 and "L1: send_failed" in out
+    assert "NURTURE_SMTP_STARTTLS=false" in out and cli_env.envelopes == []
