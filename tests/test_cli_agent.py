@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -321,3 +322,73 @@ def test_only_an_smtp_host_to_a_plain_server_names_the_starttls_setting(
     code, out, _ = run(monkeypatch, capsys, "approve", approval)
     assert code == 1 and "L1: send_failed" in out
     assert "NURTURE_SMTP_STARTTLS=false" in out and cli_env.envelopes == []
+
+
+# --- sends: the list, sending a failed one again, and a human resolving an uncertain one ------
+
+
+def test_a_failed_send_is_listed_and_sent_again(
+    cli_env: CollectingHandler, monkeypatch, capsys
+) -> None:  # noqa: ANN001
+    approval = drafted_via_cli(monkeypatch, capsys)
+    port = os.environ["NURTURE_SMTP_PORT"]
+    monkeypatch.setenv("NURTURE_SMTP_PORT", str(free_port()))  # the mail server is down
+    assert run(monkeypatch, capsys, "approve", approval)[0] == 1
+    monkeypatch.setenv("NURTURE_SMTP_PORT", port)  # and back
+    code, out, _ = run(monkeypatch, capsys, "sends", "--status", "failed", "--json")
+    assert code == 0
+    [row] = json.loads(out)
+    assert row["approval_id"] == approval and row["status"] == "failed"
+    code, out, _ = run(monkeypatch, capsys, "sends", columns=80)
+    assert code == 0 and any(approval in line for line in out.splitlines()), out
+    assert f"nurture resend {approval}" in out
+    code, out, err = run(monkeypatch, capsys, "resend", approval, "--by", "dana")
+    assert code == 0, err
+    assert "L1: sent" in out
+    [message] = cli_env.messages()
+    assert message["Message-ID"] == row["message_id"]
+    code, out, _ = run(monkeypatch, capsys, "sends", "--lead", "L1", "--json")
+    [row] = json.loads(out)
+    assert row["status"] == "sent"
+    assert [(h["action"], h["by"], h["from_status"]) for h in row["history"]] == [
+        ("resend", "dana", "failed")
+    ]
+    code, _, err = run(monkeypatch, capsys, "resend", approval)
+    assert code == 2 and "already sent" in err and len(cli_env.envelopes) == 1
+
+
+def test_uncertain_sends_are_listed_and_resolved_by_a_human(
+    cli_env: CollectingHandler, monkeypatch, capsys
+) -> None:  # noqa: ANN001
+    approvals = [drafted_via_cli(monkeypatch, capsys, lead) for lead in ("L1", "L2")]
+    port = os.environ["NURTURE_SMTP_PORT"]
+    for approval in approvals:
+        with ScriptedSmtpServer(after_data=None) as server:
+            monkeypatch.setenv("NURTURE_SMTP_PORT", str(server.port))
+            assert run(monkeypatch, capsys, "approve", approval)[0] == 3
+    monkeypatch.setenv("NURTURE_SMTP_PORT", port)
+    code, out, _ = run(monkeypatch, capsys, "sends", "--status", "needs_check", "--json")
+    assert code == 0 and {r["approval_id"] for r in json.loads(out)} == set(approvals)
+    code, out, _ = run(monkeypatch, capsys, "sends", "--status", "needs_check")
+    assert "nurture sends resolve ID --delivered" in out
+    first, second = approvals
+    code, _, err = run(monkeypatch, capsys, "resend", first)
+    assert code == 2 and "sends resolve" in err
+    code, _, err = run(monkeypatch, capsys, "sends", "resolve", first)
+    assert code == 2 and "--delivered or --send-again" in err
+    code, out, err = run(
+        monkeypatch, capsys, "sends", "resolve", first, "--delivered", "--by", "dana"
+    )
+    assert code == 0, err
+    code, out, err = run(
+        monkeypatch, capsys, "sends", "resolve", second, "--send-again", "--by", "dana"
+    )
+    assert code == 0, err
+    assert "L2: sent" in out and len(cli_env.envelopes) == 1
+    code, out, _ = run(monkeypatch, capsys, "sends", "--json")
+    by_id = {r["approval_id"]: r for r in json.loads(out)}
+    assert by_id[first]["status"] == by_id[second]["status"] == "sent"
+    assert by_id[first]["history"][0]["action"] == "delivered"
+    assert by_id[second]["history"][0]["action"] == "send_again"
+    code, out, _ = run(monkeypatch, capsys, "sends", "--status", "needs_check", "--json")
+    assert json.loads(out) == []

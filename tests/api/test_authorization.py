@@ -38,6 +38,8 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/approvals/{approval_id:id}"): READ,
     ("POST", "/v1/approvals/{approval_id:id}/decision"): {"admin", "marketer"},
     ("GET", "/v1/sends"): READ,
+    ("POST", "/v1/sends/{approval_id:id}/retry"): {"admin", "marketer"},
+    ("POST", "/v1/sends/{approval_id:id}/resolution"): {"admin", "marketer"},
     ("GET", "/v1/content/search"): READ,
     ("GET", "/v1/playbook"): READ,
     ("GET", "/v1/playbook/versions"): READ,
@@ -59,6 +61,7 @@ BODY: dict[str, Any] = {
     "/v1/events": {"lead_id": "nobody"},
     "/v1/events/batch": [],
     "/v1/approvals/{approval_id}/decision": {"answer": "edit", "subject": "x"},  # 422 if let in
+    "/v1/sends/{approval_id:id}/resolution": {"resolution": "delivered"},  # 404: no send yet
     "/v1/playbook/validate": {"yaml": "version: x"},
     "/v1/playbook/activate": {"yaml": "version: x"},
 }
