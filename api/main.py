@@ -17,7 +17,17 @@ from agent.runtime import freeze_startup_heap
 from agent.settings import Settings, get_settings
 from api.errors import validation_failed
 from api.metrics import Metrics, MetricsMiddleware
-from api.routes import approvals, content, events, health, leads, metrics, pages, playbook
+from api.routes import (
+    approvals,
+    content,
+    events,
+    health,
+    leads,
+    metrics,
+    pages,
+    playbook,
+    sends,
+)
 from api.state import ServiceState
 
 
@@ -50,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(MetricsMiddleware, metrics=counters)
     app.add_exception_handler(RequestValidationError, validation_failed)
-    for router in (health, metrics, leads, events, approvals, content, playbook, pages):
+    for router in (health, metrics, leads, events, approvals, sends, content, playbook, pages):
         app.include_router(router.router)
     app.mount("/static", pages.static_files(), name="static")
     return app

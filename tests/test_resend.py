@@ -13,14 +13,14 @@ import pytest
 
 from agent.context import AgentContext, build_context
 from agent.nodes.send import message_id_for
-from agent.resend import NoSuchSend, ResendRefused, mark_delivered, send_again, send_history
+from agent.resend import NoSuchSend, ResendRefused, mark_delivered, send_again
 from agent.settings import Settings
 from agent.store import Database
 from agent.store.approvals import PendingDraft, open_approval, record_answer
 from agent.store.ingest import ingest_events
 from agent.store.leads import upsert_leads
 from agent.store.runs import get_run, record_run
-from agent.store.sends import claim_send, finish_send, get_send
+from agent.store.sends import claim_send, finish_send, get_send, send_history
 from agent.tools.email import SmtpSender
 from agent.tools.timeline import load_timeline
 from tests.test_email_sending import ScriptedSmtpServer

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
-import os
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -18,7 +16,8 @@ from rich.progress import Progress
 from rich.table import Table
 
 from agent.checkpoints import open_checkpointer
-from agent.cli.common import console, err_console, print_json, settings
+from agent.cli.common import ByOption, console, err_console, print_json, settings
+from agent.cli.common import who as _who
 from agent.cli.exit_codes import NOT_DONE, exit_code, worst
 from agent.context import build_context
 from agent.decisions import decide
@@ -30,8 +29,6 @@ from agent.store.leads import all_lead_ids
 from agent.store.schema import ApprovalRow
 from agent.store.sends import get_send
 from agent.tools.timeline import load_timeline
-
-ByOption = Annotated[str | None, typer.Option("--by", help="Who decides (default: your user).")]
 
 
 @contextmanager
@@ -308,12 +305,3 @@ def _read_edit(path: Path) -> tuple[str, str]:
     if not body.strip():
         raise NurtureError(f"{path}: the body after the subject line is empty")
     return first.split(":", 1)[1].strip(), body
-
-
-def _who(by: str | None) -> str:
-    if by:
-        return by
-    try:
-        return os.environ.get("USER") or getpass.getuser()
-    except OSError:
-        return "cli"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -26,6 +28,9 @@ PlaybookOption = Annotated[
         show_default=False,
     ),
 ]
+ByOption = Annotated[
+    str | None, typer.Option("--by", help="Who decides, for the audit (default: your user).")
+]
 AtOption = Annotated[
     str | None,
     typer.Option(
@@ -33,6 +38,16 @@ AtOption = Annotated[
         help="Answer as of this moment (ISO 8601), using only events that had occurred by then.",
     ),
 ]
+
+
+def who(by: str | None) -> str:
+    """Who is acting, for the audit: --by, else the logged-in user."""
+    if by:
+        return by
+    try:
+        return os.environ.get("USER") or getpass.getuser()
+    except OSError:
+        return "cli"
 
 
 def print_json(value: object) -> None:
