@@ -43,7 +43,7 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/content/search"): READ,
     ("GET", "/v1/playbook"): READ,
     ("GET", "/v1/playbook/versions"): READ,
-    ("POST", "/v1/playbook/validate"): {"admin"},
+    ("POST", "/v1/playbook/validate"): {"admin", "marketer"},  # marketers own the playbook
     ("POST", "/v1/playbook/activate"): {"admin"},
     # the inbox pages
     ("GET", "/inbox"): READ,
@@ -126,3 +126,12 @@ def test_every_route_for_every_role(service: Service, role: str | None) -> None:
         == "pending"
     )
     assert service.world.delivered() == []
+
+
+def test_marketers_check_the_playbook_and_only_admins_put_it_in_force(service: Service) -> None:
+    candidate = {"yaml": "version: x\nsignals: 3\n"}
+    checked = service.call("POST", "/v1/playbook/validate", "marketer", json=candidate)
+    assert checked.status_code == 200 and checked.json()["valid"] is False
+    assert (
+        service.call("POST", "/v1/playbook/activate", "marketer", json=candidate).status_code == 403
+    )
