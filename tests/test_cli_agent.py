@@ -184,18 +184,20 @@ def test_a_blocked_send_exits_1(
 def test_a_refused_send_exits_1(cli_env: CollectingHandler, monkeypatch, capsys) -> None:  # noqa: ANN001
     approval = drafted_via_cli(monkeypatch, capsys)
     monkeypatch.setenv("NURTURE_SMTP_PORT", str(free_port()))  # the mail server is down
-    code, out, _ = run(monkeypatch, capsys, "approve", approval)
+    code, out, err = run(monkeypatch, capsys, "approve", approval)
     assert "L1: send_failed" in out and "sending again is safe" in out
     assert code == 1
+    assert f"nurture resend {approval}" in err
 
 
 def test_an_uncertain_send_exits_3(cli_env: CollectingHandler, monkeypatch, capsys) -> None:  # noqa: ANN001
     approval = drafted_via_cli(monkeypatch, capsys)
     with ScriptedSmtpServer(after_data=None) as server:  # the verdict after the data never comes
         monkeypatch.setenv("NURTURE_SMTP_PORT", str(server.port))
-        code, out, _ = run(monkeypatch, capsys, "approve", approval)
+        code, out, err = run(monkeypatch, capsys, "approve", approval)
     assert "L1: needs_check" in out
     assert code == 3
+    assert f"nurture sends resolve {approval} --delivered" in err
 
 
 def test_a_refused_edit_exits_1(

@@ -251,9 +251,26 @@ def summarize(results: list[RunResult | Exception]) -> None:
 def _finish(agent: NurtureAgent, command: str, result: RunResult) -> None:
     """Shows where the run ended; exits non-zero unless that is what `command` asked for."""
     _show_result(agent, result)
+    _what_now(agent, result)
     code = exit_code(command, result.outcome)
     if code:
         raise typer.Exit(code)
+
+
+def _what_now(agent: NurtureAgent, result: RunResult) -> None:
+    """After a send that did not go through, the command that takes it from there."""
+    if result.outcome not in ("send_failed", "needs_check"):
+        return
+    state = agent.graph.get_state({"configurable": {"thread_id": result.thread_id}}).values
+    approval_id = state.get("approval_id", "ID")
+    if result.outcome == "send_failed":
+        hint = f"nothing went out, so sending again is safe: nurture resend {approval_id}"
+    else:
+        hint = (
+            "it may have gone out: look for its Message-ID in the mail server's log, then "
+            f"nurture sends resolve {approval_id} --delivered (it went out) or --send-again"
+        )
+    err_console.print(hint, highlight=False, soft_wrap=True)
 
 
 def _show_result(agent: NurtureAgent, result: RunResult) -> None:
