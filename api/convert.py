@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from agent.store.ingest import IngestReport
-from agent.store.schema import ApprovalRow, LeadDecisionRow, LeadRow, RunRow, SendRow
+from agent.store.schema import (
+    ApprovalRow,
+    LeadDecisionRow,
+    LeadRow,
+    RunRow,
+    SendActionRow,
+    SendRow,
+)
 from api.schemas import (
     ApprovalOut,
     BatchOut,
@@ -11,6 +20,7 @@ from api.schemas import (
     ItemOut,
     LeadOut,
     RunOut,
+    SendActionOut,
     SendOut,
 )
 
@@ -50,7 +60,7 @@ def lead_out(row: LeadRow, decision: LeadDecisionRow | None) -> LeadOut:
     )
 
 
-def send_out(row: SendRow) -> SendOut:
+def send_out(row: SendRow, history: Sequence[SendActionRow] = ()) -> SendOut:
     return SendOut(
         approval_id=row.approval_id,
         lead_id=row.lead_id,
@@ -62,10 +72,24 @@ def send_out(row: SendRow) -> SendOut:
         message_id=row.message_id,
         attempted_at=row.attempted_at,
         finished_at=row.finished_at,
+        history=[
+            SendActionOut(
+                action=a.action,  # type: ignore[arg-type]
+                by=a.by,
+                at=a.at,
+                from_status=a.from_status,
+                from_reason=a.from_reason,
+                outcome=a.outcome,
+                detail=a.detail,
+            )
+            for a in history
+        ],
     )
 
 
-def approval_out(row: ApprovalRow, send: SendRow | None) -> ApprovalOut:
+def approval_out(
+    row: ApprovalRow, send: SendRow | None, history: Sequence[SendActionRow] = ()
+) -> ApprovalOut:
     decision = row.decision or {}
     return ApprovalOut(
         id=row.id,
@@ -90,7 +114,7 @@ def approval_out(row: ApprovalRow, send: SendRow | None) -> ApprovalOut:
         final_subject=row.final_subject,
         final_body=row.final_body,
         edited=row.answer == "edit",
-        send=send_out(send) if send is not None else None,
+        send=send_out(send, history) if send is not None else None,
     )
 
 

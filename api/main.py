@@ -19,7 +19,17 @@ from agent.settings import Settings, get_settings
 from api.errors import http_error, validation_failed
 from api.metrics import Metrics, MetricsMiddleware
 from api.request_ids import RequestIdMiddleware
-from api.routes import approvals, content, events, health, leads, metrics, pages, playbook
+from api.routes import (
+    approvals,
+    content,
+    events,
+    health,
+    leads,
+    metrics,
+    pages,
+    playbook,
+    sends,
+)
 from api.schemas import SERVER_ERROR
 from api.state import ServiceState
 
@@ -56,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)  # outermost: it answers what fails inside
     app.add_exception_handler(RequestValidationError, validation_failed)
     app.add_exception_handler(StarletteHTTPException, http_error)
-    for router in (health, metrics, leads, events, approvals, content, playbook, pages):
+    for router in (health, metrics, leads, events, approvals, sends, content, playbook, pages):
         app.include_router(router.router)
     app.mount("/static", pages.static_files(), name="static")
     return app

@@ -95,6 +95,21 @@ class RunOut(BaseModel):
     updated_at: datetime | None
 
 
+class SendActionOut(BaseModel):
+    """One thing a person did to a send after the agent: the audit."""
+
+    action: Literal["resend", "send_again", "delivered"] = Field(
+        description="resend: a failed send sent again; send_again / delivered: an uncertain "
+        "send (needs_check) resolved by sending it again or by saying it went out."
+    )
+    by: str
+    at: datetime
+    from_status: str
+    from_reason: str | None
+    outcome: str | None = Field(description="The send's status afterwards.")
+    detail: str | None
+
+
 class SendOut(BaseModel):
     approval_id: str
     lead_id: str
@@ -106,6 +121,19 @@ class SendOut(BaseModel):
     message_id: str
     attempted_at: datetime
     finished_at: datetime | None
+    history: list[SendActionOut] = Field(
+        default_factory=list,
+        description="What people did to this send (sent it again, resolved it), oldest first.",
+    )
+
+
+class SendResolution(Strict):
+    """How a person resolved an uncertain send after checking the mail server's log."""
+
+    resolution: Literal["delivered", "send_again"] = Field(
+        description="delivered: it did go out (nothing is sent); send_again: it did not, send "
+        "it again with the same Message-ID."
+    )
 
 
 class ApprovalOut(BaseModel):

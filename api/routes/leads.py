@@ -19,6 +19,7 @@ from agent.store.decisions import LeadFilter, latest_decision, list_leads
 from agent.store.leads import upsert_leads
 from agent.store.runs import get_run
 from agent.store.schema import LeadRow, SendRow
+from agent.store.sends import send_history
 from agent.tools.timeline import load_timeline
 from api.convert import batch_out, lead_out, run_out, send_out
 from api.deps import StateDep, require
@@ -165,11 +166,13 @@ def run_status(thread_id: str, state: StateDep, _: Reader) -> RunOut:
 def lead_sends(lead_id: str, state: StateDep, _: Reader) -> list[SendOut]:
     """Every email sent (or attempted) to this lead, newest first."""
     _lead(state, lead_id)
-    with state.agent.ctx.db.session() as session:
+    db = state.agent.ctx.db
+    with db.session() as session:
         rows = session.scalars(
             select(SendRow).where(SendRow.lead_id == lead_id).order_by(SendRow.attempted_at.desc())
         ).all()
-    return [send_out(row) for row in rows]
+    history = send_history(db, [row.approval_id for row in rows])
+    return [send_out(row, history[row.approval_id]) for row in rows]
 
 
 # after the routes below a lead: `{lead_id:id}` would swallow their suffixes

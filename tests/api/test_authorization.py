@@ -38,10 +38,12 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/approvals/{approval_id:id}"): READ,
     ("POST", "/v1/approvals/{approval_id:id}/decision"): {"admin", "marketer"},
     ("GET", "/v1/sends"): READ,
+    ("POST", "/v1/sends/{approval_id:id}/retry"): {"admin", "marketer"},
+    ("POST", "/v1/sends/{approval_id:id}/resolution"): {"admin", "marketer"},
     ("GET", "/v1/content/search"): READ,
     ("GET", "/v1/playbook"): READ,
     ("GET", "/v1/playbook/versions"): READ,
-    ("POST", "/v1/playbook/validate"): {"admin"},
+    ("POST", "/v1/playbook/validate"): {"admin", "marketer"},  # marketers own the playbook
     ("POST", "/v1/playbook/activate"): {"admin"},
     # the inbox pages
     ("GET", "/inbox"): READ,
@@ -59,6 +61,7 @@ BODY: dict[str, Any] = {
     "/v1/events": {"lead_id": "nobody"},
     "/v1/events/batch": [],
     "/v1/approvals/{approval_id}/decision": {"answer": "edit", "subject": "x"},  # 422 if let in
+    "/v1/sends/{approval_id:id}/resolution": {"resolution": "delivered"},  # 404: no send yet
     "/v1/playbook/validate": {"yaml": "version: x"},
     "/v1/playbook/activate": {"yaml": "version: x"},
 }
@@ -137,3 +140,12 @@ def test_every_route_for_every_role(service: Service, role: str | None) -> None:
         == "pending"
     )
     assert service.world.delivered() == []
+
+
+def test_marketers_check_the_playbook_and_only_admins_put_it_in_force(service: Service) -> None:
+    candidate = {"yaml": "version: x\nsignals: 3\n"}
+    checked = service.call("POST", "/v1/playbook/validate", "marketer", json=candidate)
+    assert checked.status_code == 200 and checked.json()["valid"] is False
+    assert (
+        service.call("POST", "/v1/playbook/activate", "marketer", json=candidate).status_code == 403
+    )
