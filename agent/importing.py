@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agent.errors import NurtureError
+from agent.store.values import LONE_SURROGATE
 
 Kind = Literal["leads", "events"]
 _TOP_LEVEL: dict[Kind, tuple[set[str], str]] = {
@@ -42,10 +43,18 @@ def count_lines(path: Path) -> int:
         return sum(1 for _ in handle)
 
 
+# Bytes that are not UTF-8 are read as lone surrogates (surrogateescape), so such a line is
+# rejected on its own instead of stopping the import half way with a decoding error.
+NOT_UTF8 = "not valid UTF-8 (save the file as UTF-8)"
+
+
 def _jsonl(path: Path) -> Iterator[Line]:
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8", errors="surrogateescape") as handle:
         for number, text in enumerate(handle, start=1):
             if not text.strip():
+                continue
+            if LONE_SURROGATE.search(text):  # a JSON escape such as \ud800 is still ASCII here
+                yield Line(number, None, NOT_UTF8)
                 continue
             try:
                 record = json.loads(text)
@@ -60,10 +69,15 @@ def _jsonl(path: Path) -> Iterator[Line]:
 
 def _csv(path: Path, kind: Kind) -> Iterator[Line]:
     top_level, nested = _TOP_LEVEL[kind]
-    with path.open(encoding="utf-8", newline="") as handle:
+    with path.open(encoding="utf-8", errors="surrogateescape", newline="") as handle:
         reader = csv.DictReader(handle)
+        if any(LONE_SURROGATE.search(name) for name in reader.fieldnames or ()):
+            raise NurtureError(f"{path}: the header line is {NOT_UTF8}")
         for row in reader:
             number = reader.line_num
+            if any(LONE_SURROGATE.search(cell) for cell in row.values() if isinstance(cell, str)):
+                yield Line(number, None, NOT_UTF8)
+                continue
             try:
                 yield Line(number, _csv_record(row, top_level, nested))
             except ValueError as exc:

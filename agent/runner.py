@@ -11,6 +11,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
 from agent.context import AgentContext
+from agent.errors import NurtureError
 from agent.graph import build_graph
 from agent.store.approvals import Answer, record_answer
 from agent.store.runs import get_run
@@ -81,6 +82,8 @@ class NurtureAgent:
 
     def recover(self, thread_id: str) -> RunResult:
         """Re-runs whatever node an interrupted process left unfinished (never re-sends)."""
+        if not self.graph.get_state(self._config(thread_id)).values:
+            raise NurtureError(f"no run with thread id '{thread_id}'")
         self.graph.invoke(None, self._config(thread_id), context=self.ctx)
         return self.result(thread_id)
 

@@ -92,6 +92,33 @@ class Settings(BaseSettings):
         default=SecretStr("change-me"), description="HMAC-SHA256 key for the webhook signature."
     )
 
+    # --- the service's defences -----------------------------------------------------------------
+    auth_failures_per_minute: int = Field(
+        default=10,
+        ge=1,
+        description="Wrong API keys one client address may present per minute; past it, 429 "
+        "with Retry-After (a valid key always passes).",
+    )
+    auth_failures_per_key_per_minute: int = Field(
+        default=10, ge=1, description="Wrong secrets tried per minute for one key id, ditto."
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis (redis://host:6379/0) holding the failed-attempt counts, so that "
+        "replicas share them; unset: in memory, per process.",
+    )
+    forwarded_allow_ips: str | None = Field(
+        default=None,
+        description="Proxies trusted to name the client in X-Forwarded-For / -Proto "
+        "(comma-separated addresses or networks, or *), passed to uvicorn's "
+        "--forwarded-allow-ips by `nurture serve`; unset: the client is the socket peer.",
+    )
+    csrf_secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC key of the inbox forms' CSRF tokens; unset: a random one per process "
+        "(open forms are refused once after a restart). Set it when running replicas.",
+    )
+
     @property
     def checkpoint_path(self) -> Path:
         return self.data_dir / "checkpoints.sqlite"

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from agent.contact import says_do_not_contact
 from agent.store.ingest import IngestReport
-from agent.store.schema import ApprovalRow, LeadDecisionRow, LeadRow, RunRow, SendRow
+from agent.store.schema import (
+    ApprovalRow,
+    LeadDecisionRow,
+    LeadRow,
+    RunRow,
+    SendActionRow,
+    SendRow,
+)
 from api.schemas import (
     ApprovalOut,
     BatchOut,
@@ -12,6 +21,7 @@ from api.schemas import (
     ItemOut,
     LeadOut,
     RunOut,
+    SendActionOut,
     SendOut,
 )
 
@@ -52,7 +62,7 @@ def lead_out(row: LeadRow, decision: LeadDecisionRow | None) -> LeadOut:
     )
 
 
-def send_out(row: SendRow) -> SendOut:
+def send_out(row: SendRow, history: Sequence[SendActionRow] = ()) -> SendOut:
     return SendOut(
         approval_id=row.approval_id,
         lead_id=row.lead_id,
@@ -64,11 +74,26 @@ def send_out(row: SendRow) -> SendOut:
         message_id=row.message_id,
         attempted_at=row.attempted_at,
         finished_at=row.finished_at,
+        history=[
+            SendActionOut(
+                action=a.action,  # type: ignore[arg-type]
+                by=a.by,
+                at=a.at,
+                from_status=a.from_status,
+                from_reason=a.from_reason,
+                outcome=a.outcome,
+                detail=a.detail,
+            )
+            for a in history
+        ],
     )
 
 
 def approval_out(
-    row: ApprovalRow, send: SendRow | None, stale_reason: str | None = None
+    row: ApprovalRow,
+    send: SendRow | None,
+    history: Sequence[SendActionRow] = (),
+    stale_reason: str | None = None,
 ) -> ApprovalOut:
     decision = row.decision or {}
     return ApprovalOut(
@@ -98,7 +123,7 @@ def approval_out(
         guardrails_overridden=row.guardrails_overridden or [],
         stale=stale_reason is not None,
         stale_reason=stale_reason,
-        send=send_out(send) if send is not None else None,
+        send=send_out(send, history) if send is not None else None,
     )
 
 

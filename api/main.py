@@ -9,15 +9,28 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agent.checkpoints import open_checkpointer
 from agent.context import build_context
 from agent.runner import NurtureAgent
 from agent.runtime import freeze_startup_heap
 from agent.settings import Settings, get_settings
-from api.errors import validation_failed
+from api.errors import http_error, validation_failed
 from api.metrics import Metrics, MetricsMiddleware
-from api.routes import approvals, content, events, health, leads, metrics, pages, playbook
+from api.request_ids import RequestIdMiddleware
+from api.routes import (
+    approvals,
+    content,
+    events,
+    health,
+    leads,
+    metrics,
+    pages,
+    playbook,
+    sends,
+)
+from api.schemas import SERVER_ERROR
 from api.state import ServiceState
 
 
@@ -47,10 +60,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Lead nurturing with a human-owned playbook and human approval. "
         "Every /v1 route needs an API key (`Authorization: Bearer nk_...` or `X-API-Key`); "
         "roles: admin, marketer, rep, ingest.",
+        responses=SERVER_ERROR,
     )
     app.add_middleware(MetricsMiddleware, metrics=counters)
+    app.add_middleware(RequestIdMiddleware)  # outermost: it answers what fails inside
     app.add_exception_handler(RequestValidationError, validation_failed)
-    for router in (health, metrics, leads, events, approvals, content, playbook, pages):
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    for router in (health, metrics, leads, events, approvals, sends, content, playbook, pages):
         app.include_router(router.router)
     app.mount("/static", pages.static_files(), name="static")
     return app

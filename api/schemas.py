@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent.decisions import Decision
 from agent.store.leads import LeadFields
+from agent.store.values import StorableText
 
 MAX_BATCH = 10_000
 
@@ -94,6 +95,21 @@ class RunOut(BaseModel):
     updated_at: datetime | None
 
 
+class SendActionOut(BaseModel):
+    """One thing a person did to a send after the agent: the audit."""
+
+    action: Literal["resend", "send_again", "delivered"] = Field(
+        description="resend: a failed send sent again; send_again / delivered: an uncertain "
+        "send (needs_check) resolved by sending it again or by saying it went out."
+    )
+    by: str
+    at: datetime
+    from_status: str
+    from_reason: str | None
+    outcome: str | None = Field(description="The send's status afterwards.")
+    detail: str | None
+
+
 class SendOut(BaseModel):
     approval_id: str
     lead_id: str
@@ -105,6 +121,19 @@ class SendOut(BaseModel):
     message_id: str
     attempted_at: datetime
     finished_at: datetime | None
+    history: list[SendActionOut] = Field(
+        default_factory=list,
+        description="What people did to this send (sent it again, resolved it), oldest first.",
+    )
+
+
+class SendResolution(Strict):
+    """How a person resolved an uncertain send after checking the mail server's log."""
+
+    resolution: Literal["delivered", "send_again"] = Field(
+        description="delivered: it did go out (nothing is sent); send_again: it did not, send "
+        "it again with the same Message-ID."
+    )
 
 
 class ApprovalOut(BaseModel):
@@ -161,13 +190,13 @@ class Edit(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     answer: Literal["edit"]
-    subject: str = Field(min_length=1, max_length=300, pattern=r"\S")
-    body: str = Field(min_length=1, max_length=20_000, pattern=r"\S")
+    subject: StorableText = Field(min_length=1, max_length=300, pattern=r"\S")
+    body: StorableText = Field(min_length=1, max_length=20_000, pattern=r"\S")
 
 
 class Respond(Strict):
     answer: Literal["respond"]
-    feedback: str = Field(
+    feedback: StorableText = Field(
         min_length=1, max_length=4_000, description="What the next draft must change."
     )
 
@@ -210,7 +239,7 @@ class PlaybookText(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    yaml: str = Field(min_length=1, max_length=1_000_000, description="The playbook YAML.")
+    yaml: StorableText = Field(min_length=1, max_length=1_000_000, description="The playbook YAML.")
 
 
 class PlaybookProblem(BaseModel):
@@ -240,22 +269,45 @@ class PlaybookVersionOut(BaseModel):
 
 
 class ErrorOut(BaseModel):
-    """Every error: a sentence, or (422) a list of {loc, msg} naming each field and reason."""
+    """Every error: a sentence, or (422) a list of {loc, msg} naming each field and reason
+    (with `input`, an excerpt of what was sent)."""
 
     detail: str | list[dict[str, Any]]
+
+
+class ServerErrorOut(BaseModel):
+    """A failure of the service, not of the request: the log line has the same request id."""
+
+    detail: str
+    request_id: str = Field(description="Also in the X-Request-ID header and the server log.")
 
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error statuses a route may answer with."""
     text = {
-        400: "The body could not be read as JSON",
+        400: "The body could not be read as JSON (the reason says why: nesting, a number too "
+        "long, bytes that are not UTF-8)",
         401: "No valid API key",
         403: "The key's role may not do this",
         404: "Not found",
         409: "Conflicts with the current state (e.g. already decided)",
         413: "More than 10,000 items in one batch",
+        429: "Too many wrong keys from this address or for this key id; a valid key still works",
     }
-    return {code: {"model": ErrorOut, "description": text[code]} for code in codes}
+    answers: dict[int | str, dict[str, Any]] = {
+        code: {"model": ErrorOut, "description": text[code]} for code in codes
+    }
+    if 429 in answers:
+        answers[429]["headers"] = {"Retry-After": RETRY_AFTER}
+    return answers
 
 
-AUTH_ERRORS = errors(401, 403)
+RETRY_AFTER = {
+    "description": "Seconds until another key may be tried",
+    "schema": {"type": "integer", "minimum": 1},
+}
+AUTH_ERRORS = errors(401, 403, 429)
+# any route may fail: declared once for the whole app (api/main.py)
+SERVER_ERROR: dict[int | str, dict[str, Any]] = {
+    500: {"model": ServerErrorOut, "description": "The service failed; quote the request_id"}
+}

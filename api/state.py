@@ -10,7 +10,9 @@ from datetime import timedelta
 from agent.decisions import Decision
 from agent.runner import NurtureAgent
 from agent.settings import Settings
+from api.auth_failures import AuthFailures
 from api.background import Coalescer, RunTracker, Sweeper, decision_recorder, redecider
+from api.csrf import CsrfTokens
 from api.metrics import Metrics
 
 
@@ -24,8 +26,12 @@ class ServiceState:
     redecider: Coalescer[str] = field(init=False)
     decisions: Coalescer[tuple[Decision, str]] = field(init=False)
     sweeper: Sweeper = field(init=False)
+    csrf: CsrfTokens = field(init=False)
+    auth_failures: AuthFailures = field(init=False)
 
     def __post_init__(self) -> None:
+        self.csrf = CsrfTokens(self.settings.csrf_secret)
+        self.auth_failures = AuthFailures(self.settings)
         self.redecider = redecider(self.agent, self.workers)
         self.decisions = decision_recorder(self.agent, self.workers)
         max_age = timedelta(hours=self.settings.decision_max_age_hours)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -263,3 +265,30 @@ def test_demo_without_serving_ends_with_drafts_waiting(
     from agent.store.approvals import pending
 
     assert pending(open_database()) and not (tmp_path / "outbox").exists()
+
+
+def test_the_demo_suggests_a_command_that_works_in_a_fresh_shell(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`Try: nurture next …` fails where the venv is not active: what it prints must run as
+    pasted into a new shell (a bare PATH) in the same folder."""
+    monkeypatch.setenv("NURTURE_DATA_DIR", str(tmp_path))
+    code, out, err = run(monkeypatch, capsys, "demo", "--leads", "8", "--no-serve")
+    assert code == 0, err
+    found = re.search(r"Try: (.+? next (\S+))", out)
+    assert found, out
+    fresh_shell = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "NURTURE_DATA_DIR": str(tmp_path),
+    }
+    pasted = subprocess.run(
+        ["bash", "-c", found.group(1)],
+        env=fresh_shell,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert pasted.returncode == 0, (found.group(1), pasted.stderr)
+    assert f"{found.group(2)} · " in pasted.stdout  # the decision for that lead, shown

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from agent.settings import Settings
 from agent.tools.email import (
     FOOTER,
     InvalidEmailError,
@@ -121,6 +122,20 @@ def test_starttls_is_never_silently_skipped(smtp_server: tuple[CollectingHandler
     with pytest.raises(SendRefused, match="STARTTLS"):
         SmtpSender("127.0.0.1", port, starttls=True, timeout=5).send(build_message(outgoing()))
     assert handler.envelopes == []
+
+
+def test_a_server_without_starttls_names_the_setting(
+    smtp_server: tuple[CollectingHandler, int],
+) -> None:
+    # STARTTLS is on by default: a plain local server (aiosmtpd, MailHog) refuses it, and the
+    # error must say which setting turns it off rather than leave the operator guessing.
+    handler, port = smtp_server
+    settings = Settings(smtp_host="127.0.0.1", smtp_port=port)
+    with pytest.raises(SendRefused) as caught:
+        SmtpSender.from_settings(settings).send(build_message(outgoing()))
+    message = str(caught.value)
+    assert "does not offer STARTTLS" in message and "NURTURE_SMTP_STARTTLS=false" in message
+    assert "nothing was sent" in message and handler.envelopes == []
 
 
 # --- failures staged by a scripted server ----------------------------------------------------

@@ -4,6 +4,7 @@ and which checks. Without it the answer is refused, naming the checks, and the d
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -148,7 +149,14 @@ def test_the_page_asks_to_confirm_the_failed_checks(service: Service) -> None:
     for check in FAILED_CHECKS:
         assert check in page
     row = get_approval(service.world.agent.ctx.db, approval_id)
-    form = {"approval_id": approval_id, "subject": row.subject, "body": row.body}
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token, "the draft page's forms carry the session's CSRF token"
+    form = {
+        "approval_id": approval_id,
+        "subject": row.subject,
+        "body": row.body,
+        "csrf_token": token.group(1),
+    }
 
     refused = client.post(f"/inbox/{approval_id}/approve", data=form, follow_redirects=False)
     assert refused.status_code == 409

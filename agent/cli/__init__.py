@@ -15,6 +15,7 @@ from agent.cli import (
     import_cmd,
     keys_cmd,
     playbook_cmd,
+    sends_cmd,
     serve_cmd,
 )
 from agent.cli.common import err_console
@@ -33,11 +34,13 @@ app.add_typer(import_cmd.app, name="import")
 app.add_typer(content_cmd.app, name="content")
 app.add_typer(keys_cmd.app, name="keys")
 app.add_typer(eval_cmd.app, name="eval")
+app.add_typer(sends_cmd.app, name="sends")
 app.command("serve")(serve_cmd.serve)
 app.command("index")(content_cmd.index)
 app.command("next")(decide_cmd.next_action)
 app.command("scores")(decide_cmd.scores)
 app.command("demo")(demo_cmd.demo)
+app.command("resend")(sends_cmd.resend)
 for command in (
     agent_cmd.draft,
     agent_cmd.inbox,

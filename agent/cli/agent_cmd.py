@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import getpass
-import os
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markdown import Markdown
@@ -18,7 +16,9 @@ from rich.progress import Progress
 from rich.table import Table
 
 from agent.checkpoints import open_checkpointer
-from agent.cli.common import console, err_console, settings
+from agent.cli.common import ByOption, console, err_console, print_json, settings
+from agent.cli.common import who as _who
+from agent.cli.exit_codes import NOT_DONE, exit_code, worst
 from agent.context import build_context
 from agent.decisions import decide
 from agent.errors import NurtureError
@@ -26,9 +26,9 @@ from agent.nodes.review import describe
 from agent.runner import NurtureAgent, RunResult
 from agent.store.approvals import GuardrailsNotOverridden, get_approval, pending
 from agent.store.leads import all_lead_ids
+from agent.store.schema import ApprovalRow
+from agent.store.sends import get_send
 from agent.tools.timeline import load_timeline
-
-ByOption = Annotated[str | None, typer.Option("--by", help="Who decides (default: your user).")]
 
 
 @contextmanager
@@ -42,32 +42,59 @@ def agent_session() -> Iterator[NurtureAgent]:
 def draft(lead_id: Annotated[str, typer.Argument(help="The lead's id.")]) -> None:
     """Decide for one lead and, if it should hear from us, draft an email for review."""
     with agent_session() as agent:
-        result = agent.start(lead_id)
-        _show_result(agent, result)
+        _finish(agent, "draft", agent.start(lead_id))
+
+
+ROOM_BESIDE_IDS = 60
+"""Columns the inbox table needs beside the ids and rules to stay readable (stage, subject,
+drafter, guardrails, borders); a narrower terminal gets one block per draft."""
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (the API's shape).")]
 
 
 def inbox(
     lead: Annotated[str | None, typer.Option(help="Only this lead's drafts.")] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Drafts waiting for approval."""
     with agent_session() as agent:
         rows = pending(agent.ctx.db, lead_id=lead)
+        if as_json:
+            print_json([_approval_json(agent, row) for row in rows])
+            return
     if not rows:
         console.print("The inbox is empty.")
         return
-    table = Table(
-        "approval",
-        "lead",
-        "stage",
-        "why now",
-        "subject",
-        "drafter",
-        "guardrails",
-        title=f"{len(rows)} drafts waiting",
-        title_justify="left",
+    if console.width >= sum(_id_widths(rows)) + ROOM_BESIDE_IDS:
+        console.print(_inbox_table(rows))
+    else:  # a table would squeeze the other columns to nothing: one block per draft instead
+        console.print(f"[bold]{len(rows)} drafts waiting[/]")
+        for row in rows:
+            # soft_wrap: never folded by rich, so the id stays one copyable string
+            console.print(f"\n[bold]{row.id}[/]", soft_wrap=True, highlight=False)
+            console.print(
+                f"  to {row.lead_id} · {row.decision['stage']} · "
+                f"{row.decision['reasons'][0]['rule']} · {row.drafter} · "
+                f"guardrails {_guardrails(row)}\n  {row.subject}",
+                highlight=False,
+            )
+    console.print(
+        "Read one: [bold]nurture review ID[/] · decide: [bold]nurture approve ID[/], "
+        '[bold]nurture respond ID "…"[/], [bold]nurture discard ID[/]'
     )
+
+
+def _inbox_table(rows: list[ApprovalRow]) -> Table:
+    table = Table(title=f"{len(rows)} drafts waiting", title_justify="left")
+    # Ids (and the rule, which names a playbook entry) are what people copy or look up: never
+    # cut, the other columns give way.
+    approval, lead, rule = _id_widths(rows)
+    table.add_column("approval", no_wrap=True, min_width=approval)
+    table.add_column("lead", no_wrap=True, min_width=lead)
+    table.add_column("stage")
+    table.add_column("why now", no_wrap=True, min_width=rule)
+    for name in ("subject", "drafter", "guardrails"):
+        table.add_column(name)
     for row in rows:
-        flagged = f"[red]⚠ {len(row.violations)} failed[/]" if row.violations else "[green]ok[/]"
         table.add_row(
             row.id,
             row.lead_id,
@@ -75,20 +102,35 @@ def inbox(
             row.decision["reasons"][0]["rule"],
             row.subject,
             row.drafter,
-            flagged,
+            _guardrails(row),
         )
-    console.print(table)
-    console.print(
-        "Read one: [bold]nurture review ID[/] · decide: [bold]nurture approve ID[/], "
-        '[bold]nurture respond ID "…"[/], [bold]nurture discard ID[/]'
+    return table
+
+
+def _id_widths(rows: list[ApprovalRow]) -> tuple[int, int, int]:
+    return (
+        max(len(r.id) for r in rows),
+        max(len(r.lead_id) for r in rows),
+        max(len(r.decision["reasons"][0]["rule"]) for r in rows),
     )
 
 
-def review(approval_id: Annotated[str, typer.Argument(help="The approval id.")]) -> None:
+def _guardrails(row: ApprovalRow) -> str:
+    return f"[red]⚠ {len(row.violations)} failed[/]" if row.violations else "[green]ok[/]"
+
+
+def review(
+    approval_id: Annotated[str, typer.Argument(help="The approval id.")],
+    as_json: JsonOption = False,
+) -> None:
     """Show a draft in full, with why it was written."""
     with agent_session() as agent:
         row = get_approval(agent.ctx.db, approval_id)
         snapshot = agent.graph.get_state({"configurable": {"thread_id": row.thread_id}})
+        explanation = describe(snapshot.values) if snapshot.values.get("draft") else None
+        if as_json:
+            print_json({**_approval_json(agent, row), "explanation": explanation})
+            return
     console.print(
         Panel(
             f"[bold]{row.subject}[/]\n\n{row.body}",
@@ -96,7 +138,7 @@ def review(approval_id: Annotated[str, typer.Argument(help="The approval id.")])
             subtitle=f"{row.drafter} · {row.prompt_version}",
         )
     )
-    console.print(Markdown(describe(snapshot.values)) if snapshot.values.get("draft") else "")
+    console.print(Markdown(explanation) if explanation else "")
 
 
 def approve(
@@ -128,7 +170,7 @@ def approve(
             )
         except GuardrailsNotOverridden as exc:
             raise NurtureError(f"{exc} with --override-guardrails") from exc
-        _show_result(agent, result)
+        _finish(agent, "approve", result)
 
 
 def respond(
@@ -140,7 +182,9 @@ def respond(
     if not feedback.strip():
         raise typer.BadParameter("feedback is empty", param_hint="FEEDBACK")
     with agent_session() as agent:
-        _show_result(agent, agent.answer(approval_id, "respond", by=_who(by), feedback=feedback))
+        _finish(
+            agent, "respond", agent.answer(approval_id, "respond", by=_who(by), feedback=feedback)
+        )
 
 
 def discard(
@@ -148,13 +192,13 @@ def discard(
 ) -> None:
     """Discard a draft: nothing is sent."""
     with agent_session() as agent:
-        _show_result(agent, agent.answer(approval_id, "ignore", by=_who(by)))
+        _finish(agent, "discard", agent.answer(approval_id, "ignore", by=_who(by)))
 
 
 def recover(thread_id: Annotated[str, typer.Argument(help="The run's thread id.")]) -> None:
     """Finish a run an interrupted process left open (a send is never repeated)."""
     with agent_session() as agent:
-        _show_result(agent, agent.recover(thread_id))
+        _finish(agent, "recover", agent.recover(thread_id))
 
 
 def run(
@@ -168,6 +212,11 @@ def run(
     with agent_session() as agent:
         results = run_all(agent, limit=limit, concurrency=concurrency)
     summarize(results)
+    code = worst(
+        exit_code("run", r.outcome) if isinstance(r, RunResult) else NOT_DONE for r in results
+    )
+    if code:
+        raise typer.Exit(code)
 
 
 def run_all(
@@ -214,6 +263,31 @@ def summarize(results: list[RunResult | Exception]) -> None:
         err_console.print(f"[red]error:[/] {error}")
 
 
+def _finish(agent: NurtureAgent, command: str, result: RunResult) -> None:
+    """Shows where the run ended; exits non-zero unless that is what `command` asked for."""
+    _show_result(agent, result)
+    _what_now(agent, result)
+    code = exit_code(command, result.outcome)
+    if code:
+        raise typer.Exit(code)
+
+
+def _what_now(agent: NurtureAgent, result: RunResult) -> None:
+    """After a send that did not go through, the command that takes it from there."""
+    if result.outcome not in ("send_failed", "needs_check"):
+        return
+    state = agent.graph.get_state({"configurable": {"thread_id": result.thread_id}}).values
+    approval_id = state.get("approval_id", "ID")
+    if result.outcome == "send_failed":
+        hint = f"nothing went out, so sending again is safe: nurture resend {approval_id}"
+    else:
+        hint = (
+            "it may have gone out: look for its Message-ID in the mail server's log, then "
+            f"nurture sends resolve {approval_id} --delivered (it went out) or --send-again"
+        )
+    err_console.print(hint, highlight=False, soft_wrap=True)
+
+
 def _show_result(agent: NurtureAgent, result: RunResult) -> None:
     console.print(
         f"{result.lead_id}: [bold]{result.outcome}[/]"
@@ -240,6 +314,13 @@ def _show_result(agent: NurtureAgent, result: RunResult) -> None:
         )
 
 
+def _approval_json(agent: NurtureAgent, row: ApprovalRow) -> dict[str, Any]:
+    """An approval as `GET /v1/approvals/{id}` shows it."""
+    from api.convert import approval_out
+
+    return approval_out(row, get_send(agent.ctx.db, row.id)).model_dump(mode="json")
+
+
 def _drafter_label(name: str) -> str:
     return "offline template drafter" if name == "template" else f"LLM drafter ({name})"
 
@@ -256,12 +337,3 @@ def _read_edit(path: Path) -> tuple[str, str]:
     if not body.strip():
         raise NurtureError(f"{path}: the body after the subject line is empty")
     return first.split(":", 1)[1].strip(), body
-
-
-def _who(by: str | None) -> str:
-    if by:
-        return by
-    try:
-        return os.environ.get("USER") or getpass.getuser()
-    except OSError:
-        return "cli"

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import getpass
+import json
+import os
+import shlex
+import shutil
+import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -25,6 +31,9 @@ PlaybookOption = Annotated[
         show_default=False,
     ),
 ]
+ByOption = Annotated[
+    str | None, typer.Option("--by", help="Who decides, for the audit (default: your user).")
+]
 AtOption = Annotated[
     str | None,
     typer.Option(
@@ -32,6 +41,37 @@ AtOption = Annotated[
         help="Answer as of this moment (ISO 8601), using only events that had occurred by then.",
     ),
 ]
+
+
+def who(by: str | None) -> str:
+    """Who is acting, for the audit: --by, else the logged-in user."""
+    if by:
+        return by
+    try:
+        return os.environ.get("USER") or getpass.getuser()
+    except OSError:
+        return "cli"
+
+
+def nurture_command() -> str:
+    """How to run this very `nurture` again from a new shell, where the virtual environment is
+    probably not active: its path, relative when it lies under the working folder (where the
+    default data folder is too), else absolute."""
+    invoked = sys.argv[0]
+    found = invoked if os.sep in invoked else shutil.which(invoked)
+    if not found or Path(found).name != "nurture":  # e.g. python -m / -c: the venv's script
+        found = str(Path(sys.executable).parent / "nurture")
+    path = Path(os.path.abspath(found))
+    try:
+        relative = path.relative_to(Path.cwd())
+    except ValueError:
+        return shlex.quote(str(path))
+    return shlex.quote(str(relative)) if relative.parent != Path() else f"./{relative}"
+
+
+def print_json(value: object) -> None:
+    """JSON on stdout, untouched by rich (no wrapping at the terminal width, no markup)."""
+    typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
 
 def settings() -> Settings:

@@ -10,7 +10,7 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from agent.cli.common import console, open_database, playbook
+from agent.cli.common import console, nurture_command, open_database, playbook
 from agent.cli.serve_cmd import HostOption, PortOption, run_server
 from agent.decisions import decide
 from agent.store.api_keys import create_key
@@ -111,4 +111,9 @@ def _summary(decisions: list) -> None:  # type: ignore[type-arg]
             examples.add_row(d.lead_id, d.action, f"{d.reasons[0].rule}: {d.reasons[0].text}")
     console.print(examples)
     first = next((d.lead_id for d in decisions if d.action == "send_email"), decisions[0].lead_id)
-    console.print(f"Try: [bold]nurture next {first}[/]  ·  [bold]nurture scores[/]")
+    nurture = nurture_command()  # pasteable into a new shell, where the venv is not active
+    console.print(
+        f"Try: [bold]{nurture} next {first}[/]  ·  [bold]{nurture} scores[/]",
+        highlight=False,
+        soft_wrap=True,
+    )

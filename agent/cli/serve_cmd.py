@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from agent.cli.common import console, settings
+from agent.settings import Settings
 
 HostOption = Annotated[str, typer.Option(envvar="NURTURE_HOST", help="Interface to listen on.")]
 PortOption = Annotated[
@@ -29,4 +30,16 @@ def run_server(host: str, port: int) -> None:
         "·  Ctrl-C stops",
         highlight=False,
     )
-    uvicorn.run(create_app(settings()), host=host, port=port, log_level="warning")
+    config = settings()
+    uvicorn.run(
+        create_app(config), host=host, port=port, log_level="warning", **uvicorn_options(config)
+    )
+
+
+def uvicorn_options(config: Settings) -> dict[str, Any]:
+    """Whom to believe about the client's address. uvicorn by default trusts X-Forwarded-For
+    from 127.0.0.1, so any local process (or a proxy passing the header through) could pick
+    the address the failed-key limit counts; only proxies the operator names are trusted."""
+    if not config.forwarded_allow_ips:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": config.forwarded_allow_ips}

@@ -74,7 +74,7 @@ def send_email(
         return finish(ctx, config, dict(state), "blocked", blocked)
     if not claim_send(ctx.db, **record):
         return finish(ctx, config, dict(state), "needs_check", "another attempt claimed this send")
-    return _deliver(ctx, config, state, lead, email, approval.id)
+    return deliver(ctx, config, state, lead, email, approval.id)
 
 
 def message_id_for(approval_id: str) -> str:
@@ -101,7 +101,7 @@ def _is_frequency_cap(rule_id: str, playbook: Playbook) -> bool:
     return bool(rule and rule.when.event and TOUCH in rule.when.event.signals)
 
 
-def _deliver(
+def deliver(
     ctx: AgentContext,
     config: RunnableConfig,
     state: AgentState,
@@ -109,6 +109,8 @@ def _deliver(
     email: OutgoingEmail,
     approval_id: str,
 ) -> dict[str, Any]:
+    """Hands the claimed send to the mail server and records how it ended (also the way a
+    person's re-send goes out: agent/resend.py)."""
     from agent.tools.email import SendOutcomeUnknown, SendRefused
 
     try:
@@ -146,23 +148,46 @@ def _record_touch(
     *,
     uncertain: bool = False,
 ) -> None:
+    record_touch(
+        ctx,
+        lead_id,
+        approval_id,
+        cited_asset_ids=state["draft"]["cited_asset_ids"],
+        topic=(state["decision"].get("content") or {}).get("topic"),
+        uncertain=uncertain,
+    )
+
+
+def touch_id(approval_id: str) -> str:
+    """The id of the timeline event a send of this approval records (one per approval)."""
+    return f"sent-{approval_id}"
+
+
+def record_touch(
+    ctx: AgentContext,
+    lead_id: str,
+    approval_id: str,
+    *,
+    cited_asset_ids: list[str],
+    topic: str | None,
+    uncertain: bool = False,
+) -> None:
     """Puts the send on the timeline so the frequency cap counts it. A send that may have gone
     out (the outcome is unknown) counts too: better one email too few than one too many."""
-    cited = state["draft"]["cited_asset_ids"]
-    asset = ctx.assets.get(cited[0]) if cited else None
+    asset = ctx.assets.get(cited_asset_ids[0]) if cited_asset_ids else None
     properties = {
         "asset": asset.id if asset else None,
         "message_id": message_id_for(approval_id),
         "uncertain": uncertain or None,
         "asset_kind": asset.meta.kind if asset else None,
-        "topic": (state["decision"].get("content") or {}).get("topic"),
+        "topic": topic,
         "url": asset.meta.url if asset else None,
     }
     ingest_events(
         ctx.db,
         [
             {
-                "id": f"sent-{approval_id}",
+                "id": touch_id(approval_id),
                 "lead_id": lead_id,
                 "type": TOUCH,
                 "occurred_at": ctx.clock().isoformat(),

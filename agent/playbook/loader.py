@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from agent.errors import NurtureError
 from agent.playbook.models import Playbook
 from agent.playbook.references import reference_problems
+from agent.store.values import shown, text_problem
 
 YamlPath = tuple[str | int, ...]
 
@@ -40,9 +41,15 @@ class PlaybookError(NurtureError):
 def load_playbook(path: Path | str) -> Playbook:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise NurtureError(f"cannot read playbook {path}: {exc.strerror or exc}") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        problem = Problem("", line, f"not valid UTF-8 (byte {exc.start}): save the file as UTF-8")
+        raise PlaybookError(str(path), [problem]) from None
     return parse_playbook(text, source=str(path))
 
 
@@ -60,6 +67,9 @@ def parse_playbook(text: str, *, source: str = "<playbook>") -> Playbook:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:  # composes, but cannot be built (e.g. an unknown !tag)
         raise PlaybookError(source, [_yaml_problem(exc)]) from exc
+    unstorable = [problem_at(root, path, message) for path, message in _bad_text(data)]
+    if unstorable:
+        raise PlaybookError(source, unstorable)
     try:
         playbook = Playbook.model_validate(data)
     except ValidationError as exc:
@@ -69,6 +79,28 @@ def parse_playbook(text: str, *, source: str = "<playbook>") -> Playbook:
     if broken:
         raise PlaybookError(source, broken)
     return playbook
+
+
+def _bad_text(data: object) -> list[tuple[YamlPath, str]]:
+    """Keys and strings that YAML escapes (`"\\0"`, `"\\ud800"`) turned into NUL or a lone
+    surrogate: decisions and drafts quote the playbook, and the store cannot keep either."""
+    found: list[tuple[YamlPath, str]] = []
+    todo: list[tuple[YamlPath, object]] = [((), data)]
+    while todo:
+        path, value = todo.pop()
+        if isinstance(value, str):
+            problem = text_problem(value)
+            if problem:
+                found.append((path, problem))
+        elif isinstance(value, dict):
+            for key, child in value.items():
+                problem = text_problem(key) if isinstance(key, str) else None
+                if problem:
+                    found.append(((*path, key), f"the key {problem}"))
+                todo.append(((*path, key), child))
+        elif isinstance(value, list):
+            todo.extend(((*path, i), child) for i, child in enumerate(value))
+    return sorted(found, key=lambda item: str(item[0]))
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> Problem:
@@ -155,5 +187,6 @@ def _duplicate_keys(node: yaml.Node, path: YamlPath) -> list[Problem]:
 def _render_path(path: YamlPath) -> str:
     out = ""
     for step in path:
-        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
+        name = shown(str(step))  # a key may hold the very text that is the problem
+        out += f"[{step}]" if isinstance(step, int) else (f".{name}" if out else name)
     return out

@@ -46,11 +46,20 @@ def create_key(db: Database, *, name: str, role: Role, at: datetime) -> str:
     return f"nk_{key_id}_{secret}"
 
 
-def authenticate(db: Database, key: str) -> Principal | None:
+def split_key(key: str) -> tuple[str, str] | None:
+    """The id and secret of a key shaped `nk_<id>_<secret>`, or None for anything else."""
     prefix, _, rest = key.partition("_")
     key_id, _, secret = rest.partition("_")
     if prefix != "nk" or not key_id or not secret:
         return None
+    return key_id, secret
+
+
+def authenticate(db: Database, key: str) -> Principal | None:
+    parts = split_key(key)
+    if parts is None:
+        return None
+    key_id, secret = parts
     with db.session() as session:
         row = session.get(ApiKeyRow, key_id)
     if row is None or row.revoked_at is not None:

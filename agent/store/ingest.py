@@ -11,14 +11,28 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy import select
 
 from agent.playbook import Playbook, fingerprint
 from agent.store.database import Database
 from agent.store.schema import EventRow, LeadRow
 from agent.store.upsert import insert_ignoring_duplicates
-from agent.store.values import printable_id, storable_json
+from agent.store.values import (
+    printable_id,
+    shown,
+    storable_json,
+    storable_keys,
+    storable_text,
+)
 from agent.timeline import classify, signal_points
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -43,15 +57,27 @@ class EventIn(BaseModel):
     occurred_at: AwareDatetime = Field(description="ISO 8601 with a UTC offset.")
     properties: dict[str, Any] = Field(default_factory=dict)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _storable_keys(cls, value: object) -> object:
+        return storable_keys(value)
+
+    # before pydantic's own checks: they refuse a lone surrogate with no usable reason and let
+    # NUL through to PostgreSQL
+    @field_validator("id", "lead_id", "type", mode="before")
+    @classmethod
+    def _storable_text(cls, value: object) -> object:
+        return storable_text(value)
+
     @field_validator("id", "lead_id")
     @classmethod
     def _printable(cls, value: str | None) -> str | None:
-        return printable_id(value)
+        return printable_id(value)  # after trimming: surrounding whitespace is trimmed
 
-    @field_validator("properties")
+    @field_validator("properties", mode="before")
     @classmethod
-    def _storable(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return storable_json(value)  # type: ignore[no-any-return]
+    def _storable(cls, value: object) -> object:
+        return storable_json(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,13 +162,10 @@ def derived_event_id(event: EventIn) -> str:
 def _check(
     index: int, raw: Mapping[str, Any], playbook: Playbook, now: datetime
 ) -> ItemResult | tuple[EventIn, str]:
-    raw_id = raw.get("id") if isinstance(raw, Mapping) else None
     try:
         event = EventIn.model_validate(raw)
     except ValidationError as exc:
-        return ItemResult(
-            index, raw_id if isinstance(raw_id, str) else None, "rejected", validation_reason(exc)
-        )
+        return ItemResult(index, reported_id(raw), "rejected", validation_reason(exc))
     if event.occurred_at > now + MAX_CLOCK_SKEW:
         return ItemResult(
             index, event.id, "rejected", "occurred_at: more than 5 minutes in the future"
@@ -159,13 +182,21 @@ def _check(
     return event, signal
 
 
+def reported_id(raw: object) -> str | None:
+    """The id of a rejected item as its result reports it: escaped, since it may hold the very
+    text that got it rejected, and the report must still encode as UTF-8."""
+    raw_id = raw.get("id") if isinstance(raw, Mapping) else None
+    return shown(raw_id) if isinstance(raw_id, str) else None
+
+
 def validation_reason(exc: ValidationError) -> str:
-    """One line naming each bad field and why.
+    """One line naming each bad field and why (a key holding NUL or a lone surrogate is
+    shown escaped).
 
     Example: `occurred_at: Input should have timezone info`."""
     parts = []
     for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(item)"
+        where = ".".join(shown(str(p)) for p in err["loc"]) or "(item)"
         message = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
         parts.append(f"{where}: {message}")
     return "; ".join(parts)

@@ -21,10 +21,11 @@ from agent.contact import says_do_not_contact
 from agent.playbook import Playbook, fingerprint
 from agent.scoring import fit_score
 from agent.store.database import Database
-from agent.store.ingest import IngestReport, ItemResult, validation_reason
+from agent.store.ingest import IngestReport, ItemResult, reported_id, validation_reason
+from agent.store.lead_ids import route_shadowing_problem
 from agent.store.schema import LeadRow
 from agent.store.upsert import upsert
-from agent.store.values import printable_id, storable_json
+from agent.store.values import printable_id, storable_json, storable_keys, storable_text
 from agent.timeline import Lead
 
 AttributeValue = str | int | float | bool | None
@@ -49,10 +50,22 @@ class LeadFields(BaseModel):
         "do-not-contact wins.",
     )
 
-    @field_validator("attributes")
+    @model_validator(mode="before")
     @classmethod
-    def _storable(cls, value: dict[str, AttributeValue]) -> dict[str, AttributeValue]:
-        return storable_json(value)  # type: ignore[no-any-return]
+    def _storable_keys(cls, value: object) -> object:
+        return storable_keys(value)
+
+    # before pydantic's own checks: they would refuse a lone surrogate without a usable reason
+    # (and once per member of AttributeValue), and let NUL through to PostgreSQL
+    @field_validator("email", "name", "company", mode="before")
+    @classmethod
+    def _storable_text(cls, value: object) -> object:
+        return storable_text(value)
+
+    @field_validator("attributes", mode="before")
+    @classmethod
+    def _storable(cls, value: object) -> object:
+        return storable_json(value)
 
     @model_validator(mode="after")
     def _do_not_contact_wins(self) -> LeadFields:
@@ -66,10 +79,19 @@ class LeadIn(LeadFields):
 
     id: str = Field(min_length=1, max_length=128)
 
+    @field_validator("id", mode="before")
+    @classmethod
+    def _storable_id(cls, value: object) -> object:
+        return storable_text(value)
+
     @field_validator("id")
     @classmethod
-    def _printable(cls, value: str) -> str:
-        return printable_id(value) or value
+    def _printable_and_routable(cls, value: str) -> str:
+        printable_id(value)  # after trimming: surrounding whitespace is trimmed, not refused
+        problem = route_shadowing_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     def to_lead(self) -> Lead:
         return Lead(
@@ -92,14 +114,8 @@ def upsert_leads(
         try:
             lead = LeadIn.model_validate(raw)
         except ValidationError as exc:
-            raw_id = raw.get("id") if isinstance(raw, Mapping) else None
             report.results.append(
-                ItemResult(
-                    index,
-                    raw_id if isinstance(raw_id, str) else None,
-                    "rejected",
-                    validation_reason(exc),
-                )
+                ItemResult(index, reported_id(raw), "rejected", validation_reason(exc))
             )
             continue
         rows[lead.id] = {  # a later line for the same lead wins, as an update would

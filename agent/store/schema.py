@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -153,7 +153,9 @@ class SendRow(Base):
 
     sending -> sent; sending -> needs_check (the process stopped between the SMTP server
     accepting and this row being updated: a human checks, nothing is re-sent); blocked (the
-    re-check at send time said no); failed (refused before acceptance)."""
+    re-check at send time said no); failed (refused before acceptance). A person may take a
+    failed one, or a needs_check one they checked, back to sending (send_actions records it),
+    or mark a needs_check one sent."""
 
     __tablename__ = "sends"
 
@@ -169,6 +171,28 @@ class SendRow(Base):
     body: Mapped[str] = mapped_column(Text)
     attempted_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+
+
+class SendActionRow(Base):
+    """What a person did to a send after the agent let go of it: sent it again (a safe failure,
+    or an uncertain one they checked) or said it was delivered. The audit: who, when, from which
+    state, and how it ended."""
+
+    __tablename__ = "send_actions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    approval_id: Mapped[str] = mapped_column(
+        ForeignKey("sends.approval_id", ondelete="CASCADE"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(16))
+    """resend (a failed send), send_again or delivered (an uncertain one, resolved)."""
+    by: Mapped[str] = mapped_column(String(120))
+    at: Mapped[datetime]
+    from_status: Mapped[str] = mapped_column(String(16))
+    from_reason: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    """The send's status after the action (None while a resend is still talking to SMTP)."""
+    detail: Mapped[str | None] = mapped_column(Text)
 
 
 class HandoffRow(Base):

@@ -288,7 +288,14 @@ class SmtpSender:
         try:
             smtp.ehlo_or_helo_if_needed()
             if self.starttls:
-                # Raises when the server does not offer STARTTLS: never fall back to plain text.
+                # Never fall back to plain text: say which setting turns STARTTLS off instead.
+                if not smtp.has_extn("starttls"):
+                    raise self._refused(
+                        f"SMTP server {self.server} does not offer STARTTLS, which is on by "
+                        "default (it protects the login and the mail); for a local server "
+                        "without TLS set NURTURE_SMTP_STARTTLS=false",
+                        smtplib.SMTPNotSupportedError("no STARTTLS in its EHLO reply"),
+                    )
                 smtp.starttls(context=create_default_context())
                 smtp.ehlo_or_helo_if_needed()  # the greeting is repeated over TLS
             if self.username:

@@ -17,7 +17,7 @@ from agent.store.api_keys import Principal
 from agent.store.approvals import GuardrailsNotOverridden, get_approval
 from agent.store.runs import get_run
 from agent.store.schema import ApprovalRow, SendRow
-from agent.store.sends import get_send
+from agent.store.sends import get_send, list_sends, send_history
 from api.convert import approval_out, run_out, send_out
 from api.deps import StateDep, require
 from api.schemas import AUTH_ERRORS, ApprovalDecision, ApprovalOut, DecisionOut, SendOut, errors
@@ -53,8 +53,12 @@ def approvals(
         if stage:  # the stage lives in the decision JSON: filter here, then cut
             rows = [r for r in rows if (r.decision or {}).get("stage") == stage][:limit]
         sends = _sends(session, [r.id for r in rows])
+    history = send_history(db, list(sends))
     stale = _stale(state, rows)
-    return [approval_out(row, sends.get(row.id), stale.get(row.id)) for row in rows]
+    return [
+        approval_out(row, sends.get(row.id), history.get(row.id, []), stale.get(row.id))
+        for row in rows
+    ]
 
 
 @router.get("/approvals/{approval_id:id}", response_model=ApprovalOut, responses=errors(404))
@@ -64,7 +68,8 @@ def approval(approval_id: str, state: StateDep, _: Reader) -> ApprovalOut:
         row = get_approval(db, approval_id)
     except NurtureError as exc:
         raise HTTPException(404, str(exc)) from exc
-    return approval_out(row, get_send(db, approval_id), _stale(state, [row]).get(row.id))
+    history = send_history(db, [approval_id])[approval_id]
+    return approval_out(row, get_send(db, approval_id), history, _stale(state, [row]).get(row.id))
 
 
 @router.post(
@@ -110,15 +115,11 @@ def sends(
     status: Literal["sending", "sent", "needs_check", "blocked", "failed"] | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[SendOut]:
-    """Emails sent or attempted, newest first."""
-    query = select(SendRow)
-    if lead_id is not None:
-        query = query.where(SendRow.lead_id == lead_id)
-    if status is not None:
-        query = query.where(SendRow.status == status)
-    with state.agent.ctx.db.session() as session:
-        rows = session.scalars(query.order_by(SendRow.attempted_at.desc()).limit(limit)).all()
-    return [send_out(row) for row in rows]
+    """Emails sent or attempted, newest first, with what people did to each (the audit)."""
+    db = state.agent.ctx.db
+    rows = list_sends(db, status=status, lead_id=lead_id, limit=limit)
+    history = send_history(db, [row.approval_id for row in rows])
+    return [send_out(row, history[row.approval_id]) for row in rows]
 
 
 def _stale(state: ServiceState, rows: Sequence[ApprovalRow]) -> dict[str, str]:

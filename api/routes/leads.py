@@ -19,6 +19,7 @@ from agent.store.decisions import LeadFilter, latest_decision, list_leads
 from agent.store.leads import upsert_leads
 from agent.store.runs import get_run
 from agent.store.schema import LeadRow, SendRow
+from agent.store.sends import send_history
 from agent.tools.timeline import load_timeline
 from api.convert import batch_out, lead_out, run_out, send_out
 from api.deps import StateDep, require
@@ -38,7 +39,8 @@ from api.schemas import (
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # decay arithmetic overflows near year 1
 # Ids come from CRMs and may hold '/': every id segment is an `:id`
-# (api/ids.py), percent-encoded by clients.
+# (api/ids.py), percent-encoded by clients. A route below a lead (`/leads/{id}/<name>`) needs
+# its name in agent/store/lead_ids.py, so no stored lead's id can shadow it.
 router = APIRouter(prefix="/v1", tags=["leads"], responses=AUTH_ERRORS)
 
 Reader = Annotated[Principal, Depends(require("rep", "marketer"))]
@@ -74,7 +76,9 @@ def upsert_lead(lead_id: str, lead: LeadBody, state: StateDep, _: Writer) -> Lea
         ctx.db, [{"id": lead_id, **lead.model_dump(mode="json")}], ctx.playbook, now=ctx.clock()
     )
     if report.rejected:
-        raise unprocessable("path", "lead_id", msg=report.rejected[0].reason or "rejected")
+        # the id is the path's: "id: ..." would name a field the client never sent
+        reason = (report.rejected[0].reason or "rejected").removeprefix("id: ")
+        raise unprocessable("path", "lead_id", msg=reason)
     return _lead(state, lead_id)
 
 
@@ -162,11 +166,13 @@ def run_status(thread_id: str, state: StateDep, _: Reader) -> RunOut:
 def lead_sends(lead_id: str, state: StateDep, _: Reader) -> list[SendOut]:
     """Every email sent (or attempted) to this lead, newest first."""
     _lead(state, lead_id)
-    with state.agent.ctx.db.session() as session:
+    db = state.agent.ctx.db
+    with db.session() as session:
         rows = session.scalars(
             select(SendRow).where(SendRow.lead_id == lead_id).order_by(SendRow.attempted_at.desc())
         ).all()
-    return [send_out(row) for row in rows]
+    history = send_history(db, [row.approval_id for row in rows])
+    return [send_out(row, history[row.approval_id]) for row in rows]
 
 
 # after the routes below a lead: `{lead_id:id}` would swallow their suffixes

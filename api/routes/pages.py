@@ -1,9 +1,11 @@
 """The approval inbox and the rep's lead page, rendered on the server (Jinja2 templates, plain
 JS for keyboard shortcuts in api/static/app.js). Signing in puts the API key in a cookie.
 
-CSRF: the cookie is httponly and SameSite=Strict, so the browser never attaches it to a request
-another site starts; a forged cross-site POST arrives without a key and is sent to /login.
-Each answer form also carries its approval id, which must match the one in the path."""
+CSRF: the cookie is httponly and SameSite=Strict, but a page on this host at another port is
+same-site and its forms carry the cookie; so every form also holds this session's token and
+unsafe requests from another origin are refused (api/csrf.py). Signing in has no session yet:
+the origin check guards it. Each answer form also carries its approval id, which must match
+the one in the path."""
 
 from __future__ import annotations
 
@@ -16,10 +18,12 @@ from fastapi.staticfiles import StaticFiles
 
 from agent.errors import NurtureError
 from agent.playbook.models import STAGES
-from agent.store.api_keys import Principal, authenticate
+from agent.store.api_keys import Principal, split_key
 from agent.store.approvals import Answer, GuardrailsNotOverridden, get_approval
 from agent.store.schema import ApprovalRow
-from api.deps import KEY_COOKIE, DbDep, StateDep
+from api.auth_failures import TooManyFailures
+from api.csrf import refuse_other_origins, require_token
+from api.deps import KEY_COOKIE, CsrfTokenDep, DbDep, StateDep, verify_key
 from api.state import ServiceState
 from api.web.inbox import draft_page, inbox, next_pending, outcome_flash, stage_counts
 from api.web.lead import lead_page
@@ -31,6 +35,7 @@ from api.web.render import (
     Viewer,
     render,
     safe_next,
+    too_many_failures,
 )
 
 router = APIRouter(tags=["inbox"], include_in_schema=False, route_class=PageRoute)
@@ -61,7 +66,7 @@ def login_form(
     request: Request, db: DbDep, next_path: Annotated[str, Query(alias="next")] = "/inbox"
 ) -> Response:
     key = request.cookies.get(KEY_COOKIE, "")
-    if key and authenticate(db, key) is not None:
+    if key and verify_key(request, db, key) is not None:
         return RedirectResponse(safe_next(next_path), status_code=303)
     return render(request, "login.html", {"next": safe_next(next_path), "error": None})
 
@@ -73,8 +78,14 @@ def login(
     key: Annotated[str, Form()],
     next_path: Annotated[str, Form(alias="next")] = "/inbox",
 ) -> Response:
+    refuse_other_origins(request)  # login CSRF: no session yet, so no token to check
     key = key.strip()
-    principal = authenticate(db, key) if key else None
+    try:
+        principal = verify_key(request, db, key) if key else None
+    except TooManyFailures as exc:
+        problem = too_many_failures(exc)
+        context = {"next": safe_next(next_path), "error": problem.message}
+        return render(request, "login.html", context, status_code=429, headers=problem.headers)
     if principal is None or principal.role not in PAGE_ROLES:
         error = (
             "That key is not valid (revoked, mistyped, or not a key)."
@@ -96,7 +107,11 @@ def login(
 
 
 @router.post("/logout")
-def logout() -> RedirectResponse:
+def logout(request: Request, state: StateDep, csrf_token: CsrfTokenDep) -> RedirectResponse:
+    refuse_other_origins(request)
+    parts = split_key(request.cookies.get(KEY_COOKIE, ""))
+    if parts:  # only this session's own form signs it out
+        require_token(request, state.csrf, parts[0], csrf_token)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(KEY_COOKIE, path="/", httponly=True, samesite="strict")
     return response
@@ -198,6 +213,7 @@ def _common(state: ServiceState, principal: Principal, done: str | None) -> dict
     return {
         "principal": principal,
         "can_act": principal.role in ACTING_ROLES,
+        "csrf_token": state.csrf.token(principal.key_id),  # every form: {% include "_csrf.html" %}
         "flash": flash,
         "path_part": path_part,
         "playbook_version": state.agent.ctx.playbook.version,

@@ -1,5 +1,6 @@
-"""The playbook in force, checking a candidate, and activating a new version (admin). The
-active version is recorded on every decision and draft made after activation."""
+"""The playbook in force, checking a candidate (marketers own the playbook), and activating a
+new version (admin). The active version is recorded on every decision and draft made after
+activation."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from api.schemas import (
 router = APIRouter(prefix="/v1", tags=["playbook"], responses=AUTH_ERRORS)
 
 Reader = Annotated[Principal, Depends(require("rep", "marketer"))]
+Author = Annotated[Principal, Depends(require("marketer"))]
 Admin = Annotated[Principal, Depends(require())]
 
 
@@ -66,7 +68,7 @@ def versions(state: StateDep, _: Reader) -> list[PlaybookVersionOut]:
 
 
 @router.post("/playbook/validate", response_model=ValidationOut, responses=errors(400))
-def validate(candidate: PlaybookText, _: Admin) -> ValidationOut:
+def validate(candidate: PlaybookText, _: Author) -> ValidationOut:
     """Checks a candidate playbook without activating it: every problem with its YAML path
     and line."""
     try:

@@ -17,7 +17,9 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
 from agent.store.api_keys import Principal, Role
-from api.deps import DbDep, authenticate_request
+from api.auth_failures import TooManyFailures
+from api.csrf import CrossSiteRefused
+from api.deps import CsrfTokenDep, DbDep, authenticate_request
 
 API_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = API_DIR / "templates"
@@ -39,11 +41,14 @@ SECURITY_HEADERS = {
 class PageProblem(Exception):
     """Stops a page with a status and a message the person can act on."""
 
-    def __init__(self, status_code: int, title: str, message: str) -> None:
+    def __init__(
+        self, status_code: int, title: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.title = title
         self.message = message
+        self.headers = headers or {}
 
 
 class LoginRequired(Exception):
@@ -69,9 +74,14 @@ def render(
     context: Mapping[str, Any],
     *,
     status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     return templates().TemplateResponse(
-        request, name, dict(context), status_code=status_code, headers=SECURITY_HEADERS
+        request,
+        name,
+        dict(context),
+        status_code=status_code,
+        headers={**SECURITY_HEADERS, **(headers or {})},
     )
 
 
@@ -113,6 +123,10 @@ class PageRoute(APIRoute):
                 return RedirectResponse(login_url(exc.next_path), status_code=303)
             except PageProblem as exc:
                 return problem_page(request, exc)
+            except CrossSiteRefused as exc:
+                return problem_page(request, PageProblem(403, exc.title, exc.detail))
+            except TooManyFailures as exc:
+                return problem_page(request, too_many_failures(exc))
             except RequestValidationError as exc:
                 fields = ", ".join(str(e.get("loc", ("?",))[-1]) for e in exc.errors())
                 problem = PageProblem(422, "Something is missing", f"Check these fields: {fields}.")
@@ -123,13 +137,29 @@ class PageRoute(APIRoute):
 
 def problem_page(request: Request, problem: PageProblem) -> Response:
     context = {"title": problem.title, "message": problem.message, "principal": None}
-    return render(request, "error.html", context, status_code=problem.status_code)
+    return render(
+        request, "error.html", context, status_code=problem.status_code, headers=problem.headers
+    )
 
 
-def page_principal(request: Request, db: DbDep) -> Principal:
-    """The caller, authenticated exactly as the API does (same keys, same cookie)."""
+def too_many_failures(exc: TooManyFailures) -> PageProblem:
+    return PageProblem(
+        429,
+        "Too many failed sign-ins",
+        f"Too many failed sign-ins: too many wrong keys were tried from this address (or for "
+        f"this key) in the last minute. Try another in {exc.retry_after} seconds; a valid key "
+        "works at once.",
+        headers={"Retry-After": str(exc.retry_after)},
+    )
+
+
+def page_principal(request: Request, db: DbDep, csrf_token: CsrfTokenDep) -> Principal:
+    """The caller, authenticated exactly as the API does (same keys, same cookie, same CSRF
+    checks)."""
     try:
-        return authenticate_request(request, db)
+        return authenticate_request(request, db, csrf_token)
+    except (CrossSiteRefused, TooManyFailures):
+        raise  # a refusal page, not the login form: signing in again would not help
     except HTTPException as exc:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         # a POST cannot be replayed after login; come back to the page it was posted from

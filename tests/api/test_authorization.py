@@ -38,10 +38,12 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/approvals/{approval_id:id}"): READ,
     ("POST", "/v1/approvals/{approval_id:id}/decision"): {"admin", "marketer"},
     ("GET", "/v1/sends"): READ,
+    ("POST", "/v1/sends/{approval_id:id}/retry"): {"admin", "marketer"},
+    ("POST", "/v1/sends/{approval_id:id}/resolution"): {"admin", "marketer"},
     ("GET", "/v1/content/search"): READ,
     ("GET", "/v1/playbook"): READ,
     ("GET", "/v1/playbook/versions"): READ,
-    ("POST", "/v1/playbook/validate"): {"admin"},
+    ("POST", "/v1/playbook/validate"): {"admin", "marketer"},  # marketers own the playbook
     ("POST", "/v1/playbook/activate"): {"admin"},
     # the inbox pages
     ("GET", "/inbox"): READ,
@@ -59,6 +61,7 @@ BODY: dict[str, Any] = {
     "/v1/events": {"lead_id": "nobody"},
     "/v1/events/batch": [],
     "/v1/approvals/{approval_id}/decision": {"answer": "edit", "subject": "x"},  # 422 if let in
+    "/v1/sends/{approval_id:id}/resolution": {"resolution": "delivered"},  # 404: no send yet
     "/v1/playbook/validate": {"yaml": "version: x"},
     "/v1/playbook/activate": {"yaml": "version: x"},
 }
@@ -86,7 +89,17 @@ def test_every_route_has_a_policy(service: Service) -> None:
     assert set(POLICY) <= set(routes(service))
 
 
-@pytest.mark.parametrize("role", [None, *ROLES])
+WRONG_KEY = "wrong key"  # a well-formed key that is not stored: 401 (or the login page)
+
+
+@pytest.fixture(autouse=True)
+def _no_brute_force_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The walk presents a wrong key to every route: far more than the per-minute limit."""
+    monkeypatch.setenv("NURTURE_AUTH_FAILURES_PER_MINUTE", "100000")
+    monkeypatch.setenv("NURTURE_AUTH_FAILURES_PER_KEY_PER_MINUTE", "100000")
+
+
+@pytest.mark.parametrize("role", [None, WRONG_KEY, *ROLES])
 def test_every_route_for_every_role(service: Service, role: str | None) -> None:
     seen = []
     for method, template in routes(service):
@@ -103,10 +116,14 @@ def test_every_route_for_every_role(service: Service, role: str | None) -> None:
                 kwargs["data"] = {"approval_id": "not-this-one"}  # 400 if let in: changes nothing
             else:
                 kwargs["json"] = BODY.get(template, {})
-        response = service.call(method, path, role, **kwargs)
+        if role == WRONG_KEY:
+            wrong = {"Authorization": "Bearer nk_0123456789ab_not-the-secret"}
+            response = service.client.request(method, path, headers=wrong, **kwargs)
+        else:
+            response = service.call(method, path, role, **kwargs)
         allowed = POLICY[(method, template)]
         page = not template.startswith(("/v1", "/metrics"))
-        if role is None:
+        if role is None or role == WRONG_KEY:
             expected = {303} if page else {401}
         elif role not in allowed:
             expected = {403}
@@ -123,3 +140,12 @@ def test_every_route_for_every_role(service: Service, role: str | None) -> None:
         == "pending"
     )
     assert service.world.delivered() == []
+
+
+def test_marketers_check_the_playbook_and_only_admins_put_it_in_force(service: Service) -> None:
+    candidate = {"yaml": "version: x\nsignals: 3\n"}
+    checked = service.call("POST", "/v1/playbook/validate", "marketer", json=candidate)
+    assert checked.status_code == 200 and checked.json()["valid"] is False
+    assert (
+        service.call("POST", "/v1/playbook/activate", "marketer", json=candidate).status_code == 403
+    )

@@ -18,8 +18,10 @@ import pytest
 from agent.store.api_keys import create_key
 from agent.store.approvals import get_approval, pending
 from api.main import create_app
+from api.routes.pages import path_part
 from tests.utils.agent_world import DANA, World, drafted
 from tests.utils.browser import artifact, chromium, needs_chromium
+from tests.utils.other_origin import auto_submitting_form, other_origin
 from tests.utils.serve import serve
 
 DESKTOP = {"width": 1280, "height": 900}
@@ -68,10 +70,14 @@ def site(world: World) -> Iterator[Site]:
 
 @contextmanager
 def signed_in(
-    browser: Any, site: Site, viewport: dict[str, int] = DESKTOP, key: str | None = None
+    browser: Any,
+    site: Site,
+    viewport: dict[str, int] = DESKTOP,
+    key: str | None = None,
+    expected_error: str | None = None,
 ) -> Iterator[Any]:
     """A fresh browser context, signed in through the login form; fails on any console error
-    (a Content-Security-Policy violation shows up there)."""
+    (a Content-Security-Policy violation shows up there) but the one a test expects."""
     context = browser.new_context(viewport=viewport)
     page = context.new_page()
     errors: list[str] = []
@@ -84,7 +90,7 @@ def signed_in(
         page.click("button[type=submit]")
         page.wait_for_url(f"{site.url}/inbox")
         yield page
-        assert errors == []
+        assert [e for e in errors if not expected_error or expected_error not in e] == []
     finally:
         context.close()
 
@@ -116,12 +122,39 @@ def test_a_rep_can_read_a_draft_but_not_approve_it(browser: Any, site: Site) -> 
         page.goto(f"{site.url}/inbox/{site.approval_id}")
         assert "rory" in page.inner_text("header")
         assert page.locator("#approve-button").count() == 0
-        # the form a marketer would post, sent with the rep's own signed-in cookie
+        # the form a marketer would post, sent with the rep's own signed-in cookie and token
+        token = page.get_attribute("input[name=csrf_token]", "value")
         response = page.request.post(
             f"{site.url}/inbox/{site.approval_id}/approve",
-            form={"approval_id": site.approval_id, "subject": "Hi", "body": "Send it"},
+            form={
+                "approval_id": site.approval_id,
+                "subject": "Hi",
+                "body": "Send it",
+                "csrf_token": token or "",
+            },
         )
         assert response.status == 403 and "Not allowed" in response.text()
+    assert get_approval(site.world.agent.ctx.db, site.approval_id).status == "pending"
+    assert site.world.delivered() == []
+
+
+def test_a_form_posted_from_another_port_on_this_host_is_refused(browser: Any, site: Site) -> None:
+    """The attack as it was run: a page on 127.0.0.1:<other port> (same site, other origin, so
+    the SameSite=Strict cookie goes along) auto-submits the approve form of a waiting draft."""
+    row = get_approval(site.world.agent.ctx.db, site.approval_id)
+    forged = auto_submitting_form(
+        f"{site.url}/inbox/{path_part(site.approval_id)}/approve",
+        {"approval_id": site.approval_id, "subject": row.subject, "body": row.body},
+    )
+    refused = "the server responded with a status of 403"
+    with signed_in(browser, site, expected_error=refused) as page, other_origin(forged) as hostile:
+        assert hostile.split(":")[-1] != site.url.split(":")[-1]
+        with page.expect_response(lambda r: r.url.endswith("/approve")) as posted:
+            page.goto(hostile)
+        assert posted.value.status == 403
+        page.wait_for_load_state()
+        assert "another site" in page.inner_text("main")
+        assert "Nothing was changed" in page.inner_text("main")
     assert get_approval(site.world.agent.ctx.db, site.approval_id).status == "pending"
     assert site.world.delivered() == []
 

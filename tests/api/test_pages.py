@@ -29,13 +29,19 @@ class Site:
     approval_id: str
     marketer: str
     rep: str
+    csrf_token: str = ""
 
     def login(self, key: str) -> None:
         response = self.client.post("/login", data={"key": key}, follow_redirects=False)
         assert response.status_code == 303, response.text
+        # the session's CSRF token, as every signed-in page's forms carry it
+        match = re.search(r'name="csrf_token" value="([^"]+)"', self.client.get("/inbox").text)
+        assert match, "the signed-in page has no CSRF token"
+        self.csrf_token = match.group(1)
 
     def post(self, action: str, **form: str) -> object:
         form.setdefault("approval_id", self.approval_id)
+        form.setdefault("csrf_token", self.csrf_token)
         return self.client.post(
             f"/inbox/{self.approval_id}/{action}", data=form, follow_redirects=False
         )
@@ -72,7 +78,9 @@ def test_login_sets_an_httponly_strict_cookie(site: Site) -> None:
     assert cookie.startswith("nurture_key=")
     assert "HttpOnly" in cookie and "samesite=strict" in cookie.lower()
     assert site.client.get("/inbox").status_code == 200
-    site.client.post("/logout", follow_redirects=False)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', site.client.get("/inbox").text)
+    assert token
+    site.client.post("/logout", data={"csrf_token": token.group(1)}, follow_redirects=False)
     assert site.client.get("/inbox", follow_redirects=False).status_code == 303
 
 

@@ -10,11 +10,15 @@ from agent.cli import main
 
 
 def run_nurture(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    *args: str,
+    columns: int = 200,
 ) -> tuple[int, str, str]:
-    """`nurture ARGS`: (exit code, stdout, stderr)."""
+    """`nurture ARGS`: (exit code, stdout, stderr). Rich wraps at the terminal width: the wide
+    default keeps lines whole; pass `columns` to see what a narrow terminal shows."""
     monkeypatch.setattr(sys, "argv", ["nurture", *args])
-    monkeypatch.setenv("COLUMNS", "200")  # rich wraps at the terminal width: keep lines whole
+    monkeypatch.setenv("COLUMNS", str(columns))
     code = 0
     try:
         main()

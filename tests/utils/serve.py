@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -14,11 +15,14 @@ from tests.utils.smtp import free_port
 
 
 @contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """Runs the app (lifespan included) in a thread; yields its base URL; stops it after."""
+def serve(app: FastAPI, **options: Any) -> Iterator[str]:
+    """Runs the app (lifespan included) in a thread; yields its base URL; stops it after.
+    `options` go to uvicorn.Config (e.g. the proxy settings `nurture serve` passes)."""
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **options
+        )
     )
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
