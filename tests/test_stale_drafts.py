@@ -151,3 +151,17 @@ def test_timelines_load_in_batch_as_one_by_one(db: Database, playbook: Playbook)
         alone = load_timeline(db, lead_id, until=now, playbook=playbook)
         assert (lead, lead_events) == alone
     assert len(loaded["B0"][1]) == 3 and loaded["B2"][1] == []
+
+
+def test_sending_a_failed_send_again_is_blocked_once_the_draft_went_stale(world: World) -> None:
+    """A re-send is a send: the staleness rule holds there too."""
+    from agent.resend import send_again
+    from tests.test_resend import failed_send
+
+    approval_id = failed_send(world)
+    add_events(world, PRICING_TWICE)
+    result = send_again(world.agent.ctx, approval_id, by="dana")
+    assert result.outcome == "blocked", result
+    assert "stale" in result.detail and "handoff_to_sales" in result.detail
+    assert get_send(world.agent.ctx.db, approval_id).status == "blocked"  # type: ignore[union-attr]
+    assert world.delivered() == []
