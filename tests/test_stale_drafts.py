@@ -4,10 +4,12 @@ and blocks it; the inbox and the API mark it before anyone opens it."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from agent.playbook import Playbook, parse_playbook
@@ -18,6 +20,8 @@ from agent.store.ingest import ingest_events
 from agent.store.leads import upsert_leads
 from agent.store.sends import get_send
 from agent.tools.timeline import load_timeline, load_timelines
+from tests.test_cli import run
+from tests.test_cli_agent import approval_id_in, cli_env  # noqa: F401 - a fixture
 from tests.utils.agent_world import World, drafted
 from tests.utils.service import Service
 
@@ -165,3 +169,27 @@ def test_sending_a_failed_send_again_is_blocked_once_the_draft_went_stale(world:
     assert "stale" in result.detail and "handoff_to_sales" in result.detail
     assert get_send(world.agent.ctx.db, approval_id).status == "blocked"  # type: ignore[union-attr]
     assert world.delivered() == []
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_the_cli_json_marks_stale_drafts_as_the_api_does(
+    tmp_path: Path, settings: Settings, monkeypatch, capsys
+) -> None:  # noqa: ANN001
+    code, out, err = run(monkeypatch, capsys, "draft", "L1")
+    assert code == 0, err
+    approval_id = approval_id_in(out)
+    [fresh] = json.loads(run(monkeypatch, capsys, "inbox", "--json")[1])
+    assert (fresh["id"], fresh["stale"], fresh["stale_reason"]) == (approval_id, False, None)
+
+    data = yaml.safe_load(Path(settings.playbook).read_text())
+    data["version"] = "stale-cli-1"
+    data["scoring"]["hot_threshold"] = 10
+    changed = tmp_path / "playbook.yaml"
+    changed.write_text(yaml.safe_dump(data))
+    assert run(monkeypatch, capsys, "playbook", "activate", str(changed))[0] == 0
+
+    listed = json.loads(run(monkeypatch, capsys, "inbox", "--json")[1])
+    stale = {a["id"]: a for a in listed}[approval_id]
+    assert stale["stale"] is True and "handoff_to_sales" in stale["stale_reason"]
+    one = json.loads(run(monkeypatch, capsys, "review", approval_id, "--json")[1])
+    assert one["stale"] is True and one["stale_reason"] == stale["stale_reason"]
