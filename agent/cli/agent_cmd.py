@@ -24,6 +24,7 @@ from agent.decisions import decide
 from agent.errors import NurtureError
 from agent.nodes.review import describe
 from agent.runner import NurtureAgent, RunResult
+from agent.staleness import stale_reasons
 from agent.store.approvals import GuardrailsNotOverridden, get_approval, pending
 from agent.store.leads import all_lead_ids
 from agent.store.schema import ApprovalRow
@@ -318,7 +319,10 @@ def _approval_json(agent: NurtureAgent, row: ApprovalRow) -> dict[str, Any]:
     """An approval as `GET /v1/approvals/{id}` shows it."""
     from api.convert import approval_out
 
-    return approval_out(row, get_send(agent.ctx.db, row.id)).model_dump(mode="json")
+    ctx = agent.ctx
+    stale = stale_reasons(ctx.db, ctx.playbook, ctx.assets, [row], ctx.clock()).get(row.id)
+    send = get_send(ctx.db, row.id)
+    return approval_out(row, send, stale_reason=stale).model_dump(mode="json")
 
 
 def _drafter_label(name: str) -> str:
