@@ -19,6 +19,7 @@ from agent.decisions import decide
 from agent.errors import NurtureError
 from agent.nodes.common import finish
 from agent.nodes.send import blocked_reason, deliver, touch_id
+from agent.staleness import stale_reason
 from agent.store.approvals import get_approval
 from agent.store.schema import ApprovalRow, SendRow
 from agent.store.sends import (
@@ -139,7 +140,8 @@ def _send_claimed(ctx: AgentContext, seen: SendRow) -> dict[str, Any]:
     own = touch_id(seen.approval_id)  # an uncertain first copy must not hold back its re-send
     events = [e for e in events if e.id != own]
     config, state = _config(approval.thread_id), _state(approval)
-    blocked = blocked_reason(decide(lead, events, ctx.playbook, now), ctx.playbook)
+    decision = decide(lead, events, ctx.playbook, now)
+    blocked = blocked_reason(decision, ctx.playbook) or stale_reason(approval, decision, ctx.assets)
     if blocked:
         finish_send(ctx.db, seen.approval_id, status="blocked", at=now, reason=blocked)
         return finish(ctx, config, state, "blocked", blocked)

@@ -52,8 +52,11 @@ class NurtureAgent:
         feedback: str | None = None,
         subject: str | None = None,
         body: str | None = None,
+        override_guardrails: bool = False,
     ) -> RunResult:
-        """Records who decided what, then resumes the waiting thread with that answer."""
+        """Records who decided what, then resumes the waiting thread with that answer. Accepting
+        a draft whose guardrails failed raises GuardrailsNotOverridden unless
+        `override_guardrails` says the person means it."""
         row = record_answer(
             self.ctx.db,
             approval_id,
@@ -63,6 +66,7 @@ class NurtureAgent:
             feedback=feedback,
             subject=subject,
             body=body,
+            override_guardrails=override_guardrails,
         )
         args: Any = None
         if answer == "respond":

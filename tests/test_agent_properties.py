@@ -1,14 +1,16 @@
 """Stateful property test of the agent's sending guarantees.
 
 Hypothesis drives random sequences of: drafts for three leads; answers to pending approvals
-(accept, a clean edit, an edit that breaks a guardrail, respond, ignore); restarts (a new
+(accept with or without a guardrail override, a clean edit, an edit that breaks a guardrail,
+respond, ignore); restarts (a new
 process' view of the same database and checkpoint file); timeline events (unsubscribe, hard
 bounce, do-not-contact, email_open, whitepaper_download); crashes between the SMTP server
 accepting a message and the send being recorded; and recoveries of threads. After every step,
 against what the real SMTP server received and what the database holds:
 
 1. every delivered Message-ID belongs to an approval a human accepted (or edited cleanly),
-   decided before the send was attempted;
+   decided before the send was attempted; a draft whose guardrails failed only with an override
+   recorded in its audit (without one, the accept is refused and the draft keeps waiting);
 2. nothing is delivered to a lead after an unsubscribe, hard bounce or do-not-contact for that
    lead was ingested;
 3. no Message-ID is delivered twice, and no approval has more than one delivery;
@@ -49,7 +51,7 @@ from agent.nodes.send import message_id_for
 from agent.runner import NurtureAgent
 from agent.settings import Settings
 from agent.store import Database
-from agent.store.approvals import get_approval
+from agent.store.approvals import GuardrailsNotOverridden, get_approval
 from agent.store.ingest import ingest_events
 from agent.store.leads import load_lead, upsert_leads
 from agent.store.schema import ApprovalRow, SendRow
@@ -192,10 +194,13 @@ def timeline_event(lead_id: str, kind: str, number: int) -> dict[str, Any]:
 def check_approved(delivery: Delivery, approval: ApprovalRow, send: SendRow, model: Model) -> None:
     """Invariant 1: a human accepted (or cleanly edited) it, before the send was attempted."""
     assert approval.status in APPROVED, (approval.id, approval.status)
-    assert model.answered.get(approval.id) in ("accept", "edit"), (
+    assert model.answered.get(approval.id) in ("accept", "accept_override", "edit"), (
         approval.id,
         model.answered.get(approval.id),
     )
+    if approval.status == "accepted" and approval.violations:
+        assert model.answered[approval.id] == "accept_override", approval.id
+        assert approval.guardrails_overridden_by == "sam", approval.id
     assert approval.decided_at is not None and approval.decided_at <= send.attempted_at
     assert delivery.message["To"].addresses[0].addr_spec == LEADS[approval.lead_id]["email"]
 
@@ -303,6 +308,18 @@ class AgentMachine(RuleBasedStateMachine):
             result = self.agent.answer(
                 approval_id, "respond", by="sam", feedback="Shorter, please."
             )
+        elif how in ("accept", "accept_override"):
+            flagged = bool(get_approval(self.agent.ctx.db, approval_id).violations)
+            try:
+                result = self.agent.answer(
+                    approval_id, "accept", by="sam", override_guardrails=how == "accept_override"
+                )
+            except GuardrailsNotOverridden:
+                assert flagged and how == "accept", approval_id
+                del self.model.answered[approval_id]  # refused: the draft keeps waiting
+                assert get_approval(self.agent.ctx.db, approval_id).status == "pending"
+                note("accept: refused, its guardrails failed")
+                return
         else:
             result = self.agent.answer(approval_id, how, by="sam")  # type: ignore[arg-type]
         note(f"{how}: {result.outcome}")
@@ -331,9 +348,9 @@ class AgentMachine(RuleBasedStateMachine):
         note(f"start: {self.agent.start(lead_id).outcome}")
 
     @precondition(_has_pending)
-    @rule(pick=PICK)
-    def accept(self, pick: int) -> None:
-        self._answer_pending(pick, "accept")
+    @rule(pick=PICK, override=st.booleans())
+    def accept(self, pick: int, override: bool = False) -> None:
+        self._answer_pending(pick, "accept_override" if override else "accept")
 
     @precondition(_has_pending)
     @rule(pick=PICK)
@@ -379,10 +396,10 @@ class AgentMachine(RuleBasedStateMachine):
     def crash_during_send(self, pick: int) -> None:
         pending = self._pending()
         approval_id = pending[pick % len(pending)]
-        self.model.answered[approval_id] = "accept"
+        self.model.answered[approval_id] = "accept_override"  # this rule is about the crash
         self.agent.ctx.after_send = crash
         try:
-            self.agent.answer(approval_id, "accept", by="sam")
+            self.agent.answer(approval_id, "accept", by="sam", override_guardrails=True)
             note("crash: the send was not attempted")
         except SimulatedCrash:
             note("crash: after the SMTP server accepted")
@@ -481,5 +498,28 @@ def test_the_machine_sends_and_refuses_a_second_answer_after_a_restart(
         assert len(machine.model.deliveries) == 1
         send = get_send(machine.agent.ctx.db, machine.model.approvals[0])
         assert send is not None and send.status == "sent"
+    finally:
+        machine.teardown()
+
+
+def test_the_machine_refuses_a_flagged_accept_until_it_is_overridden(
+    indexed_data: Path, smtp_server: tuple[CollectingHandler, int]
+) -> None:
+    """The harness's guardrail path: a flagged draft's plain accept is refused and it waits; the
+    overridden accept sends it (so both branches of the accept rule are reachable)."""
+    machine = bind(indexed_data, smtp_server)()
+    try:
+        machine.first_drafts(["L1"])
+        machine.sends_are_approved_unsuppressed_once_and_recorded()
+        machine.edit_breaking_a_guardrail(0)
+        machine.sends_are_approved_unsuppressed_once_and_recorded()
+        [flagged] = machine._pending()
+        assert get_approval(machine.agent.ctx.db, flagged).violations
+        machine.accept(0, override=False)
+        machine.sends_are_approved_unsuppressed_once_and_recorded()
+        assert machine._pending() == [flagged] and machine.model.deliveries == []
+        machine.accept(0, override=True)
+        machine.sends_are_approved_unsuppressed_once_and_recorded()
+        assert len(machine.model.deliveries) == 1
     finally:
         machine.teardown()

@@ -24,7 +24,8 @@ from agent.decisions import decide
 from agent.errors import NurtureError
 from agent.nodes.review import describe
 from agent.runner import NurtureAgent, RunResult
-from agent.store.approvals import get_approval, pending
+from agent.staleness import stale_reasons
+from agent.store.approvals import GuardrailsNotOverridden, get_approval, pending
 from agent.store.leads import all_lead_ids
 from agent.store.schema import ApprovalRow
 from agent.store.sends import get_send
@@ -148,13 +149,28 @@ def approve(
         typer.Option(help="A file: 'Subject: …' on the first line, a blank line, then the body."),
     ] = None,
     by: ByOption = None,
+    override_guardrails: Annotated[
+        bool,
+        typer.Option(
+            "--override-guardrails",
+            help="Send a draft whose guardrails failed unchanged (recorded with your name).",
+        ),
+    ] = False,
 ) -> None:
     """Approve a draft (optionally edited); it is re-checked and sent."""
     subject, body = _read_edit(edit) if edit else (None, None)
     with agent_session() as agent:
-        result = agent.answer(
-            approval_id, "edit" if edit else "accept", by=_who(by), subject=subject, body=body
-        )
+        try:
+            result = agent.answer(
+                approval_id,
+                "edit" if edit else "accept",
+                by=_who(by),
+                subject=subject,
+                body=body,
+                override_guardrails=override_guardrails,
+            )
+        except GuardrailsNotOverridden as exc:
+            raise NurtureError(f"{exc} with --override-guardrails") from exc
         _finish(agent, "approve", result)
 
 
@@ -303,7 +319,10 @@ def _approval_json(agent: NurtureAgent, row: ApprovalRow) -> dict[str, Any]:
     """An approval as `GET /v1/approvals/{id}` shows it."""
     from api.convert import approval_out
 
-    return approval_out(row, get_send(agent.ctx.db, row.id)).model_dump(mode="json")
+    ctx = agent.ctx
+    stale = stale_reasons(ctx.db, ctx.playbook, ctx.assets, [row], ctx.clock()).get(row.id)
+    send = get_send(ctx.db, row.id)
+    return approval_out(row, send, stale_reason=stale).model_dump(mode="json")
 
 
 def _drafter_label(name: str) -> str:

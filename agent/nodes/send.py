@@ -2,7 +2,10 @@
 
 LangGraph re-runs a node when a thread resumes, so the send is keyed to the approval: a `sends`
 row is written ('sending') before the SMTP conversation and finished after it. Finding a row
-already there means an earlier attempt got at least that far; it is never sent again."""
+already there means an earlier attempt got at least that far; it is never sent again.
+
+Before that, the lead is decided again: a suppression, the frequency cap or a draft gone stale
+(agent.staleness) blocks the send, with the reason."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from agent.context import AgentContext
 from agent.decisions import Decision, decide
 from agent.nodes.common import context_of, finish
 from agent.playbook import Playbook
+from agent.staleness import stale_reason
 from agent.state import AgentState
 from agent.store.approvals import get_approval
 from agent.store.ingest import ingest_events
@@ -62,7 +66,9 @@ def send_email(
         "body": email.body,
         "at": now,
     }
-    blocked = blocked_reason(decide(lead, events, ctx.playbook, now), ctx.playbook)
+    decision = decide(lead, events, ctx.playbook, now)
+    # a playbook change or new events since the draft may have taken away its reason
+    blocked = blocked_reason(decision, ctx.playbook) or stale_reason(approval, decision, ctx.assets)
     if blocked:
         record_blocked(ctx.db, **record, reason=blocked)
         return finish(ctx, config, dict(state), "blocked", blocked)

@@ -22,6 +22,24 @@ STATUS_FOR: dict[str, str] = {
 }
 
 
+class GuardrailsNotOverridden(NurtureError):
+    """Accepting unchanged a draft whose guardrails failed, without saying so explicitly."""
+
+    def __init__(self, approval_id: str, violations: list[dict[str, Any]]) -> None:
+        self.rules = failed_checks(violations)
+        listed = "; ".join(f"{v.get('rule')}: {v.get('message')}" for v in violations)
+        super().__init__(
+            f"draft '{approval_id}' failed the guardrails ({listed}). It was not sent and is "
+            "still waiting: edit it, ask for changes, or override the failed checks explicitly "
+            f"({', '.join(self.rules)})"
+        )
+
+
+def failed_checks(violations: list[dict[str, Any]]) -> list[str]:
+    """The rules of a draft's failed checks, each once, in order."""
+    return list(dict.fromkeys(str(v.get("rule")) for v in violations))
+
+
 @dataclass(frozen=True, slots=True)
 class PendingDraft:
     approval_id: str
@@ -74,16 +92,29 @@ def record_answer(
     feedback: str | None = None,
     subject: str | None = None,
     body: str | None = None,
+    override_guardrails: bool = False,
 ) -> ApprovalRow:
     """Marks a pending approval decided. A decided one cannot be decided again: the write only
     happens while the row is still pending, so of two concurrent answers exactly one wins (a
-    read-then-write would let both through on SQLite, which ignores SELECT ... FOR UPDATE)."""
+    read-then-write would let both through on SQLite, which ignores SELECT ... FOR UPDATE).
+
+    Accepting unchanged a draft whose guardrails failed needs `override_guardrails`, which is
+    recorded with who gave it and which checks it overrode. (An edit needs none: the guardrails
+    check the edited text again.)"""
     final_subject: Any = None
     final_body: Any = None
+    overridden_by: str | None = None
+    overridden: list[str] | None = None
     if answer == "edit":
         final_subject, final_body = subject, body
     elif answer == "accept":
         final_subject, final_body = ApprovalRow.subject, ApprovalRow.body
+        # a draft's violations never change once it waits, so reading them first is safe
+        current = get_approval(db, approval_id)
+        if current.status == "pending" and current.violations:
+            if not override_guardrails:
+                raise GuardrailsNotOverridden(approval_id, current.violations)
+            overridden_by, overridden = by, failed_checks(current.violations)
     decided = (
         update(ApprovalRow)
         .where(ApprovalRow.id == approval_id, ApprovalRow.status == "pending")
@@ -95,6 +126,8 @@ def record_answer(
             feedback=feedback,
             final_subject=final_subject,
             final_body=final_body,
+            guardrails_overridden_by=overridden_by,
+            guardrails_overridden=overridden,
         )
         .execution_options(synchronize_session=False)
     )

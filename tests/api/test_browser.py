@@ -209,3 +209,31 @@ def test_screenshots_at_desktop_and_phone_widths(browser: Any, site: Site) -> No
             assert page.locator(".draft-row.flagged").count() == 1
             page.keyboard.press("?")
             assert page.locator("#shortcuts").is_visible()
+
+
+def test_a_flagged_draft_is_sent_only_with_the_confirm_box_ticked(browser: Any, site: Site) -> None:
+    from tests.test_guardrail_override import FAILED_CHECKS, flagged
+
+    approval_id = flagged(site.world, site.approval_id)
+    with signed_in(browser, site) as page:
+        page.goto(f"{site.url}/inbox/{approval_id}")
+        confirm = page.locator("#override-guardrails")
+        label = page.inner_text("label.override")
+        assert all(check in label for check in FAILED_CHECKS)
+        page.keyboard.press("a")  # the approve shortcut: the unticked box stops the form
+        page.wait_for_timeout(300)
+        assert page.url == f"{site.url}/inbox/{approval_id}"
+        assert page.evaluate("document.querySelector('#approve-form').checkValidity()") is False
+        assert get_approval(site.world.agent.ctx.db, approval_id).status == "pending"
+        # an edit is checked by the guardrails again: it needs no confirmation
+        original = page.input_value("#body")
+        page.fill("#body", original + "\nEdited.")
+        assert page.evaluate("document.querySelector('#approve-form').checkValidity()") is True
+        page.fill("#body", original)
+        confirm.check()
+        page.click("#approve-button")
+        page.wait_for_url("**/inbox?done=*")
+        assert "Sent to Dana Reyes" in page.inner_text(".flash")
+    row = get_approval(site.world.agent.ctx.db, approval_id)
+    assert (row.status, row.guardrails_overridden_by) == ("accepted", "mara")
+    assert len(site.world.delivered()) == 1
