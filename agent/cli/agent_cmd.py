@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.markdown import Markdown
@@ -24,6 +24,7 @@ from agent.decisions import decide
 from agent.errors import NurtureError
 from agent.nodes.review import describe
 from agent.runner import NurtureAgent, RunResult
+from agent.state import AgentState
 from agent.store.approvals import get_approval, pending
 from agent.store.leads import all_lead_ids
 from agent.tools.timeline import load_timeline
@@ -96,7 +97,8 @@ def review(approval_id: Annotated[str, typer.Argument(help="The approval id.")])
             subtitle=f"{row.drafter} · {row.prompt_version}",
         )
     )
-    console.print(Markdown(describe(snapshot.values)) if snapshot.values.get("draft") else "")
+    values = cast(AgentState, snapshot.values)  # LangGraph types a thread's values as a dict
+    console.print(Markdown(describe(values)) if values.get("draft") else "")
 
 
 def approve(
