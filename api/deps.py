@@ -17,7 +17,8 @@ KEY_COOKIE = "nurture_key"
 
 
 def get_state(request: Request) -> ServiceState:
-    return request.app.state.service  # type: ignore[no-any-return]
+    service: ServiceState = request.app.state.service  # Starlette's app.state is untyped
+    return service
 
 
 StateDep = Annotated[ServiceState, Depends(get_state)]
