@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -34,7 +35,7 @@ class Site:
         response = self.client.post("/login", data={"key": key}, follow_redirects=False)
         assert response.status_code == 303, response.text
 
-    def post(self, action: str, **form: str) -> object:
+    def post(self, action: str, **form: str) -> Any:  # TestClient's response: httpx2's or httpx's
         form.setdefault("approval_id", self.approval_id)
         return self.client.post(
             f"/inbox/{self.approval_id}/{action}", data=form, follow_redirects=False
