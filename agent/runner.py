@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
@@ -76,7 +77,7 @@ class NurtureAgent:
                 "action": "send_email",
                 "args": {"subject": subject or row.subject, "body": body or row.body},
             }
-        resume = Command(resume=[{"type": answer, "args": args}])
+        resume: Command[str] = Command(resume=[{"type": answer, "args": args}])
         self.graph.invoke(resume, self._config(row.thread_id), context=self.ctx)
         return self.result(row.thread_id)
 
@@ -103,5 +104,5 @@ class NurtureAgent:
         )
 
     @staticmethod
-    def _config(thread_id: str) -> dict[str, Any]:
+    def _config(thread_id: str) -> RunnableConfig:
         return {"configurable": {"thread_id": thread_id}}

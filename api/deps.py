@@ -36,7 +36,8 @@ class PresentedKey:
 
 
 def get_state(request: Request) -> ServiceState:
-    return request.app.state.service  # type: ignore[no-any-return]
+    service: ServiceState = request.app.state.service  # Starlette's app.state is untyped
+    return service
 
 
 StateDep = Annotated[ServiceState, Depends(get_state)]

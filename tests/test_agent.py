@@ -228,7 +228,7 @@ def test_approve_from_a_new_process_after_a_restart(world: World, settings: Sett
         ([("whitepaper_download", 1, {"topic": "route optimisation"})], "waiting"),
     ],
 )
-def test_no_draft_when_the_playbook_says_no(world: World, events: list, outcome: str) -> None:  # type: ignore[type-arg]
+def test_no_draft_when_the_playbook_says_no(world: World, events: list, outcome: str) -> None:
     world.seed(DANA, events)
     result = world.agent.start("L1")
     assert result.outcome == outcome and result.approval_id is None

@@ -59,14 +59,14 @@ from agent.store.sends import get_send
 from tests.utils.agent_world import DANA, WHITEPAPER, World
 from tests.utils.smtp import CollectingHandler
 
-OMAR = {
+OMAR: dict[str, Any] = {
     "id": "L2",
     "email": "omar@harlowfreight.example",
     "name": "Omar Haddad",
     "company": "Harlow Freight",
     "attributes": {"industry": "logistics", "employees": 300, "title": "Fleet Manager"},
 }
-MEI = {
+MEI: dict[str, Any] = {
     "id": "L3",
     "email": "mei@tidewater.example",
     "name": "Mei Tanaka",

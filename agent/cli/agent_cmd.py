@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 from rich.markdown import Markdown
@@ -25,6 +25,7 @@ from agent.errors import NurtureError
 from agent.nodes.review import describe
 from agent.runner import NurtureAgent, RunResult
 from agent.staleness import stale_reasons
+from agent.state import AgentState
 from agent.store.approvals import GuardrailsNotOverridden, get_approval, pending
 from agent.store.leads import all_lead_ids
 from agent.store.schema import ApprovalRow
@@ -128,7 +129,8 @@ def review(
     with agent_session() as agent:
         row = get_approval(agent.ctx.db, approval_id)
         snapshot = agent.graph.get_state({"configurable": {"thread_id": row.thread_id}})
-        explanation = describe(snapshot.values) if snapshot.values.get("draft") else None
+        values = cast(AgentState, snapshot.values)  # LangGraph types a thread's values as a dict
+        explanation = describe(values) if values.get("draft") else None
         if as_json:
             print_json({**_approval_json(agent, row), "explanation": explanation})
             return

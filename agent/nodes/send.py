@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any
+from datetime import datetime
+from typing import Any, TypedDict
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
@@ -31,6 +32,18 @@ from agent.tools.timeline import load_timeline
 
 TOUCH = "email_sent"  # what a send records; the frequency-cap rules count these
 APPROVED = {"accepted", "edited"}
+
+
+class _SendRecord(TypedDict):
+    """What claim_send and record_blocked both take about the send."""
+
+    approval_id: str
+    lead_id: str
+    message_id: str
+    to_address: str
+    subject: str
+    body: str
+    at: datetime
 
 
 def send_email(
@@ -57,7 +70,7 @@ def send_email(
         from_address=ctx.settings.from_address,
         from_name=ctx.settings.from_name,
     )
-    record = {
+    record: _SendRecord = {
         "approval_id": approval.id,
         "lead_id": lead.id,
         "message_id": email.message_id,

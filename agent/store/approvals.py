@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from agent.errors import NurtureError
 from agent.store.database import Database
@@ -132,7 +132,8 @@ def record_answer(
         .execution_options(synchronize_session=False)
     )
     with db.session() as session:
-        won = session.execute(decided).rowcount == 1
+        # an UPDATE's result is a CursorResult, which Session.execute's signature does not say
+        won = cast(CursorResult[Any], session.execute(decided)).rowcount == 1
         row = session.get(ApprovalRow, approval_id, populate_existing=True)
     if row is None:
         raise NurtureError(f"no approval with id '{approval_id}'")

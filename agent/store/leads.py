@@ -101,7 +101,7 @@ class LeadIn(LeadFields):
 
 def upsert_leads(
     db: Database,
-    items: Sequence[Mapping[str, Any]],
+    items: Sequence[object],  # parsed JSON: an item may be any value, and is refused alone
     playbook: Playbook,
     *,
     now: datetime | None = None,

@@ -92,7 +92,7 @@ def inbox(ctx: AgentContext) -> list[DraftSummary]:
 
 
 def stage_counts(items: Iterable[DraftSummary]) -> dict[str, int]:
-    counts = dict.fromkeys(STAGES, 0)
+    counts: dict[str, int] = dict.fromkeys(STAGES, 0)
     for item in items:
         counts[item.stage] = counts.get(item.stage, 0) + 1
     return counts

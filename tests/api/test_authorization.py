@@ -77,7 +77,7 @@ def _walk(routes: list[Any], prefix: str) -> Iterator[tuple[str, str]]:
     """The app's routes, through included routers (FastAPI ≥ 0.16x keeps them nested)."""
     for route in routes:
         if isinstance(route, APIRoute):
-            yield from ((method, prefix + route.path) for method in sorted(route.methods))
+            yield from ((method, prefix + route.path) for method in sorted(route.methods or ()))
         elif hasattr(route, "original_router"):
             context = route.include_context
             yield from _walk(route.original_router.routes, prefix + getattr(context, "prefix", ""))

@@ -19,7 +19,7 @@ from agent.store.api_keys import create_key
 from agent.store.approvals import get_approval, pending
 from api.main import create_app
 from api.routes.pages import path_part
-from tests.utils.agent_world import DANA, World, drafted
+from tests.utils.agent_world import DANA, SeedEvent, World, drafted
 from tests.utils.browser import artifact, chromium, needs_chromium
 from tests.utils.other_origin import auto_submitting_form, other_origin
 from tests.utils.serve import serve
@@ -36,7 +36,7 @@ PRIYA = {
     "company": "Kestrel Foods",
     "attributes": {"industry": "manufacturing", "employees": 1200, "title": "Head of Operations"},
 }
-PRIYA_EVENTS = [
+PRIYA_EVENTS: list[SeedEvent] = [
     ("page_view", 40, {"path": "/blog/cold-chain", "topic": "cold chain"}),
     ("page_view", 12, {"path": "/blog/fleet", "topic": "fleet tracking"}),
     ("form_submit", 9, {"form": "contact", "message": "<script>alert(1)</script> call me?"}),

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -39,7 +40,7 @@ class Site:
         assert match, "the signed-in page has no CSRF token"
         self.csrf_token = match.group(1)
 
-    def post(self, action: str, **form: str) -> object:
+    def post(self, action: str, **form: str) -> Any:  # TestClient's response: httpx2's or httpx's
         form.setdefault("approval_id", self.approval_id)
         form.setdefault("csrf_token", self.csrf_token)
         return self.client.post(
