@@ -23,6 +23,7 @@ from agent.staleness import stale_reason
 from agent.store.approvals import get_approval
 from agent.store.schema import ApprovalRow, SendRow
 from agent.store.sends import (
+    SendAction,
     finish_action,
     finish_send,
     get_send,
@@ -58,7 +59,7 @@ def send_again(
     seen = _send(ctx, approval_id)
     if seen.status != ("needs_check" if resolving else "failed"):
         raise ResendRefused(why_not(seen, resolving=resolving))
-    action = "send_again" if resolving else "resend"
+    action: SendAction = "send_again" if resolving else "resend"
     action_id = reclaim_send(ctx.db, seen, action=action, by=by, at=ctx.clock())
     if action_id is None:
         raise ResendRefused(_changed(ctx, seen, resolving=resolving))

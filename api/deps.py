@@ -67,7 +67,7 @@ class DeclaredBasic(HTTPBasic):
     presented_key's: FastAPI's own answers a malformed header with a 401 that makes browsers
     prompt for a password, and before the failure is counted."""
 
-    async def __call__(self, request: HTTPConnection) -> None:  # type: ignore[override]
+    async def __call__(self, request: HTTPConnection) -> None:
         return None
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict
 
 import pytest
 from hypothesis import HealthCheck, currently_in_test_context, event, settings
@@ -145,7 +145,12 @@ def all_sends(db: Database) -> list[SendRow]:
         return list(session.scalars(select(SendRow)))
 
 
-def clean_edit(agent: NurtureAgent, lead_id: str) -> dict[str, str]:
+class EditText(TypedDict):
+    subject: str
+    body: str
+
+
+def clean_edit(agent: NurtureAgent, lead_id: str) -> EditText:
     """A short edit that passes every guardrail: greeting, one plain line, unsubscribe line."""
     lead = load_lead(agent.ctx.db, lead_id)
     assert lead is not None and lead.name
@@ -155,7 +160,7 @@ def clean_edit(agent: NurtureAgent, lead_id: str) -> dict[str, str]:
     return {"subject": "A short read for you", "body": body}
 
 
-def broken_edit() -> dict[str, str]:
+def broken_edit() -> EditText:
     """Pricing at the interest stage, an ungrounded number, and no unsubscribe line."""
     return {"subject": "Deal", "body": "Hi, our pricing is 50% off this week.\n"}
 

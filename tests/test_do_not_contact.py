@@ -61,7 +61,7 @@ def lead(lead_id: str, **fields: Any) -> dict[str, Any]:
 def next_action(monkeypatch, capsys, lead_id: str) -> dict[str, Any]:  # noqa: ANN001
     code, out, err = run(monkeypatch, capsys, "next", lead_id, "--json")
     assert code == 0, err
-    return json.loads(out)  # type: ignore[no-any-return]
+    return json.loads(out)
 
 
 JSONL_LEADS = [

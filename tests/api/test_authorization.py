@@ -132,8 +132,8 @@ def test_every_route_for_every_role(service: Service, role: str | None) -> None:
         status = response.status_code
         ok = status in expected if expected else status not in (401, 403) and status < 500
         seen.append((method, template, status, ok))
-    wrong = [s for s in seen if not s[3]]
-    assert wrong == [], f"as {role}: {wrong}"
+    refused = [s for s in seen if not s[3]]
+    assert refused == [], f"as {role}: {refused}"
     # nothing a refused caller sent changed anything
     assert (
         service.call("GET", f"/v1/approvals/{service.approval_id}", "rep").json()["status"]
