@@ -12,6 +12,7 @@ from agent.errors import NurtureError
 from agent.store.database import Database
 from agent.store.schema import ApprovalRow
 from agent.store.upsert import insert_ignoring_duplicates
+from agent.store.values import text_problem
 
 Answer = Literal["accept", "edit", "respond", "ignore"]
 STATUS_FOR: dict[str, str] = {
@@ -20,6 +21,10 @@ STATUS_FOR: dict[str, str] = {
     "respond": "responded",
     "ignore": "ignored",
 }
+
+
+class UnstorableAnswer(NurtureError):
+    """An answer's text the store could not keep or read back (NUL, a lone surrogate)."""
 
 
 class GuardrailsNotOverridden(NurtureError):
@@ -101,6 +106,7 @@ def record_answer(
     Accepting unchanged a draft whose guardrails failed needs `override_guardrails`, which is
     recorded with who gave it and which checks it overrode. (An edit needs none: the guardrails
     check the edited text again.)"""
+    _refuse_unstorable(feedback=feedback, subject=subject, body=body)
     final_subject: Any = None
     final_body: Any = None
     overridden_by: str | None = None
@@ -143,3 +149,13 @@ def record_answer(
             f"{row.decided_by} at {row.decided_at:%Y-%m-%d %H:%M} UTC)"
         )
     return row
+
+
+def _refuse_unstorable(**texts: str | None) -> None:
+    """Answers arrive from every client (pages, API, CLI edit files, LangGraph Server), so
+    the store refuses what it could not keep (NUL in PostgreSQL) or read back (a lone
+    surrogate) here, once, with the field and the reason."""
+    for name, value in texts.items():
+        problem = text_problem(value) if value is not None else None
+        if problem:
+            raise UnstorableAnswer(f"{name}: {problem}")

@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from agent.errors import NurtureError
 from agent.playbook.models import STAGES
 from agent.store.api_keys import Principal, split_key
-from agent.store.approvals import Answer, GuardrailsNotOverridden, get_approval
+from agent.store.approvals import Answer, GuardrailsNotOverridden, UnstorableAnswer, get_approval
 from agent.store.schema import ApprovalRow
 from api.auth_failures import TooManyFailures
 from api.csrf import refuse_other_origins, require_token
@@ -262,6 +262,8 @@ def _answer(
             f"This draft failed the guardrails ({', '.join(exc.rules)}). Nothing was sent. Edit "
             "it, request changes, or tick the box naming these checks to send it unchanged.",
         ) from exc
+    except UnstorableAnswer as exc:
+        raise PageProblem(422, "This text cannot be kept", f"{exc} Nothing was changed.") from exc
     except NurtureError as exc:  # someone else answered between the page load and now
         raise PageProblem(409, "Already decided", str(exc)) from exc
     target = result.approval_id or next_pending(state.agent.ctx, row)
