@@ -16,7 +16,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from agent.checkpoints import open_checkpointer
-from agent.cli.common import ByOption, console, err_console, print_json, settings
+from agent.cli.common import ByOption, console, err_console, nurture_command, print_json, settings
 from agent.cli.common import who as _who
 from agent.cli.exit_codes import NOT_DONE, exit_code, worst
 from agent.context import build_context
@@ -311,9 +311,17 @@ def _show_result(agent: NurtureAgent, result: RunResult) -> None:
                 subtitle=f"written by the {_drafter_label(row.drafter)} ({row.prompt_version})",
             )
         )
+        nurture = nurture_command()
+        approve = (
+            f"Edit: [bold]{nurture} approve {row.id} --edit FILE[/] · send unchanged anyway: "
+            f"[bold]{nurture} approve {row.id} --override-guardrails[/]"
+            if row.violations  # a plain approve is refused for a flagged draft
+            else f"Approve: [bold]{nurture} approve {row.id}[/]"
+        )
         console.print(
-            f"Approve: [bold]nurture approve {row.id}[/] · changes: "
-            f'[bold]nurture respond {row.id} "…"[/] · [bold]nurture discard {row.id}[/]'
+            f"{approve} · changes: "
+            f'[bold]{nurture} respond {row.id} "…"[/] · [bold]{nurture} discard {row.id}[/]',
+            highlight=False,
         )
 
 
