@@ -238,22 +238,21 @@ def test_the_watch_polls_sqlite_and_stops(tmp_path: Path) -> None:
 def test_a_decision_carries_the_version_it_was_made_with(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """An activation may land while a run decides: the decision and the run record the rules
-    that made the decision, not the ones swapped in after."""
-    import agent.nodes.decide as node
+    """An activation may land while a run decides: the recorded decision names the rules that
+    made it, not the ones swapped in after."""
+    from agent.decisions import decide as real_decide
 
     world.seed(DANA, WHITEPAPER)
     ctx = world.agent.ctx
     made_with = ctx.playbook.version
     swapped: Playbook = parse_playbook(candidate("mid-run"))
-    real_decide = node.decide
 
     def decide_then_swap(*args: Any, **kwargs: Any) -> Any:
         decision = real_decide(*args, **kwargs)
         ctx.playbook = swapped  # what a watch thread may do at any moment
         return decision
 
-    monkeypatch.setattr(node, "decide", decide_then_swap)
+    monkeypatch.setattr("agent.nodes.decide.decide", decide_then_swap)
     world.agent.start("L1")
     with ctx.db.session() as session:
         recorded = session.get(LeadDecisionRow, "L1")
