@@ -59,6 +59,13 @@ class Settings(BaseSettings):
         description="How often `nurture serve` re-decides leads whose recorded decision went "
         "stale (a wait ended, or older than decision_max_age_hours); 0 turns it off.",
     )
+    playbook_poll_seconds: float = Field(
+        default=2,
+        ge=0,
+        description="On SQLite, how often a running service checks whether another process "
+        "(e.g. `nurture playbook activate`) put a playbook in force; a one-row query. 0: never. "
+        "PostgreSQL tells every process at once (LISTEN/NOTIFY).",
+    )
     decision_max_age_hours: float = Field(
         default=24, gt=0, description="Scores decay: a recorded decision older than this is stale."
     )

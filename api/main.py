@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agent.checkpoints import open_checkpointer
 from agent.context import build_context
+from agent.playbook_watch import PlaybookWatch
 from agent.runner import NurtureAgent
 from agent.runtime import freeze_startup_heap
 from agent.settings import Settings, get_settings
@@ -47,10 +48,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             agent = NurtureAgent(build_context(config), checkpointer)
             app.state.service = service = ServiceState(config, agent, workers, counters)
             service.sweeper.start()
+            watch = PlaybookWatch(agent.ctx)  # activations made by other processes
+            watch.start()
             freeze_startup_heap()
             try:
                 yield
             finally:
+                watch.stop()
                 service.sweeper.stop()
 
     app = FastAPI(
