@@ -5,9 +5,11 @@ in Agent Inbox's shape, with the answer recorded by the graph itself."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.pregel import Pregel
 
@@ -41,19 +43,25 @@ def _waiting_approval(result: dict[str, Any]) -> str:
     return str(interrupts[0].value[0]["action_request"]["args"]["approval_id"])
 
 
+AT = datetime.now(UTC).replace(microsecond=0)  # after the seeded events, fixed for the run
+
+
 @pytest.mark.parametrize(
     "context",
-    [{}, {"playbook": None, "clock": None}],
+    [{}, {"clock": lambda: AT}],
     ids=["empty", "partial"],
 )
 def test_the_server_graph_runs_with_the_context_the_server_passes(
     server_graph: Pregel[Any, Any, Any, Any], world: World, context: dict[str, Any]
 ) -> None:
     """A lead that should get an email reaches the review with a pending approval."""
-    config = {"configurable": {"thread_id": "server-1"}}
+    config: RunnableConfig = {"configurable": {"thread_id": "server-1"}}
     result = server_graph.invoke({"lead_id": "L1"}, config, context=context)
     approval_id = _waiting_approval(result)
-    assert get_approval(world.agent.ctx.db, approval_id).status == "pending"
+    row = get_approval(world.agent.ctx.db, approval_id)
+    assert row.status == "pending" and row.lead_id == "L1"
+    if context:  # what the context gave is used, the rest came from settings
+        assert row.created_at.replace(tzinfo=UTC) == AT
     assert world.delivered() == []
 
 
@@ -61,7 +69,8 @@ def test_a_partial_context_keeps_what_it_was_given(settings: Settings) -> None:
     """Given values win; the rest is built from the given settings."""
     from agent.context import AgentContext
 
-    ctx = AgentContext(**{"settings": settings})
+    given: dict[str, Any] = {"settings": settings}
+    ctx = AgentContext(**given)
     assert ctx.settings is settings
     assert ctx.db.url == settings.resolved_database_url
     assert ctx.playbook.version and ctx.assets and ctx.drafter is not None
@@ -70,5 +79,6 @@ def test_a_partial_context_keeps_what_it_was_given(settings: Settings) -> None:
 def test_a_context_field_of_the_wrong_kind_is_refused_by_name(settings: Settings) -> None:
     from agent.context import AgentContext
 
-    with pytest.raises(TypeError, match="db"):
-        AgentContext(**{"settings": settings, "db": "sqlite:///elsewhere.db"})
+    wrong: dict[str, Any] = {"settings": settings, "db": "sqlite:///elsewhere.db"}
+    with pytest.raises(TypeError, match="'db' must be a Database"):
+        AgentContext(**wrong)
