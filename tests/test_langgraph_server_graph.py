@@ -152,7 +152,7 @@ def test_an_inbox_edit_sends_the_edited_text_once(
     assert row.decided_by == "langgraph-server"
     [message] = world.delivered()
     assert message["Subject"] == "Routing costs"
-    assert "Hello Dana" in message.get_content()
+    assert "Hello Dana" in message.get_body(("plain",)).get_content()
 
 
 def test_an_inbox_ignore_marks_the_approval_ignored(
@@ -231,7 +231,7 @@ def test_the_runner_records_the_answer_once_through_the_graph(world: World) -> N
 
     approval_id = drafted(world)
     seen: list[str] = []
-    real = review.record_answer
+    real = record_answer
 
     def counting(*args: Any, **kwargs: Any) -> Any:
         seen.append(get_approval(world.agent.ctx.db, approval_id).status)

@@ -17,7 +17,15 @@ from agent.guardrails import check_draft
 from agent.nodes.answers import AnswerNotUnderstood, ReviewAnswer, parse_answer
 from agent.nodes.common import context_of, finish, thread_id
 from agent.state import AgentState
-from agent.store.approvals import PendingDraft, open_approval
+from agent.store.approvals import (
+    AlreadyDecided,
+    GuardrailsNotOverridden,
+    PendingDraft,
+    UnstorableAnswer,
+    decided_as,
+    open_approval,
+    record_answer,
+)
 from agent.store.runs import record_run
 from agent.tools.timeline import load_timeline
 
@@ -58,7 +66,8 @@ def human_review(
     )
     try:
         answer = parse_answer(interrupt([interrupt_payload(state, approval_id)]), draft)
-    except AnswerNotUnderstood as refused:
+        _record(ctx, approval_id, answer)
+    except (AnswerNotUnderstood, GuardrailsNotOverridden, UnstorableAnswer) as refused:
         # asked again, the same draft: an answer the graph cannot use must not leave the
         # thread in error for good (Agent Inbox could never answer it again)
         return Command(goto="human_review", update={"review_note": f"refused: {refused}"})
@@ -74,6 +83,27 @@ def human_review(
         ended = finish(ctx, config, dict(state), "discarded", f"discarded in review {approval_id}")
         return Command(goto="__end__", update={**done, **ended})
     return _edited(ctx, state, answer, done)
+
+
+def _record(ctx: AgentContext, approval_id: str, answer: ReviewAnswer) -> None:
+    """Records the answer here, in the graph, so the decision is the same whichever client
+    resumed the thread (Agent Inbox, Studio, the SDK, the project's own runner). Of two answers,
+    the conditional write lets one win; the other raises AlreadyDecided and its run sends
+    nothing. The same answer found already recorded is this node re-running after a crash."""
+    texts = {"feedback": answer.feedback, "subject": answer.subject, "body": answer.body}
+    try:
+        record_answer(
+            ctx.db,
+            approval_id,
+            answer=answer.answer,
+            by=answer.by,
+            at=ctx.clock(),
+            override_guardrails=answer.override_guardrails,
+            **texts,
+        )
+    except AlreadyDecided as exc:
+        if not decided_as(exc.row, answer=answer.answer, by=answer.by, **texts):
+            raise
 
 
 def _edited(
