@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -36,12 +36,15 @@ class _Missing:
 _MISSING: Any = _Missing()
 """The default of every dependency: LangGraph Server builds the context with
 `AgentContext(**context)` from whatever the client sent (often `{}`), so none may be required.
-What is missing is built from settings in __post_init__, so the annotations stay exact. An
-explicit None is kept: in-process callers use it for a dependency their run never reaches."""
+`complete()` builds what is missing from settings; the nodes only ever see a complete context
+(agent.nodes.common.context_of). An explicit None is kept: in-process callers use it for a
+dependency their run never reaches."""
 
 _KINDS: dict[str, type] = {"settings": Settings, "db": Database, "playbook": Playbook}
 """Fields a client could fill with the wrong kind of value (a JSON string for the database):
 refused by name instead of failing in some node later."""
+
+_complete_lock = threading.Lock()
 
 
 @dataclass
@@ -58,8 +61,12 @@ class AgentContext:
     clock: Callable[[], datetime] = utc_now
     after_send: Callable[[str], None] = field(default=lambda _approval_id: None)
     """Called between the SMTP server accepting and the send being recorded (tests crash here)."""
+    _completed: AgentContext | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        # Only checks: LangGraph Server constructs the context on its event loop, where opening
+        # the database or the content index would block every other request (langgraph dev
+        # refuses it outright), so the building waits for complete(), called inside a node.
         for name, kind in _KINDS.items():
             value = getattr(self, name)
             if value is not None and value is not _MISSING and not isinstance(value, kind):
@@ -67,15 +74,22 @@ class AgentContext:
                     f"context field '{name}' must be a {kind.__name__}, "
                     f"not {type(value).__name__}: leave it out to build it from settings"
                 )
-        given = {f.name: getattr(self, f.name) for f in fields(self)}
-        missing = [name for name, value in given.items() if value is _MISSING]
-        if not missing:
-            return
-        # the process-wide context when no settings were given, so a server building one per
-        # run does not open the database and the content index again each time
-        source = _complete(self.settings, given) if "settings" not in missing else default_context()
-        for name in missing:
-            setattr(self, name, getattr(source, name))
+
+    def complete(self) -> AgentContext:
+        """This context, or (once per instance) a copy where what was left out is built: from
+        the given settings, else taken from the process-wide context of the environment's
+        settings, so a server passing `{}` per run does not open the database each time."""
+        given = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
+        if all(value is not _MISSING for value in given.values()):
+            return self
+        with _complete_lock:
+            if self._completed is None:
+                if self.settings is _MISSING:
+                    present = {k: v for k, v in given.items() if v is not _MISSING}
+                    self._completed = replace(default_context(), **present)
+                else:
+                    self._completed = _complete(self.settings, given)
+            return self._completed
 
 
 def build_context(settings: Settings, **overrides: Any) -> AgentContext:

@@ -74,7 +74,7 @@ def test_a_partial_context_keeps_what_it_was_given(settings: Settings) -> None:
     from agent.context import AgentContext
 
     given: dict[str, Any] = {"settings": settings}
-    ctx = AgentContext(**given)
+    ctx = AgentContext(**given).complete()
     assert ctx.settings is settings
     assert ctx.db.url == settings.resolved_database_url
     assert ctx.playbook.version and ctx.assets and ctx.drafter is not None

@@ -12,11 +12,12 @@ from agent.store.runs import record_run
 
 
 def context_of(runtime: Runtime[AgentContext]) -> AgentContext:
-    """The run's context; under LangGraph Studio or a LangGraph server that pass none, the one
-    built from settings on first use (a dict they pass is made an AgentContext by LangGraph)."""
+    """The run's context, complete. LangGraph Studio or a LangGraph server pass none (the one
+    built from settings on first use) or a dict LangGraph made a partial AgentContext of; this
+    runs in a node, off the server's event loop, so building what is missing may block."""
     context: object = runtime.context  # typed as AgentContext, but may be None
     if isinstance(context, AgentContext):
-        return context
+        return context.complete()
     return default_context()
 
 
