@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agent.checkpoints import open_checkpointer
 from agent.context import build_context
+from agent.jobs.local import LocalExecutor
 from agent.runner import NurtureAgent
 from agent.runtime import freeze_startup_heap
 from agent.settings import Settings, get_settings
@@ -45,13 +46,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ThreadPoolExecutor(max_workers=config.draft_concurrency) as workers,
         ):
             agent = NurtureAgent(build_context(config), checkpointer)
-            app.state.service = service = ServiceState(config, agent, workers, counters)
-            service.sweeper.start()
+            jobs = LocalExecutor(agent, config)
+            app.state.service = ServiceState(config, agent, workers, jobs, counters)
+            jobs.start()
             freeze_startup_heap()
             try:
                 yield
             finally:
-                service.sweeper.stop()
+                jobs.stop()
 
     app = FastAPI(
         title="nurture-agent",
