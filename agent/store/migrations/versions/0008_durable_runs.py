@@ -8,6 +8,9 @@ none is deleted: of two unfinished runs of one lead the newest stays running (`n
 takes it) and the others become failed with the reason; of two pending drafts of one lead the
 oldest stays in the inbox and the others become `superseded`.
 
+On PostgreSQL it also creates procrastinate's tables (the job queue of agent/jobs/queue.py),
+so `nurture db-upgrade` sets up everything a worker needs.
+
 Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-03
@@ -66,8 +69,19 @@ def upgrade() -> None:
         postgresql_where=sa.text(PENDING),
     )
 
+    if op.get_bind().dialect.name == "postgresql":
+        from procrastinate.schema import SchemaManager
+
+        # through the driver: the schema's own % and :: would be read as bind parameters
+        cursor = op.get_bind().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute(SchemaManager.get_schema())
+        cursor.close()
+
 
 def downgrade() -> None:
+    # procrastinate's tables stay: procrastinate ships no script that removes them, and they
+    # hold no data of ours
+
     op.drop_index("uq_approvals_pending_lead", "approvals")
     op.drop_index("uq_runs_active_lead", "runs")
     op.execute("UPDATE runs SET outcome = 'started' WHERE outcome IN ('queued', 'running')")

@@ -1,0 +1,172 @@
+"""Scale-out on the real PostgreSQL, with real processes: API replicas (`nurture serve
+--no-worker`) and a worker (`nurture worker`) sharing one database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from agent.playbook import Playbook
+from agent.store import Database
+from agent.store.api_keys import create_key
+from agent.store.ingest import ingest_events
+from agent.store.leads import upsert_leads
+from agent.store.schema import ApprovalRow
+from tests.utils.agent_world import DANA
+from tests.utils.smtp import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+LEADS = [f"lead-{n:04d}" for n in range(20)]
+
+
+class Cluster:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def start(self, *args: str) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(
+            [sys.executable, "-c", "from agent.cli import main; main()", *args],
+            env=self.env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        self.processes.append(process)
+        return process
+
+    def replica(self) -> str:
+        port = free_port()
+        process = self.start("serve", "--no-worker", "--port", str(port))
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise AssertionError(process.stderr.read().decode() if process.stderr else "")
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    return base
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError("the replica did not start")
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.fixture
+def cluster(
+    postgres_url: str, indexed_data: Path, playbook: Playbook
+) -> Iterator[tuple[Cluster, Database, str]]:
+    db = Database(postgres_url)
+    db.migrate()
+    now = datetime.now(UTC)
+    upsert_leads(
+        db, [{**DANA, "id": lead, "email": f"{lead}@northwind.example"} for lead in LEADS], playbook
+    )
+    ingest_events(
+        db,
+        [
+            {
+                "id": f"{lead}-wp",
+                "lead_id": lead,
+                "type": "whitepaper_download",
+                "occurred_at": (now - timedelta(days=4)).isoformat(),
+                "properties": {"topic": "route optimisation"},
+            }
+            for lead in LEADS
+        ],
+        playbook,
+    )
+    key = create_key(db, name=f"rep-{now.timestamp()}", role="rep", at=now)
+    env = {
+        **os.environ,
+        "NURTURE_DATA_DIR": str(indexed_data),
+        "NURTURE_DATABASE_URL": postgres_url,
+        "NURTURE_JOB_HEARTBEAT_SECONDS": "1",
+        "NURTURE_JOB_STALL_SECONDS": "4",
+    }
+    running = Cluster(env)
+    try:
+        yield running, db, key
+    finally:
+        running.stop()
+        db.dispose()
+
+
+def _pending(db: Database, lead_id: str) -> int:
+    with db.session() as session:
+        return session.scalar(
+            select(func.count())
+            .select_from(ApprovalRow)
+            .where(ApprovalRow.lead_id == lead_id, ApprovalRow.status == "pending")
+        )
+
+
+@pytest.mark.postgres
+def test_two_replicas_racing_on_one_lead_give_one_202_one_409_and_one_draft(
+    cluster: tuple[Cluster, Database, str],
+) -> None:
+    processes, db, key = cluster
+    replicas = [processes.replica(), processes.replica()]
+    processes.start("worker", "--concurrency", "4")
+    headers = {"Authorization": f"Bearer {key}"}
+    with ThreadPoolExecutor(2) as pool:
+        for lead in LEADS:
+            posts = [
+                pool.submit(httpx.post, f"{base}/v1/leads/{lead}/drafts", headers=headers)
+                for base in replicas
+            ]
+            answers = [post.result() for post in posts]
+            assert sorted(a.status_code for a in answers) == [202, 409], [a.text for a in answers]
+            accepted = next(a for a in answers if a.status_code == 202).json()
+            refused = next(a for a in answers if a.status_code == 409).json()
+            assert accepted["thread_id"] in refused["detail"], refused
+            # read from the other replica too: the status is the database's
+            deadline = time.monotonic() + 60
+            while True:
+                seen = [
+                    httpx.get(f"{base}{accepted['status_url']}", headers=headers).json()
+                    for base in replicas
+                ]
+                if seen[0]["status"] not in ("queued", "running") or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+            assert seen[0]["status"] == "awaiting_approval", seen
+            assert seen[1]["status"] == "awaiting_approval", seen
+            assert _pending(db, lead) == 1
+
+
+def test_nurture_worker_on_sqlite_says_it_needs_postgresql(
+    tmp_path: Path,
+) -> None:
+    env = {**os.environ, "NURTURE_DATABASE_URL": f"sqlite:///{tmp_path / 'n.db'}"}
+    done = subprocess.run(
+        [sys.executable, "-c", "from agent.cli import main; main()", "worker"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2 and "needs PostgreSQL" in done.stderr, done.stderr
