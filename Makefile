@@ -23,6 +23,7 @@ test: setup lint
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: setup
 	$(BIN)/ruff format .
@@ -35,4 +36,4 @@ bench: setup
 	$(BIN)/python benchmarks/api.py
 
 clean:
-	rm -rf $(VENV) .nurture .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .nurture .pytest_cache .ruff_cache .mypy_cache .hypothesis

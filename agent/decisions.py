@@ -151,12 +151,12 @@ def _content(
     if topic is None:
         topic = _latest_topic(timeline.events, strategy.topic_property)
     consumed = {
-        _text(e.properties.get(name))
+        text
         for e in timeline.events
         for name in strategy.consumed_properties
+        if (text := _text(e.properties.get(name))) is not None
     }
-    consumed.discard(None)
-    return ContentOut(kinds=list(kinds), topic=topic, exclude_assets=sorted(consumed))  # type: ignore[arg-type]
+    return ContentOut(kinds=list(kinds), topic=topic, exclude_assets=sorted(consumed))
 
 
 def _latest_topic(events: list[SignalEvent], prop: str) -> str | None:
@@ -182,7 +182,7 @@ def _score_out(score: Score) -> ScoreOut:
         hot=score.hot,
         contributions=[
             # plain dicts: pydantic-core builds the models far faster than Python-side calls
-            {
+            {  # type: ignore[misc]  # pydantic validates each into a ContributionOut
                 "event_id": c.event_id,
                 "type": c.signal,
                 "points": c.points,
@@ -190,7 +190,7 @@ def _score_out(score: Score) -> ScoreOut:
                 "value": round(c.value, 2),
             }
             for c in score.contributions
-        ],  # type: ignore[misc]
+        ],
     )
 
 

@@ -8,9 +8,12 @@ decide ─┬─ suppress / with_sales / wait ─→ record_outcome
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol, cast
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
 
 from agent.context import AgentContext
 from agent.nodes.content import retrieve_content, route_after_retrieval
@@ -22,16 +25,30 @@ from agent.nodes.send import send_email
 from agent.state import AgentState, InputState
 
 
+class _StateNode(Protocol):
+    def __call__(self, state: AgentState) -> Any: ...
+
+
+def _injected(
+    node: Callable[[AgentState, Runtime[AgentContext], RunnableConfig], Any],
+) -> _StateNode:
+    """LangGraph passes `runtime` and `config` to a node by parameter name (as its docs show),
+    but its add_node overloads only describe nodes that take one of them. This checks the node's
+    signature and hands it over as the state-only kind: the same function, LangGraph still
+    injects both."""
+    return cast(_StateNode, node)
+
+
 def build_graph() -> StateGraph[Any, Any, Any, Any]:
     builder = StateGraph(AgentState, input_schema=InputState, context_schema=AgentContext)
-    builder.add_node("load_and_decide", load_and_decide)
-    builder.add_node("record_outcome", record_outcome)
-    builder.add_node("notify_sales", notify_sales_node)
-    builder.add_node("retrieve_content", retrieve_content)
-    builder.add_node("draft_email", draft_email)
+    builder.add_node("load_and_decide", _injected(load_and_decide))
+    builder.add_node("record_outcome", _injected(record_outcome))
+    builder.add_node("notify_sales", _injected(notify_sales_node))
+    builder.add_node("retrieve_content", _injected(retrieve_content))
+    builder.add_node("draft_email", _injected(draft_email))
     builder.add_node("check_draft", check_draft_node)
-    builder.add_node("human_review", human_review)
-    builder.add_node("send_email", send_email)
+    builder.add_node("human_review", _injected(human_review))
+    builder.add_node("send_email", _injected(send_email))
 
     builder.add_edge(START, "load_and_decide")
     builder.add_conditional_edges("load_and_decide", route_by_action)

@@ -19,9 +19,11 @@ from agent.decisions import decide
 from agent.errors import NurtureError
 from agent.nodes.common import finish
 from agent.nodes.send import blocked_reason, deliver, touch_id
+from agent.staleness import stale_reason
 from agent.store.approvals import get_approval
 from agent.store.schema import ApprovalRow, SendRow
 from agent.store.sends import (
+    SendAction,
     finish_action,
     finish_send,
     get_send,
@@ -57,7 +59,7 @@ def send_again(
     seen = _send(ctx, approval_id)
     if seen.status != ("needs_check" if resolving else "failed"):
         raise ResendRefused(why_not(seen, resolving=resolving))
-    action = "send_again" if resolving else "resend"
+    action: SendAction = "send_again" if resolving else "resend"
     action_id = reclaim_send(ctx.db, seen, action=action, by=by, at=ctx.clock())
     if action_id is None:
         raise ResendRefused(_changed(ctx, seen, resolving=resolving))
@@ -139,7 +141,8 @@ def _send_claimed(ctx: AgentContext, seen: SendRow) -> dict[str, Any]:
     own = touch_id(seen.approval_id)  # an uncertain first copy must not hold back its re-send
     events = [e for e in events if e.id != own]
     config, state = _config(approval.thread_id), _state(approval)
-    blocked = blocked_reason(decide(lead, events, ctx.playbook, now), ctx.playbook)
+    decision = decide(lead, events, ctx.playbook, now)
+    blocked = blocked_reason(decision, ctx.playbook) or stale_reason(approval, decision, ctx.assets)
     if blocked:
         finish_send(ctx.db, seen.approval_id, status="blocked", at=now, reason=blocked)
         return finish(ctx, config, state, "blocked", blocked)

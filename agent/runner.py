@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
@@ -52,8 +53,11 @@ class NurtureAgent:
         feedback: str | None = None,
         subject: str | None = None,
         body: str | None = None,
+        override_guardrails: bool = False,
     ) -> RunResult:
-        """Records who decided what, then resumes the waiting thread with that answer."""
+        """Records who decided what, then resumes the waiting thread with that answer. Accepting
+        a draft whose guardrails failed raises GuardrailsNotOverridden unless
+        `override_guardrails` says the person means it."""
         row = record_answer(
             self.ctx.db,
             approval_id,
@@ -63,6 +67,7 @@ class NurtureAgent:
             feedback=feedback,
             subject=subject,
             body=body,
+            override_guardrails=override_guardrails,
         )
         args: Any = None
         if answer == "respond":
@@ -72,7 +77,7 @@ class NurtureAgent:
                 "action": "send_email",
                 "args": {"subject": subject or row.subject, "body": body or row.body},
             }
-        resume = Command(resume=[{"type": answer, "args": args}])
+        resume: Command[str] = Command(resume=[{"type": answer, "args": args}])
         self.graph.invoke(resume, self.config(row.thread_id), context=self.ctx)
         return self.result(row.thread_id)
 
@@ -104,6 +109,6 @@ class NurtureAgent:
         )
 
     @staticmethod
-    def config(thread_id: str) -> dict[str, Any]:
+    def config(thread_id: str) -> RunnableConfig:
         """The LangGraph config that names a thread."""
         return {"configurable": {"thread_id": thread_id}}

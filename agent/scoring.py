@@ -57,7 +57,8 @@ def fit_score(lead: Lead, playbook: Playbook) -> FitScore:
 
 def decay_factor(age_days: float, half_life_days: float) -> float:
     """The share of an event's points left after `age_days`: halves every half-life."""
-    return 0.5 ** (max(age_days, 0.0) / half_life_days)
+    share: float = 0.5 ** (max(age_days, 0.0) / half_life_days)  # a positive base: never complex
+    return share
 
 
 def behaviour_contributions(

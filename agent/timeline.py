@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from agent.conditions import property_conditions_hold
+from agent.contact import says_do_not_contact
 from agent.playbook.models import Playbook
 
 
@@ -22,6 +23,12 @@ class Lead:
     company: str | None = None
     attributes: Mapping[str, Any] = field(default_factory=dict)
     do_not_contact: bool = False
+    """Whatever was passed, true when an attribute says do-not-contact (agent.contact)."""
+
+    def __post_init__(self) -> None:
+        # every Lead (stored, imported, replayed) decides on the same answer as the store shows
+        effective = says_do_not_contact(self.do_not_contact, self.attributes)
+        object.__setattr__(self, "do_not_contact", effective)
 
     def facts(self) -> dict[str, Any]:
         """Everything a fit rule or lead condition may test, by name."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from agent.contact import says_do_not_contact
 from agent.store.ingest import IngestReport
 from agent.store.schema import (
     ApprovalRow,
@@ -55,7 +56,8 @@ def lead_out(row: LeadRow, decision: LeadDecisionRow | None) -> LeadOut:
         name=row.name,
         company=row.company,
         attributes=row.attributes,
-        do_not_contact=row.do_not_contact,
+        # rows stored before the rule existed may hold the attribute with the column false
+        do_not_contact=says_do_not_contact(row.do_not_contact, row.attributes),
         decision=summary,
     )
 
@@ -88,7 +90,10 @@ def send_out(row: SendRow, history: Sequence[SendActionRow] = ()) -> SendOut:
 
 
 def approval_out(
-    row: ApprovalRow, send: SendRow | None, history: Sequence[SendActionRow] = ()
+    row: ApprovalRow,
+    send: SendRow | None,
+    history: Sequence[SendActionRow] = (),
+    stale_reason: str | None = None,
 ) -> ApprovalOut:
     decision = row.decision or {}
     return ApprovalOut(
@@ -114,6 +119,10 @@ def approval_out(
         final_subject=row.final_subject,
         final_body=row.final_body,
         edited=row.answer == "edit",
+        guardrails_overridden_by=row.guardrails_overridden_by,
+        guardrails_overridden=row.guardrails_overridden or [],
+        stale=stale_reason is not None,
+        stale_reason=stale_reason,
         send=send_out(send, history) if send is not None else None,
     )
 

@@ -53,5 +53,5 @@ class RequestIdMiddleware:
 def _given(scope: Scope) -> str | None:
     for name, value in scope["headers"]:
         if name == b"x-request-id" and _ACCEPTABLE.fullmatch(value):
-            return value.decode("ascii")
+            return bytes(value).decode("ascii")
     return None

@@ -166,11 +166,27 @@ class ApprovalOut(BaseModel):
     final_subject: str | None = Field(description="What was approved (after any edit).")
     final_body: str | None
     edited: bool
+    guardrails_overridden_by: str | None = Field(
+        description="Who accepted this draft unchanged although its guardrails had failed."
+    )
+    guardrails_overridden: list[str] = Field(description="The failed checks they overrode.")
+    stale: bool = Field(
+        default=False,
+        description="A waiting draft its lead should no longer get, decided now (the action is "
+        "no longer send_email/re_engage, or the stage moved where a cited asset does not "
+        "reach); sending it would be blocked.",
+    )
+    stale_reason: str | None = None
     send: SendOut | None
 
 
 class Accept(Strict):
     answer: Literal["accept"]
+    override_guardrails: bool = Field(
+        default=False,
+        description="Required to accept a draft whose guardrails failed (see `violations`); "
+        "recorded with your name and the checks. Without it such an accept is a 409.",
+    )
 
 
 class Edit(BaseModel):

@@ -34,10 +34,10 @@ import random
 import shutil
 import subprocess
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from rich.console import Console
@@ -103,7 +103,7 @@ def main() -> None:
     report(args, baseline_next, baseline_batch, next_load, batch_load)
 
 
-def measured(service: running_service, load: Callable[[], Awaitable[Load]]) -> Load:
+def measured(service: running_service, load: Callable[[], Coroutine[Any, Any, Load]]) -> Load:
     """Runs a load and notes the CPU seconds the service and this client spent on it: on a
     shared 2-core machine the client's own work is part of what limits the rate."""
     server_before, client_before = service.cpu_seconds(), time.process_time()
@@ -216,9 +216,10 @@ class running_service:  # noqa: N801 - used as a context manager, reads as one
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                assert self.process.stderr is not None  # opened with stderr=PIPE
                 raise SystemExit(
                     f"the service exited: {self.process.stderr.read().decode()[-2000:]}"
-                )  # type: ignore[union-attr]
+                )
             try:
                 if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
                     return self

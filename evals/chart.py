@@ -46,7 +46,7 @@ def grouped_bars(
             f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{tick}%</text>'
         )
     for n, name in enumerate(names):
-        x = LEFT + n * 130
+        x: float = LEFT + n * 130  # the bars' x below is fractional
         parts.append(
             f'<rect x="{x}" y="10" width="12" height="12" fill="{PALETTE[n % len(PALETTE)]}" '
             f'class="swatch"/><text x="{x + 17}" y="20" class="legend">{escape(name)}</text>'

@@ -81,7 +81,7 @@ def _facts(s: dict[str, Any]) -> str:
 def _chart(s: dict[str, Any]) -> str:
     metrics = list(s["metrics"])
     stages = [st for st in STAGES if st in s["by_stage"]]
-    series = {
+    series: dict[str, dict[str, float | None]] = {
         st: {m.removeprefix("checks."): s["by_stage"][st].get(m) for m in metrics} for st in stages
     }
     groups = [m.removeprefix("checks.") for m in metrics]

@@ -13,6 +13,7 @@ import pytest
 
 from agent.checkpoints import open_checkpointer
 from agent.context import build_context
+from agent.errors import NurtureError
 from agent.nodes.send import message_id_for
 from agent.runner import NurtureAgent
 from agent.settings import Settings
@@ -128,6 +129,24 @@ def test_respond_writes_a_new_draft(world: World) -> None:
     assert world.delivered() == []
 
 
+@pytest.mark.parametrize("bad", ["\x00", "\ud800"])
+def test_an_answer_the_store_cannot_keep_is_refused_and_the_draft_waits(
+    world: World, bad: str
+) -> None:
+    """Whatever client answers (CLI edit file, page, API), NUL and lone surrogates are refused
+    where answers are recorded: PostgreSQL refuses NUL, and neither could be read back."""
+    approval_id = drafted(world)
+    for answer, fields in (
+        ("respond", {"feedback": f"Shorter{bad}"}),
+        ("edit", {"subject": "Hello", "body": f"Hi Dana,{bad}\n"}),
+        ("edit", {"subject": f"Hello{bad}", "body": "Hi Dana,\n"}),
+    ):
+        with pytest.raises(NurtureError, match="NUL|surrogate"):
+            world.agent.answer(approval_id, answer, by="sam", **fields)  # type: ignore[arg-type]
+        assert get_approval(world.agent.ctx.db, approval_id).status == "pending"
+    assert world.delivered() == []
+
+
 def test_ignore_discards(world: World) -> None:
     approval_id = drafted(world)
     result = world.agent.answer(approval_id, "ignore", by="sam")
@@ -233,7 +252,7 @@ def test_approve_from_a_new_process_after_a_restart(world: World, settings: Sett
         ([("whitepaper_download", 1, {"topic": "route optimisation"})], "waiting"),
     ],
 )
-def test_no_draft_when_the_playbook_says_no(world: World, events: list, outcome: str) -> None:  # type: ignore[type-arg]
+def test_no_draft_when_the_playbook_says_no(world: World, events: list, outcome: str) -> None:
     world.seed(DANA, events)
     result = world.agent.start("L1")
     assert result.outcome == outcome and result.approval_id is None

@@ -1,14 +1,16 @@
 """Stateful property test of the agent's sending guarantees.
 
 Hypothesis drives random sequences of: drafts for three leads; answers to pending approvals
-(accept, a clean edit, an edit that breaks a guardrail, respond, ignore); restarts (a new
+(accept with or without a guardrail override, a clean edit, an edit that breaks a guardrail,
+respond, ignore); restarts (a new
 process' view of the same database and checkpoint file); timeline events (unsubscribe, hard
 bounce, do-not-contact, email_open, whitepaper_download); crashes between the SMTP server
 accepting a message and the send being recorded; and recoveries of threads. After every step,
 against what the real SMTP server received and what the database holds:
 
 1. every delivered Message-ID belongs to an approval a human accepted (or edited cleanly),
-   decided before the send was attempted;
+   decided before the send was attempted; a draft whose guardrails failed only with an override
+   recorded in its audit (without one, the accept is refused and the draft keeps waiting);
 2. nothing is delivered to a lead after an unsubscribe, hard bounce or do-not-contact for that
    lead was ingested;
 3. no Message-ID is delivered twice, and no approval has more than one delivery;
@@ -26,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict
 
 import pytest
 from hypothesis import HealthCheck, currently_in_test_context, event, settings
@@ -50,7 +52,7 @@ from agent.nodes.send import message_id_for
 from agent.runner import NurtureAgent
 from agent.settings import Settings
 from agent.store import Database
-from agent.store.approvals import get_approval
+from agent.store.approvals import GuardrailsNotOverridden, get_approval
 from agent.store.ingest import ingest_events
 from agent.store.leads import load_lead, upsert_leads
 from agent.store.runs import DraftRefused
@@ -59,14 +61,14 @@ from agent.store.sends import get_send
 from tests.utils.agent_world import DANA, WHITEPAPER, World
 from tests.utils.smtp import CollectingHandler
 
-OMAR = {
+OMAR: dict[str, Any] = {
     "id": "L2",
     "email": "omar@harlowfreight.example",
     "name": "Omar Haddad",
     "company": "Harlow Freight",
     "attributes": {"industry": "logistics", "employees": 300, "title": "Fleet Manager"},
 }
-MEI = {
+MEI: dict[str, Any] = {
     "id": "L3",
     "email": "mei@tidewater.example",
     "name": "Mei Tanaka",
@@ -145,7 +147,12 @@ def all_sends(db: Database) -> list[SendRow]:
         return list(session.scalars(select(SendRow)))
 
 
-def clean_edit(agent: NurtureAgent, lead_id: str) -> dict[str, str]:
+class EditText(TypedDict):
+    subject: str
+    body: str
+
+
+def clean_edit(agent: NurtureAgent, lead_id: str) -> EditText:
     """A short edit that passes every guardrail: greeting, one plain line, unsubscribe line."""
     lead = load_lead(agent.ctx.db, lead_id)
     assert lead is not None and lead.name
@@ -155,7 +162,7 @@ def clean_edit(agent: NurtureAgent, lead_id: str) -> dict[str, str]:
     return {"subject": "A short read for you", "body": body}
 
 
-def broken_edit() -> dict[str, str]:
+def broken_edit() -> EditText:
     """Pricing at the interest stage, an ungrounded number, and no unsubscribe line."""
     return {"subject": "Deal", "body": "Hi, our pricing is 50% off this week.\n"}
 
@@ -194,10 +201,13 @@ def timeline_event(lead_id: str, kind: str, number: int) -> dict[str, Any]:
 def check_approved(delivery: Delivery, approval: ApprovalRow, send: SendRow, model: Model) -> None:
     """Invariant 1: a human accepted (or cleanly edited) it, before the send was attempted."""
     assert approval.status in APPROVED, (approval.id, approval.status)
-    assert model.answered.get(approval.id) in ("accept", "edit"), (
+    assert model.answered.get(approval.id) in ("accept", "accept_override", "edit"), (
         approval.id,
         model.answered.get(approval.id),
     )
+    if approval.status == "accepted" and approval.violations:
+        assert model.answered[approval.id] == "accept_override", approval.id
+        assert approval.guardrails_overridden_by == "sam", approval.id
     assert approval.decided_at is not None and approval.decided_at <= send.attempted_at
     assert delivery.message["To"].addresses[0].addr_spec == LEADS[approval.lead_id]["email"]
 
@@ -305,6 +315,18 @@ class AgentMachine(RuleBasedStateMachine):
             result = self.agent.answer(
                 approval_id, "respond", by="sam", feedback="Shorter, please."
             )
+        elif how in ("accept", "accept_override"):
+            flagged = bool(get_approval(self.agent.ctx.db, approval_id).violations)
+            try:
+                result = self.agent.answer(
+                    approval_id, "accept", by="sam", override_guardrails=how == "accept_override"
+                )
+            except GuardrailsNotOverridden:
+                assert flagged and how == "accept", approval_id
+                del self.model.answered[approval_id]  # refused: the draft keeps waiting
+                assert get_approval(self.agent.ctx.db, approval_id).status == "pending"
+                note("accept: refused, its guardrails failed")
+                return
         else:
             result = self.agent.answer(approval_id, how, by="sam")  # type: ignore[arg-type]
         note(f"{how}: {result.outcome}")
@@ -341,9 +363,9 @@ class AgentMachine(RuleBasedStateMachine):
         note(f"start: {result.outcome}")
 
     @precondition(_has_pending)
-    @rule(pick=PICK)
-    def accept(self, pick: int) -> None:
-        self._answer_pending(pick, "accept")
+    @rule(pick=PICK, override=st.booleans())
+    def accept(self, pick: int, override: bool = False) -> None:
+        self._answer_pending(pick, "accept_override" if override else "accept")
 
     @precondition(_has_pending)
     @rule(pick=PICK)
@@ -389,10 +411,10 @@ class AgentMachine(RuleBasedStateMachine):
     def crash_during_send(self, pick: int) -> None:
         pending = self._pending()
         approval_id = pending[pick % len(pending)]
-        self.model.answered[approval_id] = "accept"
+        self.model.answered[approval_id] = "accept_override"  # this rule is about the crash
         self.agent.ctx.after_send = crash
         try:
-            self.agent.answer(approval_id, "accept", by="sam")
+            self.agent.answer(approval_id, "accept", by="sam", override_guardrails=True)
             note("crash: the send was not attempted")
         except SimulatedCrash:
             note("crash: after the SMTP server accepted")
@@ -491,5 +513,28 @@ def test_the_machine_sends_and_refuses_a_second_answer_after_a_restart(
         assert len(machine.model.deliveries) == 1
         send = get_send(machine.agent.ctx.db, machine.model.approvals[0])
         assert send is not None and send.status == "sent"
+    finally:
+        machine.teardown()
+
+
+def test_the_machine_refuses_a_flagged_accept_until_it_is_overridden(
+    indexed_data: Path, smtp_server: tuple[CollectingHandler, int]
+) -> None:
+    """The harness's guardrail path: a flagged draft's plain accept is refused and it waits; the
+    overridden accept sends it (so both branches of the accept rule are reachable)."""
+    machine = bind(indexed_data, smtp_server)()
+    try:
+        machine.first_drafts(["L1"])
+        machine.sends_are_approved_unsuppressed_once_and_recorded()
+        machine.edit_breaking_a_guardrail(0)
+        machine.sends_are_approved_unsuppressed_once_and_recorded()
+        [flagged] = machine._pending()
+        assert get_approval(machine.agent.ctx.db, flagged).violations
+        machine.accept(0, override=False)
+        machine.sends_are_approved_unsuppressed_once_and_recorded()
+        assert machine._pending() == [flagged] and machine.model.deliveries == []
+        machine.accept(0, override=True)
+        machine.sends_are_approved_unsuppressed_once_and_recorded()
+        assert len(machine.model.deliveries) == 1
     finally:
         machine.teardown()

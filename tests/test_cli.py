@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,7 +20,7 @@ NOW = datetime.now(UTC)
 run = run_nurture
 
 
-def write_jsonl(path: Path, lines: list[object]) -> Path:
+def write_jsonl(path: Path, lines: Sequence[object]) -> Path:
     path.write_text("\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n")
     return path
 

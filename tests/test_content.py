@@ -116,7 +116,9 @@ def test_reindex_embeds_only_what_changed(tmp_path: Path) -> None:
         5,
     )
     assert embedding.texts_embedded - before == changed.chunks_embedded == 3
-    ids = {m["asset_id"] for m in collection.get(include=["metadatas"])["metadatas"]}
+    metadatas = collection.get(include=["metadatas"])["metadatas"]
+    assert metadatas is not None
+    ids = {m["asset_id"] for m in metadatas}
     assert "faq-routes" not in ids
 
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import insert, text
 from sqlalchemy.exc import DataError
 
@@ -34,6 +35,12 @@ def migrate_down_to(db: Database, revision: str) -> None:
     with db.engine.begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, revision)
+
+
+def head() -> str:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return str(ScriptDirectory.from_config(config).get_current_head())
 
 
 def revision(db: Database) -> str:
@@ -118,7 +125,7 @@ def test_rows_written_before_the_fix_are_cleaned(db: Database, playbook: Playboo
         with pytest.raises(ValueError, match="surrogate"):
             load_lead(db, "OLD")  # the defect: every read of the row failed
     db.migrate()
-    assert revision(db) == "0005"
+    assert revision(db) == head()  # 0005 and every later one ran
     assert load_lead(db, "CLEAN").attributes == GOOD  # type: ignore[union-attr]
     if db.dialect == "postgresql":
         return

@@ -290,7 +290,7 @@ def test_assets_sent_or_consumed_are_excluded(playbook: Playbook) -> None:
         ([ev("demo_request", 91)], "stage.default"),
     ],
 )
-def test_stage_rules(playbook: Playbook, events: list, rule: str) -> None:  # type: ignore[type-arg]
+def test_stage_rules(playbook: Playbook, events: list, rule: str) -> None:
     d = decide_now(playbook, events)
     assert rules_of(d)[1] == rule
 
@@ -329,7 +329,7 @@ def test_fit_rules(
     playbook: Playbook,
     attributes: dict,
     expected_rules: list[str],
-    points: float,  # type: ignore[type-arg]
+    points: float,
 ) -> None:
     d = decide_now(playbook, [], lead(**attributes))
     assert d.score.attribute == points

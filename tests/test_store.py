@@ -109,7 +109,7 @@ def test_bad_events_are_rejected_with_a_reason_and_valid_ones_kept(
         event(id="ok-2", type_="page_view", path="/pricing"),
         "not an object",
     ]
-    report = ingest_events(seeded, batch, playbook, now=NOW)  # type: ignore[arg-type]
+    report = ingest_events(seeded, batch, playbook, now=NOW)
     reasons = [(r.status, r.reason) for r in report.results]
     assert reasons[0] == ("stored", None)
     assert reasons[1][0] == "rejected" and "unknown event type 'tweet'" in (reasons[1][1] or "")

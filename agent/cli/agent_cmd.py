@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 from rich.markdown import Markdown
@@ -16,7 +16,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from agent.checkpoints import open_checkpointer
-from agent.cli.common import ByOption, console, err_console, print_json, settings
+from agent.cli.common import ByOption, console, err_console, nurture_command, print_json, settings
 from agent.cli.common import who as _who
 from agent.cli.exit_codes import NOT_DONE, exit_code, worst
 from agent.context import build_context
@@ -26,7 +26,9 @@ from agent.jobs.drafts import accept_draft, recover_run, run_draft
 from agent.jobs.workers import worker_id
 from agent.nodes.review import describe
 from agent.runner import NurtureAgent, RunResult
-from agent.store.approvals import get_approval, pending
+from agent.staleness import stale_reasons
+from agent.state import AgentState
+from agent.store.approvals import GuardrailsNotOverridden, get_approval, pending
 from agent.store.leads import all_lead_ids
 from agent.store.schema import ApprovalRow
 from agent.store.sends import get_send
@@ -134,7 +136,8 @@ def review(
     with agent_session() as agent:
         row = get_approval(agent.ctx.db, approval_id)
         snapshot = agent.graph.get_state({"configurable": {"thread_id": row.thread_id}})
-        explanation = describe(snapshot.values) if snapshot.values.get("draft") else None
+        values = cast(AgentState, snapshot.values)  # LangGraph types a thread's values as a dict
+        explanation = describe(values) if values.get("draft") else None
         if as_json:
             print_json({**_approval_json(agent, row), "explanation": explanation})
             return
@@ -155,13 +158,28 @@ def approve(
         typer.Option(help="A file: 'Subject: …' on the first line, a blank line, then the body."),
     ] = None,
     by: ByOption = None,
+    override_guardrails: Annotated[
+        bool,
+        typer.Option(
+            "--override-guardrails",
+            help="Send a draft whose guardrails failed unchanged (recorded with your name).",
+        ),
+    ] = False,
 ) -> None:
     """Approve a draft (optionally edited); it is re-checked and sent."""
     subject, body = _read_edit(edit) if edit else (None, None)
     with agent_session() as agent:
-        result = agent.answer(
-            approval_id, "edit" if edit else "accept", by=_who(by), subject=subject, body=body
-        )
+        try:
+            result = agent.answer(
+                approval_id,
+                "edit" if edit else "accept",
+                by=_who(by),
+                subject=subject,
+                body=body,
+                override_guardrails=override_guardrails,
+            )
+        except GuardrailsNotOverridden as exc:
+            raise NurtureError(f"{exc} with --override-guardrails") from exc
         _finish(agent, "approve", result)
 
 
@@ -309,9 +327,17 @@ def _show_result(agent: NurtureAgent, result: RunResult) -> None:
                 subtitle=f"written by the {_drafter_label(row.drafter)} ({row.prompt_version})",
             )
         )
+        nurture = nurture_command()
+        approve = (
+            f"Edit: [bold]{nurture} approve {row.id} --edit FILE[/] · send unchanged anyway: "
+            f"[bold]{nurture} approve {row.id} --override-guardrails[/]"
+            if row.violations  # a plain approve is refused for a flagged draft
+            else f"Approve: [bold]{nurture} approve {row.id}[/]"
+        )
         console.print(
-            f"Approve: [bold]nurture approve {row.id}[/] · changes: "
-            f'[bold]nurture respond {row.id} "…"[/] · [bold]nurture discard {row.id}[/]'
+            f"{approve} · changes: "
+            f'[bold]{nurture} respond {row.id} "…"[/] · [bold]{nurture} discard {row.id}[/]',
+            highlight=False,
         )
 
 
@@ -319,7 +345,10 @@ def _approval_json(agent: NurtureAgent, row: ApprovalRow) -> dict[str, Any]:
     """An approval as `GET /v1/approvals/{id}` shows it."""
     from api.convert import approval_out
 
-    return approval_out(row, get_send(agent.ctx.db, row.id)).model_dump(mode="json")
+    ctx = agent.ctx
+    stale = stale_reasons(ctx.db, ctx.playbook, ctx.assets, [row], ctx.clock()).get(row.id)
+    send = get_send(ctx.db, row.id)
+    return approval_out(row, send, stale_reason=stale).model_dump(mode="json")
 
 
 def _drafter_label(name: str) -> str:

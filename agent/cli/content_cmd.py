@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, get_args
 
 import typer
+from chromadb.api.models.Collection import Collection
 from rich.progress import Progress
 from rich.table import Table
 
@@ -19,7 +20,7 @@ from agent.tools.content import ContentNeed, LeadContext, retrieve
 app = typer.Typer(help="Search and list the content library.", no_args_is_help=True)
 
 
-def open_collection(config: Settings):  # noqa: ANN201 - chromadb's Collection
+def open_collection(config: Settings) -> Collection:
     client = chroma_client(url=config.chroma_url, path=config.chroma_path)
     return content_collection(client, embedding_from_setting(config.embedding))
 

@@ -98,11 +98,11 @@ def _show(decision: Decision, who: str) -> None:
         f"{'  [bold red]HOT[/]' if s.hot else ''}"
     )
     if decision.content:
-        c = decision.content
-        head += f"\nsend: {', '.join(c.kinds)}" + (f" on '{c.topic}'" if c.topic else "")
-        if c.exclude_assets:
-            more = " …" if len(c.exclude_assets) > 4 else ""
-            head += f"  (not: {', '.join(c.exclude_assets[:4])}{more})"
+        need = decision.content
+        head += f"\nsend: {', '.join(need.kinds)}" + (f" on '{need.topic}'" if need.topic else "")
+        if need.exclude_assets:
+            more = " …" if len(need.exclude_assets) > 4 else ""
+            head += f"  (not: {', '.join(need.exclude_assets[:4])}{more})"
     console.print(
         Panel(
             head,

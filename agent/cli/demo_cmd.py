@@ -12,7 +12,7 @@ from rich.table import Table
 
 from agent.cli.common import console, nurture_command, open_database, playbook
 from agent.cli.serve_cmd import HostOption, PortOption, run_server
-from agent.decisions import decide
+from agent.decisions import Decision, decide
 from agent.store.api_keys import create_key
 from agent.store.approvals import pending
 from agent.store.ingest import ingest_events
@@ -92,7 +92,7 @@ def _draft_for_due_leads(where: str) -> None:
     )
 
 
-def _summary(decisions: list) -> None:  # type: ignore[type-arg]
+def _summary(decisions: list[Decision]) -> None:
     by_action = Counter(d.action for d in decisions)
     by_stage = Counter(d.stage for d in decisions)
     table = Table("next action", "leads", title="what the playbook decides", title_justify="left")

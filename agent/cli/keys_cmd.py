@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, cast
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from agent.cli.common import console, open_database
-from agent.store.api_keys import ROLES, Role, create_key, list_keys, revoke_key
+from agent.store.api_keys import ROLES, create_key, list_keys, revoke_key
 
 app = typer.Typer(help="API keys with roles: admin, marketer, rep, ingest.", no_args_is_help=True)
 
@@ -30,7 +30,7 @@ def create(
     name = name.strip()
     if not name:
         raise typer.BadParameter("must not be empty", param_hint="--name")
-    key = create_key(open_database(), name=name, role=cast(Role, role), at=datetime.now(UTC))
+    key = create_key(open_database(), name=name, role=role, at=datetime.now(UTC))
     console.print(f"{role} key for {name} (shown once):", highlight=False)
     typer.echo(key)
 

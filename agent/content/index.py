@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlparse
 
 import chromadb
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
-from chromadb.api.types import Documents, EmbeddingFunction
+from chromadb.api.types import Documents, Embeddable, EmbeddingFunction
+from chromadb.base_types import InclusionExclusionOperator, LiteralValue
 from chromadb.config import Settings as ChromaSettings
 
 from agent.content.assets import Asset
@@ -44,8 +45,11 @@ def chroma_client(*, url: str | None, path: Path) -> ClientAPI:
 
 
 def content_collection(client: ClientAPI, embedding: EmbeddingFunction[Documents]) -> Collection:
+    # Chroma's signature asks for a function of documents or images (its own default function
+    # of documents needs a type: ignore there); a collection only calls it with what it holds.
+    function = cast(EmbeddingFunction[Embeddable], embedding)
     return client.get_or_create_collection(
-        COLLECTION, embedding_function=embedding, configuration={"hnsw": {"space": "cosine"}}
+        COLLECTION, embedding_function=function, configuration={"hnsw": {"space": "cosine"}}
     )
 
 
@@ -80,7 +84,7 @@ def sync_index(
             collection.add(
                 ids=[c.id for c in chunks],
                 documents=[c.text for c in chunks],
-                metadatas=[c.metadata for c in chunks],  # type: ignore[misc]
+                metadatas=[c.metadata for c in chunks],
             )
             report.chunks_embedded += len(chunks)
             (report.updated if previous is not None else report.added).append(asset.id)
@@ -88,7 +92,10 @@ def sync_index(
             progress(1)
     gone = sorted(set(indexed) - {a.id for a in assets})
     if gone:
-        collection.delete(where={"asset_id": {"$in": gone}})
+        # Chroma's filter is a union of dicts keyed by operator literals: name the type of this
+        # one so it can be checked.
+        among: dict[InclusionExclusionOperator, list[LiteralValue]] = {"$in": list(gone)}
+        collection.delete(where={"asset_id": among})
     report.removed = gone
     return report
 

@@ -19,8 +19,9 @@ _fallback_lock = threading.Lock()
 def context_of(runtime: Runtime[AgentContext]) -> AgentContext:
     """The run's context; under LangGraph Studio or a LangGraph server, which pass none, one
     built from settings on first use (never at import time)."""
-    if isinstance(runtime.context, AgentContext):
-        return runtime.context
+    context: object = runtime.context  # typed as AgentContext, but a server may pass a dict
+    if isinstance(context, AgentContext):
+        return context
     global _fallback
     with _fallback_lock:
         if _fallback is None:

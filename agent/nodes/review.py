@@ -120,7 +120,9 @@ def interrupt_payload(state: AgentState, approval_id: str) -> dict[str, Any]:
             },
         },
         "config": {
-            "allow_accept": True,
+            # a flagged draft is edited, sent back or dropped there; sending it unchanged
+            # needs the explicit, audited override of the CLI, the API or the inbox page
+            "allow_accept": not state.get("violations"),
             "allow_edit": True,
             "allow_respond": True,
             "allow_ignore": True,

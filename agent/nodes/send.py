@@ -2,13 +2,17 @@
 
 LangGraph re-runs a node when a thread resumes, so the send is keyed to the approval: a `sends`
 row is written ('sending') before the SMTP conversation and finished after it. Finding a row
-already there means an earlier attempt got at least that far; it is never sent again."""
+already there means an earlier attempt got at least that far; it is never sent again.
+
+Before that, the lead is decided again: a suppression, the frequency cap or a draft gone stale
+(agent.staleness) blocks the send, with the reason."""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any
+from datetime import datetime
+from typing import Any, TypedDict
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
@@ -17,6 +21,7 @@ from agent.context import AgentContext
 from agent.decisions import Decision, decide
 from agent.nodes.common import context_of, finish
 from agent.playbook import Playbook
+from agent.staleness import stale_reason
 from agent.state import AgentState
 from agent.store.approvals import get_approval
 from agent.store.ingest import ingest_events
@@ -27,6 +32,18 @@ from agent.tools.timeline import load_timeline
 
 TOUCH = "email_sent"  # what a send records; the frequency-cap rules count these
 APPROVED = {"accepted", "edited"}
+
+
+class _SendRecord(TypedDict):
+    """What claim_send and record_blocked both take about the send."""
+
+    approval_id: str
+    lead_id: str
+    message_id: str
+    to_address: str
+    subject: str
+    body: str
+    at: datetime
 
 
 def send_email(
@@ -53,7 +70,7 @@ def send_email(
         from_address=ctx.settings.from_address,
         from_name=ctx.settings.from_name,
     )
-    record = {
+    record: _SendRecord = {
         "approval_id": approval.id,
         "lead_id": lead.id,
         "message_id": email.message_id,
@@ -62,7 +79,9 @@ def send_email(
         "body": email.body,
         "at": now,
     }
-    blocked = blocked_reason(decide(lead, events, ctx.playbook, now), ctx.playbook)
+    decision = decide(lead, events, ctx.playbook, now)
+    # a playbook change or new events since the draft may have taken away its reason
+    blocked = blocked_reason(decision, ctx.playbook) or stale_reason(approval, decision, ctx.assets)
     if blocked:
         record_blocked(ctx.db, **record, reason=blocked)
         return finish(ctx, config, dict(state), "blocked", blocked)

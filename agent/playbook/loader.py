@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from agent.errors import NurtureError
 from agent.playbook.models import Playbook
@@ -121,7 +122,7 @@ def fingerprint(playbook: Playbook) -> str:
     return playbook._fingerprint
 
 
-def error_message(err: dict) -> str:  # type: ignore[type-arg]
+def error_message(err: ErrorDetails) -> str:
     if err["type"] == "extra_forbidden":
         return "unknown key (check the spelling; unknown keys are not ignored)"
     if err["type"] == "missing":
@@ -139,7 +140,8 @@ def _follow(root: yaml.Node, loc: YamlPath) -> tuple[YamlPath, yaml.Node]:
 
     Pydantic adds steps that are not in the YAML (union branch names such as 'function-after');
     those are skipped, so the line is the deepest YAML node the error belongs to."""
-    node, walked = root, []
+    node = root
+    walked: list[str | int] = []
     for step in loc:
         child = _child(node, step)
         if child is None:
@@ -154,12 +156,14 @@ def _follow(root: yaml.Node, loc: YamlPath) -> tuple[YamlPath, yaml.Node]:
 
 def _child(node: yaml.Node, step: str | int) -> yaml.Node | None:
     if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
+        pairs: list[tuple[yaml.Node, yaml.Node]] = node.value  # the stubs leave .value untyped
+        for key, value in pairs:
             if key.value == str(step):
                 return value
         return None
     if isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
-        return node.value[step]
+        items: list[yaml.Node] = node.value
+        return items[step]
     return None
 
 

@@ -7,6 +7,7 @@ sections (a rule naming a signal that does not exist) are checked in `references
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
@@ -262,7 +263,7 @@ class Playbook(StrictModel):
     guardrails: Guardrails
     _fingerprint: str | None = PrivateAttr(default=None)
 
-    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> Self:
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         copy = super().model_copy(update=update, deep=deep)
         copy._fingerprint = None  # a changed copy must not keep the original's hash
         return copy

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from agent.errors import NurtureError
 from agent.store.database import Database
 from agent.store.schema import ApprovalRow
 from agent.store.upsert import insert_ignoring_duplicates
+from agent.store.values import text_problem
 
 Answer = Literal["accept", "edit", "respond", "ignore"]
 STATUS_FOR: dict[str, str] = {
@@ -20,6 +21,28 @@ STATUS_FOR: dict[str, str] = {
     "respond": "responded",
     "ignore": "ignored",
 }
+
+
+class UnstorableAnswer(NurtureError):
+    """An answer's text the store could not keep or read back (NUL, a lone surrogate)."""
+
+
+class GuardrailsNotOverridden(NurtureError):
+    """Accepting unchanged a draft whose guardrails failed, without saying so explicitly."""
+
+    def __init__(self, approval_id: str, violations: list[dict[str, Any]]) -> None:
+        self.rules = failed_checks(violations)
+        listed = "; ".join(f"{v.get('rule')}: {v.get('message')}" for v in violations)
+        super().__init__(
+            f"draft '{approval_id}' failed the guardrails ({listed}). It was not sent and is "
+            "still waiting: edit it, ask for changes, or override the failed checks explicitly "
+            f"({', '.join(self.rules)})"
+        )
+
+
+def failed_checks(violations: list[dict[str, Any]]) -> list[str]:
+    """The rules of a draft's failed checks, each once, in order."""
+    return list(dict.fromkeys(str(v.get("rule")) for v in violations))
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,16 +97,30 @@ def record_answer(
     feedback: str | None = None,
     subject: str | None = None,
     body: str | None = None,
+    override_guardrails: bool = False,
 ) -> ApprovalRow:
     """Marks a pending approval decided. A decided one cannot be decided again: the write only
     happens while the row is still pending, so of two concurrent answers exactly one wins (a
-    read-then-write would let both through on SQLite, which ignores SELECT ... FOR UPDATE)."""
+    read-then-write would let both through on SQLite, which ignores SELECT ... FOR UPDATE).
+
+    Accepting unchanged a draft whose guardrails failed needs `override_guardrails`, which is
+    recorded with who gave it and which checks it overrode. (An edit needs none: the guardrails
+    check the edited text again.)"""
+    _refuse_unstorable(feedback=feedback, subject=subject, body=body)
     final_subject: Any = None
     final_body: Any = None
+    overridden_by: str | None = None
+    overridden: list[str] | None = None
     if answer == "edit":
         final_subject, final_body = subject, body
     elif answer == "accept":
         final_subject, final_body = ApprovalRow.subject, ApprovalRow.body
+        # a draft's violations never change once it waits, so reading them first is safe
+        current = get_approval(db, approval_id)
+        if current.status == "pending" and current.violations:
+            if not override_guardrails:
+                raise GuardrailsNotOverridden(approval_id, current.violations)
+            overridden_by, overridden = by, failed_checks(current.violations)
     decided = (
         update(ApprovalRow)
         .where(ApprovalRow.id == approval_id, ApprovalRow.status == "pending")
@@ -95,11 +132,14 @@ def record_answer(
             feedback=feedback,
             final_subject=final_subject,
             final_body=final_body,
+            guardrails_overridden_by=overridden_by,
+            guardrails_overridden=overridden,
         )
         .execution_options(synchronize_session=False)
     )
     with db.session() as session:
-        won = session.execute(decided).rowcount == 1
+        # an UPDATE's result is a CursorResult, which Session.execute's signature does not say
+        won = cast(CursorResult[Any], session.execute(decided)).rowcount == 1
         row = session.get(ApprovalRow, approval_id, populate_existing=True)
     if row is None:
         raise NurtureError(f"no approval with id '{approval_id}'")
@@ -109,3 +149,13 @@ def record_answer(
             f"{row.decided_by} at {row.decided_at:%Y-%m-%d %H:%M} UTC)"
         )
     return row
+
+
+def _refuse_unstorable(**texts: str | None) -> None:
+    """Answers arrive from every client (pages, API, CLI edit files, LangGraph Server), so
+    the store refuses what it could not keep (NUL in PostgreSQL) or read back (a lone
+    surrogate) here, once, with the field and the reason."""
+    for name, value in texts.items():
+        problem = text_problem(value) if value is not None else None
+        if problem:
+            raise UnstorableAnswer(f"{name}: {problem}")

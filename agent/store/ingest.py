@@ -102,7 +102,7 @@ class IngestReport:
 
 def ingest_events(
     db: Database,
-    items: Sequence[Mapping[str, Any]],
+    items: Sequence[object],  # parsed JSON: an item may be any value, and is refused alone
     playbook: Playbook,
     *,
     now: datetime | None = None,
@@ -160,7 +160,7 @@ def derived_event_id(event: EventIn) -> str:
 
 
 def _check(
-    index: int, raw: Mapping[str, Any], playbook: Playbook, now: datetime
+    index: int, raw: object, playbook: Playbook, now: datetime
 ) -> ItemResult | tuple[EventIn, str]:
     try:
         event = EventIn.model_validate(raw)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ from pydantic import (
 )
 from sqlalchemy import or_, select
 
+from agent.contact import says_do_not_contact
 from agent.playbook import Playbook, fingerprint
 from agent.scoring import fit_score
 from agent.store.database import Database
@@ -42,7 +43,12 @@ class LeadFields(BaseModel):
     attributes: dict[str, AttributeValue] = Field(
         default_factory=dict, description="industry, employees, title, country, ..."
     )
-    do_not_contact: bool = False
+    do_not_contact: bool = Field(
+        default=False,
+        description="Also true when an attribute says so (do_not_contact, unsubscribed, "
+        "email_opt_out, HasOptedOutOfEmail, hs_email_optout, ...): any source that says "
+        "do-not-contact wins.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -60,6 +66,12 @@ class LeadFields(BaseModel):
     @classmethod
     def _storable(cls, value: object) -> object:
         return storable_json(value)
+
+    @model_validator(mode="after")
+    def _do_not_contact_wins(self) -> LeadFields:
+        # stored as the column too, so the lead list shows what the decisions act on
+        self.do_not_contact = says_do_not_contact(self.do_not_contact, self.attributes)
+        return self
 
 
 class LeadIn(LeadFields):
@@ -89,7 +101,7 @@ class LeadIn(LeadFields):
 
 def upsert_leads(
     db: Database,
-    items: Sequence[Mapping[str, Any]],
+    items: Sequence[object],  # parsed JSON: an item may be any value, and is refused alone
     playbook: Playbook,
     *,
     now: datetime | None = None,

@@ -184,6 +184,10 @@ class ApprovalRow(Base):
     feedback: Mapped[str | None] = mapped_column(Text)
     final_subject: Mapped[str | None] = mapped_column(Text)
     final_body: Mapped[str | None] = mapped_column(Text)
+    guardrails_overridden_by: Mapped[str | None] = mapped_column(String(120))
+    """Who accepted this draft unchanged although its guardrails had failed."""
+    guardrails_overridden: Mapped[list[str] | None] = mapped_column(JsonDict)
+    """The rules of the failed checks they overrode."""
 
 
 class SendRow(Base):

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Float, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import FunctionElement
+from sqlalchemy.sql.expression import FunctionElement, Selectable
 
 from agent.playbook import Playbook, fingerprint
 from agent.scoring import fit_score
@@ -95,7 +95,8 @@ def rescore_all(db: Database, playbook: Playbook, now: datetime | None = None) -
     )
     behaviour_value = func.coalesce(behaviour.c.behaviour, 0.0)
     total = LeadRow.fit_points + behaviour_value
-    snapshot = select(
+    # typed as what INSERT ... SELECT takes: mypy cannot infer this many-column select's type
+    snapshot: Selectable = select(
         LeadRow.id,
         LeadRow.fit_points,
         behaviour_value,

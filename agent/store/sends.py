@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 
 from agent.store.database import Database
@@ -124,7 +124,8 @@ def reclaim_send(
         .execution_options(synchronize_session=False)
     )
     with db.session() as session:
-        if session.execute(claim).rowcount != 1:
+        # an UPDATE's result is a CursorResult, which Session.execute's signature does not say
+        if cast(CursorResult[Any], session.execute(claim)).rowcount != 1:
             return None
         audit = SendActionRow(
             approval_id=seen.approval_id,
@@ -153,7 +154,7 @@ def mark_sent(db: Database, seen: SendRow, *, by: str, at: datetime) -> bool:
         .execution_options(synchronize_session=False)
     )
     with db.session() as session:
-        if session.execute(resolve).rowcount != 1:
+        if cast(CursorResult[Any], session.execute(resolve)).rowcount != 1:
             return False
         session.add(
             SendActionRow(

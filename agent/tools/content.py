@@ -6,6 +6,7 @@ back; the ranking then prefers the requested topic, the lead's industry and pers
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from chromadb.api.models.Collection import Collection
@@ -113,7 +114,7 @@ def _search(
     need: ContentNeed,
     lead: LeadContext,
     stages: list[Stage],
-    kinds: list[str],
+    kinds: Sequence[str],
     k: int,
 ) -> list[Pick]:
     total = collection.count()
@@ -135,7 +136,7 @@ def _search(
     return sorted(best.values(), key=lambda p: (-p.score, p.asset_id))[:k]
 
 
-def _where(stages: list[Stage], kinds: list[str], exclude: list[str]) -> dict[str, Any]:
+def _where(stages: list[Stage], kinds: Sequence[str], exclude: list[str]) -> dict[str, Any]:
     terms: list[dict[str, Any]] = [{"fit": {"$in": [fit_key(s, k) for s in stages for k in kinds]}}]
     # Timelines name what a lead already has by asset id, or by URL or path (page views).
     ids = [ref for ref in exclude if "/" not in ref]
@@ -147,7 +148,7 @@ def _where(stages: list[Stage], kinds: list[str], exclude: list[str]) -> dict[st
     return terms[0] if len(terms) == 1 else {"$and": terms}
 
 
-def _query_text(need: ContentNeed, lead: LeadContext, kinds: list[str]) -> str:
+def _query_text(need: ContentNeed, lead: LeadContext, kinds: Sequence[str]) -> str:
     parts = [
         need.topic or "",
         *lead.recent_topics,

@@ -139,7 +139,8 @@ def _is_transient(response: httpx.Response) -> bool:
 def _last_outcome(state: RetryCallState) -> httpx.Response:
     """On giving up, hand back the last attempt as it was: its response, or raise its error."""
     assert state.outcome is not None  # tenacity only calls this after an attempt
-    return state.outcome.result()
+    response: httpx.Response = state.outcome.result()
+    return response
 
 
 def _attempts(retrying: Retrying) -> int:

@@ -22,13 +22,13 @@ import smtplib
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.headerregistry import HeaderRegistry, UnstructuredHeader
+from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.policy import SMTP, Policy
 from email.utils import format_datetime, formataddr, getaddresses, parseaddr
 from pathlib import Path
 from ssl import create_default_context
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol, cast
 
 from agent.errors import NurtureError
 
@@ -43,6 +43,8 @@ class _VerbatimHeader(UnstructuredHeader):
     it) into RFC 2047 encoded-words, which no mailbox provider decodes in List-Unsubscribe: the
     one-click button would silently disappear. Only ASCII values without line breaks get here."""
 
+    name: str  # BaseHeader's, which the registry mixes in (the stubs do not say so)
+
     def fold(self, *, policy: Policy) -> str:
         return f"{self.name}: {self}{policy.linesep}"
 
@@ -50,7 +52,7 @@ class _VerbatimHeader(UnstructuredHeader):
 def _header_registry() -> HeaderRegistry:
     # A registry of our own: mapping the type on the default one would change every policy.
     registry = HeaderRegistry()
-    registry.map_to_type("list-unsubscribe", _VerbatimHeader)
+    registry.map_to_type("list-unsubscribe", cast(type[BaseHeader], _VerbatimHeader))
     return registry
 
 

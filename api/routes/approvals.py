@@ -3,6 +3,7 @@ and the decision that sends, changes or drops one. Sends are listed here too."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
@@ -11,14 +12,16 @@ from sqlalchemy.orm import Session
 
 from agent.errors import NurtureError
 from agent.playbook.models import Stage
+from agent.staleness import stale_reasons
 from agent.store.api_keys import Principal
-from agent.store.approvals import get_approval
+from agent.store.approvals import GuardrailsNotOverridden, get_approval
 from agent.store.runs import require_run
 from agent.store.schema import ApprovalRow, SendRow
 from agent.store.sends import get_send, list_sends, send_history
 from api.convert import approval_out, run_out, send_out
 from api.deps import StateDep, require
 from api.schemas import AUTH_ERRORS, ApprovalDecision, ApprovalOut, DecisionOut, SendOut, errors
+from api.state import ServiceState
 
 router = APIRouter(prefix="/v1", tags=["approvals"], responses=AUTH_ERRORS)
 
@@ -36,7 +39,8 @@ def approvals(
     stage: Stage | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[ApprovalOut]:
-    """Drafts, oldest first; by default the ones waiting. Pass status= for decided ones."""
+    """Drafts, oldest first; by default the ones waiting. Pass status= for decided ones. A
+    waiting draft its lead should no longer get (decided now) is marked `stale`, with why."""
     query = select(ApprovalRow)
     if status is not None:
         query = query.where(ApprovalRow.status == status)
@@ -50,7 +54,11 @@ def approvals(
             rows = [r for r in rows if (r.decision or {}).get("stage") == stage][:limit]
         sends = _sends(session, [r.id for r in rows])
     history = send_history(db, list(sends))
-    return [approval_out(row, sends.get(row.id), history.get(row.id, [])) for row in rows]
+    stale = _stale(state, rows)
+    return [
+        approval_out(row, sends.get(row.id), history.get(row.id, []), stale.get(row.id))
+        for row in rows
+    ]
 
 
 @router.get("/approvals/{approval_id:id}", response_model=ApprovalOut, responses=errors(404))
@@ -61,7 +69,7 @@ def approval(approval_id: str, state: StateDep, _: Reader) -> ApprovalOut:
     except NurtureError as exc:
         raise HTTPException(404, str(exc)) from exc
     history = send_history(db, [approval_id])[approval_id]
-    return approval_out(row, get_send(db, approval_id), history)
+    return approval_out(row, get_send(db, approval_id), history, _stale(state, [row]).get(row.id))
 
 
 @router.post(
@@ -72,9 +80,11 @@ def approval(approval_id: str, state: StateDep, _: Reader) -> ApprovalOut:
 def decide_approval(
     approval_id: str, decision: ApprovalDecision, state: StateDep, principal: Decider
 ) -> DecisionOut:
-    """accept sends the draft as it is; edit sends your subject and body (checked against the
-    guardrails again: a refused edit comes back as a new draft); respond asks for a new draft
-    with your feedback; ignore drops it. Recorded with who and when, before and after."""
+    """accept sends the draft as it is (a draft whose guardrails failed only with
+    `override_guardrails`, else 409 naming the failed checks); edit sends your subject and
+    body (checked against the guardrails again: a refused edit comes back as a new draft);
+    respond asks for a new draft with your feedback; ignore drops it. Recorded with who and
+    when, before and after."""
     db = state.agent.ctx.db
     try:
         row = get_approval(db, approval_id)
@@ -85,6 +95,8 @@ def decide_approval(
     fields = decision.model_dump(exclude={"answer"})
     try:
         result = state.agent.answer(approval_id, decision.answer, by=principal.name, **fields)
+    except GuardrailsNotOverridden as exc:
+        raise HTTPException(409, f'{exc} with "override_guardrails": true') from exc
     except NurtureError as exc:  # decided by someone else since the read above
         raise HTTPException(409, str(exc)) from exc
     state.metrics.approvals.labels(decision.answer).inc()
@@ -108,6 +120,12 @@ def sends(
     rows = list_sends(db, status=status, lead_id=lead_id, limit=limit)
     history = send_history(db, [row.approval_id for row in rows])
     return [send_out(row, history[row.approval_id]) for row in rows]
+
+
+def _stale(state: ServiceState, rows: Sequence[ApprovalRow]) -> dict[str, str]:
+    """Which waiting drafts went stale: one decision per listed lead (see agent.staleness)."""
+    ctx = state.agent.ctx
+    return stale_reasons(ctx.db, ctx.playbook, ctx.assets, rows, ctx.clock())
 
 
 def _sends(session: Session, approval_ids: list[str]) -> dict[str, SendRow]:

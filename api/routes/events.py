@@ -35,7 +35,7 @@ def post_event(
     reason when rejected."""
     result = _ingest(state, [event]).results[0]
     if result.status == "rejected":
-        field, _, reason = (result.reason or "").partition(": ")
+        field, _sep, reason = (result.reason or "").partition(": ")
         raise unprocessable("body", field, msg=reason or result.reason or "rejected")
     return ItemOut(index=0, id=result.id, status=result.status, reason=result.reason)
 
@@ -57,7 +57,7 @@ def _ingest(state: ServiceState, events: list[Any]) -> IngestReport:
     ctx = state.agent.ctx
     report = ingest_events(ctx.db, events, ctx.playbook, now=ctx.clock())
     for status in ("stored", "duplicate", "rejected"):
-        count = report.count(status)  # type: ignore[arg-type]
+        count = report.count(status)
         if count:
             state.metrics.events.labels(status).inc(count)
     # as stored: ids are trimmed on the way in

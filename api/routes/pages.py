@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from agent.errors import NurtureError
 from agent.playbook.models import STAGES
 from agent.store.api_keys import Principal, split_key
-from agent.store.approvals import Answer, get_approval
+from agent.store.approvals import Answer, GuardrailsNotOverridden, UnstorableAnswer, get_approval
 from agent.store.schema import ApprovalRow
 from api.auth_failures import TooManyFailures
 from api.csrf import refuse_other_origins, require_token
@@ -156,14 +156,16 @@ def approve(
     form_id: FormApprovalId,
     subject: Annotated[str, Form()],
     body: Annotated[str, Form()],
+    override_guardrails: Annotated[bool, Form()] = False,
 ) -> RedirectResponse:
-    """Unchanged, it is an accept; changed, an edit (which the guardrails check again)."""
+    """Unchanged, it is an accept (of a draft whose guardrails failed, only with the confirm
+    box ticked); changed, an edit (which the guardrails check again)."""
     row = _waiting(state, approval_id, form_id)
     subject, body = _plain(subject).strip(), _plain(body)
     if not subject or not body.strip():
         raise PageProblem(422, "Nothing to send", "The subject and the body must not be empty.")
     if subject == row.subject.strip() and body.strip() == row.body.strip():
-        return _answer(state, principal, row, "accept")
+        return _answer(state, principal, row, "accept", override_guardrails=override_guardrails)
     return _answer(state, principal, row, "edit", subject=subject, body=body)
 
 
@@ -244,12 +246,24 @@ def _answer(
     principal: Principal,
     row: ApprovalRow,
     answer: Answer,
+    override_guardrails: bool = False,
     **fields: str,
 ) -> RedirectResponse:
     """Resumes the waiting thread, then shows the new draft it produced (feedback, or an edit
     the guardrails refused) or else the next draft waiting, with the outcome as a flash."""
     try:
-        result = state.agent.answer(row.id, answer, by=principal.name, **fields)
+        result = state.agent.answer(
+            row.id, answer, by=principal.name, override_guardrails=override_guardrails, **fields
+        )
+    except GuardrailsNotOverridden as exc:
+        raise PageProblem(
+            409,
+            "Confirm the failed checks",
+            f"This draft failed the guardrails ({', '.join(exc.rules)}). Nothing was sent. Edit "
+            "it, request changes, or tick the box naming these checks to send it unchanged.",
+        ) from exc
+    except UnstorableAnswer as exc:
+        raise PageProblem(422, "This text cannot be kept", f"{exc} Nothing was changed.") from exc
     except NurtureError as exc:  # someone else answered between the page load and now
         raise PageProblem(409, "Already decided", str(exc)) from exc
     target = result.approval_id or next_pending(state.agent.ctx, row)

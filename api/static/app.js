@@ -74,6 +74,9 @@
       body.value.trim() !== body.defaultValue.trim();
     approveButton.dataset.labelPlain = approveButton.dataset.labelPlain || approveButton.textContent;
     approveButton.textContent = edited ? approveButton.dataset.labelEdited : approveButton.dataset.labelPlain;
+    // confirming failed guardrails is for sending the draft unchanged: an edit is checked again
+    const override = $("#override-guardrails");
+    if (override) override.required = !edited;
     if (wordCount) {
       const words = body.value.trim().split(/\s+/).filter(Boolean).length;
       wordCount.textContent = `(${words} words${edited ? ", edited" : ""})`;

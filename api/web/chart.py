@@ -102,7 +102,7 @@ def _nice_ceiling(value: float) -> float:
     """The next multiple of 10 (or of a power of ten for large values) at or above value."""
     if value <= 10:
         return 10.0
-    unit = 10 ** max(1, math.floor(math.log10(value)) - 1) * 2
+    unit: int = 10 ** max(1, math.floor(math.log10(value)) - 1) * 2  # a positive power: an int
     return math.ceil(value / unit) * unit
 
 

@@ -15,6 +15,7 @@ from agent.context import AgentContext
 from agent.nodes.review import describe
 from agent.playbook.models import STAGES
 from agent.runner import NurtureAgent
+from agent.staleness import stale_reasons
 from agent.state import AgentState
 from agent.store.approvals import pending
 from agent.store.runs import get_run
@@ -50,6 +51,8 @@ class DraftSummary:
     violations: list[dict[str, Any]]
     drafter: str
     created_at: datetime
+    stale: str | None = None
+    """Why this waiting draft should no longer be sent (agent.staleness); None while it fits."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,15 +92,18 @@ def inbox(ctx: AgentContext) -> list[DraftSummary]:
 
 
 def stage_counts(items: Iterable[DraftSummary]) -> dict[str, int]:
-    counts = dict.fromkeys(STAGES, 0)
+    counts: dict[str, int] = dict.fromkeys(STAGES, 0)
     for item in items:
         counts[item.stage] = counts.get(item.stage, 0) + 1
     return counts
 
 
 def summaries(ctx: AgentContext, rows: list[ApprovalRow]) -> list[DraftSummary]:
+    """The rows as the inbox shows them, stale ones marked before anyone opens them (one
+    decision per listed lead: see agent.staleness for the cost)."""
     leads = _leads(ctx, {row.lead_id for row in rows})
-    return [_summary(ctx, row, leads.get(row.lead_id)) for row in rows]
+    stale = stale_reasons(ctx.db, ctx.playbook, ctx.assets, rows, ctx.clock())
+    return [_summary(ctx, row, leads.get(row.lead_id), stale.get(row.id)) for row in rows]
 
 
 def _leads(ctx: AgentContext, ids: set[str]) -> dict[str, LeadRow]:
@@ -107,7 +113,9 @@ def _leads(ctx: AgentContext, ids: set[str]) -> dict[str, LeadRow]:
         return {r.id: r for r in session.scalars(select(LeadRow).where(LeadRow.id.in_(ids)))}
 
 
-def _summary(ctx: AgentContext, row: ApprovalRow, lead: LeadRow | None) -> DraftSummary:
+def _summary(
+    ctx: AgentContext, row: ApprovalRow, lead: LeadRow | None, stale: str | None
+) -> DraftSummary:
     decision = row.decision or {}
     reason = (decision.get("reasons") or [{}])[0]
     return DraftSummary(
@@ -124,6 +132,7 @@ def _summary(ctx: AgentContext, row: ApprovalRow, lead: LeadRow | None) -> Draft
         violations=list(row.violations or []),
         drafter=drafter_label(row.drafter),
         created_at=row.created_at,
+        stale=stale,
     )
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from chromadb.api.models.Collection import Collection
 from pydantic import BaseModel, ConfigDict, Field
 from rich.console import Console
 from rich.table import Table
@@ -80,7 +81,7 @@ def load_cases(path: Path = CASES) -> list[Case]:
     return [Case.model_validate(item) for item in yaml.safe_load(path.read_text())["cases"]]
 
 
-def run_eval(cases: list[Case], playbook: Playbook, collection) -> EvalResult:  # noqa: ANN001
+def run_eval(cases: list[Case], playbook: Playbook, collection: Collection) -> EvalResult:
     results = []
     for case in cases:
         kinds = case.need.kinds or list(playbook.content.stage_kinds[case.need.stage])
@@ -109,7 +110,7 @@ def run_eval(cases: list[Case], playbook: Playbook, collection) -> EvalResult:  
     return EvalResult(results)
 
 
-def index_library(folder: Path, chroma_path: Path):  # noqa: ANN201 - chromadb's Collection
+def index_library(folder: Path, chroma_path: Path) -> Collection:
     library = load_library(folder)
     if library.problems:
         raise SystemExit("content library problems:\n" + "\n".join(map(str, library.problems)))

@@ -4,7 +4,7 @@ case of every problem, the way the playbook loader does (its locating helpers ar
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, overload
 
 import yaml
 from pydantic import ValidationError
@@ -26,7 +26,12 @@ class SuiteError(NurtureError):
         super().__init__(f"{len(problems)} problem(s) in the suite:\n" + "\n".join(problems))
 
 
-def load_suite(path: Path | str = CORE, model: type[S] = Suite) -> S:  # type: ignore[assignment]
+# Overloads, because a TypeVar cannot default to Suite when no model is given (Python 3.11).
+@overload
+def load_suite(path: Path | str = CORE) -> Suite: ...
+@overload
+def load_suite(path: Path | str = CORE, *, model: type[S]) -> S: ...
+def load_suite(path: Path | str = CORE, model: type[Suite] = Suite) -> Suite:
     """`model` is Suite, or a subclass with stricter cases (harvested suites)."""
     path = Path(path)
     try:
@@ -36,7 +41,11 @@ def load_suite(path: Path | str = CORE, model: type[S] = Suite) -> S:  # type: i
     return parse_suite(text, source=str(path), model=model)
 
 
-def parse_suite(text: str, *, source: str = "<suite>", model: type[S] = Suite) -> S:  # type: ignore[assignment]
+@overload
+def parse_suite(text: str, *, source: str = "<suite>") -> Suite: ...
+@overload
+def parse_suite(text: str, *, source: str = "<suite>", model: type[S]) -> S: ...
+def parse_suite(text: str, *, source: str = "<suite>", model: type[Suite] = Suite) -> Suite:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)

@@ -77,7 +77,7 @@ def _walk(routes: list[Any], prefix: str) -> Iterator[tuple[str, str]]:
     """The app's routes, through included routers (FastAPI ≥ 0.16x keeps them nested)."""
     for route in routes:
         if isinstance(route, APIRoute):
-            yield from ((method, prefix + route.path) for method in sorted(route.methods))
+            yield from ((method, prefix + route.path) for method in sorted(route.methods or ()))
         elif hasattr(route, "original_router"):
             context = route.include_context
             yield from _walk(route.original_router.routes, prefix + getattr(context, "prefix", ""))
@@ -132,8 +132,8 @@ def test_every_route_for_every_role(service: Service, role: str | None) -> None:
         status = response.status_code
         ok = status in expected if expected else status not in (401, 403) and status < 500
         seen.append((method, template, status, ok))
-    wrong = [s for s in seen if not s[3]]
-    assert wrong == [], f"as {role}: {wrong}"
+    refused = [s for s in seen if not s[3]]
+    assert refused == [], f"as {role}: {refused}"
     # nothing a refused caller sent changed anything
     assert (
         service.call("GET", f"/v1/approvals/{service.approval_id}", "rep").json()["status"]

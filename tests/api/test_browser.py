@@ -19,7 +19,7 @@ from agent.store.api_keys import create_key
 from agent.store.approvals import get_approval, pending
 from api.main import create_app
 from api.routes.pages import path_part
-from tests.utils.agent_world import DANA, World, drafted
+from tests.utils.agent_world import DANA, SeedEvent, World, drafted
 from tests.utils.browser import artifact, chromium, needs_chromium
 from tests.utils.other_origin import auto_submitting_form, other_origin
 from tests.utils.serve import serve
@@ -36,7 +36,7 @@ PRIYA = {
     "company": "Kestrel Foods",
     "attributes": {"industry": "manufacturing", "employees": 1200, "title": "Head of Operations"},
 }
-PRIYA_EVENTS = [
+PRIYA_EVENTS: list[SeedEvent] = [
     ("page_view", 40, {"path": "/blog/cold-chain", "topic": "cold chain"}),
     ("page_view", 12, {"path": "/blog/fleet", "topic": "fleet tracking"}),
     ("form_submit", 9, {"form": "contact", "message": "<script>alert(1)</script> call me?"}),
@@ -209,3 +209,31 @@ def test_screenshots_at_desktop_and_phone_widths(browser: Any, site: Site) -> No
             assert page.locator(".draft-row.flagged").count() == 1
             page.keyboard.press("?")
             assert page.locator("#shortcuts").is_visible()
+
+
+def test_a_flagged_draft_is_sent_only_with_the_confirm_box_ticked(browser: Any, site: Site) -> None:
+    from tests.test_guardrail_override import FAILED_CHECKS, flagged
+
+    approval_id = flagged(site.world, site.approval_id)
+    with signed_in(browser, site) as page:
+        page.goto(f"{site.url}/inbox/{approval_id}")
+        confirm = page.locator("#override-guardrails")
+        label = page.inner_text("label.override")
+        assert all(check in label for check in FAILED_CHECKS)
+        page.keyboard.press("a")  # the approve shortcut: the unticked box stops the form
+        page.wait_for_timeout(300)
+        assert page.url == f"{site.url}/inbox/{approval_id}"
+        assert page.evaluate("document.querySelector('#approve-form').checkValidity()") is False
+        assert get_approval(site.world.agent.ctx.db, approval_id).status == "pending"
+        # an edit is checked by the guardrails again: it needs no confirmation
+        original = page.input_value("#body")
+        page.fill("#body", original + "\nEdited.")
+        assert page.evaluate("document.querySelector('#approve-form').checkValidity()") is True
+        page.fill("#body", original)
+        confirm.check()
+        page.click("#approve-button")
+        page.wait_for_url("**/inbox?done=*")
+        assert "Sent to Dana Reyes" in page.inner_text(".flash")
+    row = get_approval(site.world.agent.ctx.db, approval_id)
+    assert (row.status, row.guardrails_overridden_by) == ("accepted", "mara")
+    assert len(site.world.delivered()) == 1

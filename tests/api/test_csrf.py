@@ -31,10 +31,15 @@ def page_token(service: Service) -> str:
     return match.group(1)
 
 
-def discard(service: Service, headers: dict[str, str] | None = None, **form: str) -> Any:
+def discard(
+    service: Service,
+    headers: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+    **fields: str,
+) -> Any:
     return service.client.post(
         f"/inbox/{service.approval_id}/discard",
-        data={"approval_id": service.approval_id, **form},
+        data={"approval_id": service.approval_id, **(form or {}), **fields},
         headers=headers or {},
         follow_redirects=False,
     )
@@ -47,8 +52,9 @@ def assert_unchanged(service: Service) -> None:
 
 def test_a_signed_in_form_post_without_the_token_is_refused(service: Service) -> None:
     sign_in(service)
-    for form in ({}, {"csrf_token": ""}, {"csrf_token": "0" * 64}):
-        response = discard(service, **form)
+    forms: list[dict[str, str]] = [{}, {"csrf_token": ""}, {"csrf_token": "0" * 64}]
+    for form in forms:
+        response = discard(service, form=form)
         assert response.status_code == 403, (form, response.status_code)
         assert "text/html" in response.headers["content-type"]
         assert "Nothing was changed" in response.text

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -39,7 +40,7 @@ class Site:
         assert match, "the signed-in page has no CSRF token"
         self.csrf_token = match.group(1)
 
-    def post(self, action: str, **form: str) -> object:
+    def post(self, action: str, **form: str) -> Any:  # TestClient's response: httpx2's or httpx's
         form.setdefault("approval_id", self.approval_id)
         form.setdefault("csrf_token", self.csrf_token)
         return self.client.post(
@@ -245,3 +246,26 @@ def test_unknown_pages_are_friendly(site: Site) -> None:
 
 def _quoted(approval_id: str) -> str:
     return approval_id.replace(":", "%3A")
+
+
+def test_an_answer_holding_nul_is_refused(site: Site) -> None:
+    """A form field may carry NUL (%00), which PostgreSQL refuses: refused with the reason, and
+    the draft still waits. (A lone surrogate cannot arrive this way: form bytes that are not
+    UTF-8 are decoded with U+FFFD.)"""
+    site.login(site.marketer)
+    bad = "%00"
+    fields = f"approval_id={_quoted(site.approval_id)}&csrf_token={site.csrf_token}"
+    for action, form in (
+        ("respond", f"feedback=Shorter{bad}+please"),
+        ("approve", f"subject=Hello&body=Hi+Dana%2C{bad}%0A"),
+    ):
+        response = site.client.post(
+            f"/inbox/{site.approval_id}/{action}",
+            content=f"{fields}&{form}".encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            follow_redirects=False,
+        )
+        assert response.status_code == 422, (action, response.status_code)
+        assert "NUL" in response.text
+        assert get_approval(site.world.agent.ctx.db, site.approval_id).status == "pending"
+    assert site.world.delivered() == []

@@ -4,6 +4,7 @@ matches the OpenAPI schema (status, content type, body)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -21,6 +22,8 @@ from tests.utils.agent_world import World, drafted
 from tests.utils.serve import serve
 
 schema = schemathesis.openapi.from_dict(create_app().openapi())
+# CI runs a bounded number per operation; a deeper run: NURTURE_FUZZ_EXAMPLES=200
+EXAMPLES = int(os.environ.get("NURTURE_FUZZ_EXAMPLES", "25"))
 CHECKS = [
     schemathesis.checks.not_a_server_error,
     status_code_conformance,
@@ -41,7 +44,7 @@ def running(world: World) -> Iterator[tuple[str, str]]:
 
 @schema.parametrize()
 @settings(
-    max_examples=25,
+    max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     derandomize=True,  # the same examples every run: CI stays reproducible

@@ -4,6 +4,8 @@ the approval's Message-ID."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from agent.nodes.send import message_id_for
 from agent.tools.email import SmtpSender
 from tests.test_email_sending import ScriptedSmtpServer
@@ -11,7 +13,7 @@ from tests.utils.service import Service
 from tests.utils.smtp import free_port
 
 
-def approve_with(service: Service, sender: SmtpSender) -> dict:  # type: ignore[type-arg]
+def approve_with(service: Service, sender: SmtpSender) -> dict[str, Any]:
     """Approves the service's waiting draft while the service sends through `sender`."""
     ctx = service.client.app.state.service.agent.ctx  # type: ignore[attr-defined]
     real, ctx.sender = ctx.sender, sender

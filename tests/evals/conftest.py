@@ -27,7 +27,7 @@ def clean_settings(data_dir: Path, **values: Any) -> Settings:
         for name in list(os.environ):
             if name.startswith("NURTURE_"):
                 mp.delenv(name)
-        return Settings(_env_file=None, data_dir=data_dir, **values)  # type: ignore[call-arg]
+        return Settings(_env_file=None, data_dir=data_dir, **values)
 
 
 @pytest.fixture(scope="session")

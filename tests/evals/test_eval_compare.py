@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from tests.evals.conftest import Cli
 BASELINE = Path(__file__).resolve().parents[2] / "evals" / "baselines" / "core-template.json"
 
 
-def summary(metrics: dict[str, float | None], cases: dict[str, list[str]], **extra: Any):
+def summary(metrics: Mapping[str, float | None], cases: dict[str, list[str]], **extra: Any):
     return {
         "suite": "core",
         "drafter": "template",
@@ -86,7 +87,7 @@ def test_a_gate_the_candidate_dropped_still_applies() -> None:
 
 def test_where_both_runs_gate_a_metric_the_stricter_gate_wins() -> None:
     metrics = {"pass_rate": 0.81, "checks.grounding": 1.0, "checks.readability": 0.9}
-    cases = {"a": [], "b": [], "c": []}
+    cases: dict[str, list[str]] = {"a": [], "b": [], "c": []}
     stricter_candidate = summary(metrics, cases, gates={"pass_rate": 0.0, "checks.grounding": 0.0})
     lax_base = {**BASE, "gates": {"pass_rate": 0.05, "checks.grounding": 0.0}}
     # 0.03 is within the baseline's 0.05, but not within the candidate's 0

@@ -4,7 +4,7 @@ world)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +23,10 @@ from agent.store.ingest import ingest_events
 from agent.store.leads import upsert_leads
 from tests.utils.smtp import CollectingHandler
 
-DANA = {
+SeedEvent = tuple[str, float, Mapping[str, Any]]
+"""An event to seed: its type, how many days ago it happened, its properties."""
+
+DANA: dict[str, Any] = {
     "id": "L1",
     "email": "dana@northwind.example",
     "name": "Dana Reyes",
@@ -62,7 +65,7 @@ class World:
     smtp: CollectingHandler
     settings: Settings
 
-    def seed(self, lead: dict[str, Any], events: list[tuple[str, float, dict[str, Any]]]) -> None:
+    def seed(self, lead: dict[str, Any], events: Sequence[SeedEvent]) -> None:
         ctx = self.agent.ctx
         now = datetime.now(UTC)
         upsert_leads(ctx.db, [lead], ctx.playbook)
@@ -105,7 +108,7 @@ WHITEPAPER = [
 def drafted(
     world: World,
     lead: dict[str, Any] = DANA,
-    events: list[tuple[str, float, dict[str, Any]]] = WHITEPAPER,
+    events: Sequence[SeedEvent] = WHITEPAPER,
 ) -> str:
     world.seed(lead, events)
     result = world.agent.start(lead["id"])

@@ -45,7 +45,7 @@ class Service:
 def service(world: World) -> Iterator[Service]:
     approval_id = drafted(world)
     now = datetime.now(UTC)
-    keys = {
+    keys: dict[str, str] = {
         role: create_key(world.agent.ctx.db, name=f"{role}-1", role=role, at=now) for role in ROLES
     }
     with TestClient(create_app(world.settings)) as client:

@@ -43,7 +43,7 @@ class CollectingHandler:
 
     def messages(self) -> list[EmailMessage]:
         return [
-            message_from_bytes(e.original_content or b"", policy=policy.default)  # type: ignore[misc]
+            message_from_bytes(e.original_content or b"", policy=policy.default)
             for e in self.envelopes
         ]
 

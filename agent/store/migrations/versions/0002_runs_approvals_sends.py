@@ -20,7 +20,7 @@ JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 TIMESTAMP = sa.DateTime(timezone=True)
 
 
-def _lead() -> sa.Column:
+def _lead() -> sa.Column[str]:
     return sa.Column(
         "lead_id",
         sa.String(128),

@@ -1,11 +1,15 @@
-"""Placeholder for another branch's 0006 (replaced at merge), so this branch's chain runs.
+"""Who sent a draft whose guardrails failed, and which checks they overrode.
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-12-03
+Create Date: 2026-12-04
 """
 
 from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects.postgresql import JSONB
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -14,8 +18,18 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("approvals") as batch:
+        batch.add_column(sa.Column("guardrails_overridden_by", sa.String(120), nullable=True))
+        batch.add_column(
+            sa.Column(
+                "guardrails_overridden",
+                sa.JSON().with_variant(JSONB(), "postgresql"),
+                nullable=True,
+            )
+        )
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("approvals") as batch:
+        batch.drop_column("guardrails_overridden")
+        batch.drop_column("guardrails_overridden_by")
