@@ -69,7 +69,11 @@ def upgrade() -> None:
         postgresql_where=sa.text(PENDING),
     )
 
-    if op.get_bind().dialect.name == "postgresql":
+    bind = op.get_bind()
+    # the tables stay on a downgrade (see there): an upgrade after one finds them in place
+    if bind.dialect.name == "postgresql" and not bind.scalar(
+        sa.text("SELECT to_regclass('procrastinate_jobs') IS NOT NULL")
+    ):
         from procrastinate.schema import SchemaManager
 
         # through the driver: the schema's own % and :: would be read as bind parameters
