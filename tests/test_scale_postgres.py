@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from agent.playbook import Playbook
 from agent.store import Database
@@ -23,7 +23,9 @@ from agent.store.api_keys import create_key
 from agent.store.ingest import ingest_events
 from agent.store.leads import upsert_leads
 from agent.store.schema import ApprovalRow
+from tests.test_agent_llm import GOOD
 from tests.utils.agent_world import DANA
+from tests.utils.fake_openai import FakeOpenAI, Reply
 from tests.utils.smtp import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,6 +81,8 @@ def cluster(
 ) -> Iterator[tuple[Cluster, Database, str]]:
     db = Database(postgres_url)
     db.migrate()
+    with db.engine.begin() as conn:  # the database is the session's: start each test clean
+        conn.execute(text("TRUNCATE runs, approvals, procrastinate_jobs CASCADE"))
     now = datetime.now(UTC)
     upsert_leads(
         db, [{**DANA, "id": lead, "email": f"{lead}@northwind.example"} for lead in LEADS], playbook
@@ -170,3 +174,43 @@ def test_nurture_worker_on_sqlite_says_it_needs_postgresql(
         check=False,
     )
     assert done.returncode == 2 and "needs PostgreSQL" in done.stderr, done.stderr
+
+
+@pytest.mark.postgres
+def test_a_worker_killed_mid_draft_leaves_the_run_to_another_worker(
+    cluster: tuple[Cluster, Database, str], fake_openai: FakeOpenAI
+) -> None:
+    processes, db, key = cluster
+    processes.env.update(
+        {"NURTURE_LLM_BASE_URL": fake_openai.base_url, "NURTURE_LLM_MODEL": "fake-model"}
+    )
+    fake_openai.default = Reply.json(GOOD)
+    fake_openai.enqueue(Reply.slow(120, then=Reply.json(GOOD)))  # the first worker hangs here
+    replicas = [processes.replica(), processes.replica()]
+    first = processes.start("worker", "--concurrency", "2")
+    headers = {"Authorization": f"Bearer {key}"}
+    accepted = httpx.post(f"{replicas[0]}/v1/leads/{LEADS[0]}/drafts", headers=headers)
+    assert accepted.status_code == 202, accepted.text
+    url = accepted.json()["status_url"]
+    deadline = time.monotonic() + 60
+    while not fake_openai.chat_requests and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert fake_openai.chat_requests, "the first worker never reached the model"
+    running = httpx.get(f"{replicas[1]}{url}", headers=headers).json()
+    assert running["status"] == "running" and running["worker"].endswith(f":{first.pid}")
+    first.kill()  # kill -9, mid-draft
+    first.wait()
+    processes.start("worker", "--concurrency", "2")
+    deadline = time.monotonic() + 90
+    seen: list[dict[str, object]] = []
+    while time.monotonic() < deadline:
+        seen = [httpx.get(f"{base}{url}", headers=headers).json() for base in replicas]
+        if seen[0]["status"] not in ("queued", "running"):
+            break
+        time.sleep(0.2)
+    assert seen[0]["status"] == "awaiting_approval", seen
+    assert seen[1] == seen[0]
+    assert seen[0]["attempts"] == 2 and seen[0]["worker"] is None
+    with db.session() as session:
+        rows = session.scalars(select(ApprovalRow).where(ApprovalRow.lead_id == LEADS[0])).all()
+    assert [row.status for row in rows] == ["pending"]

@@ -141,7 +141,8 @@ class RunRow(Base):
     worker: Mapped[str | None] = mapped_column(String(120))
     """Who runs it (host:pid) while it is running, or who last did."""
     running_since: Mapped[datetime | None]
-    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # server-side only: writes that predate the column (old-revision tests) leave it out
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
     """Why the last attempt failed."""
 
