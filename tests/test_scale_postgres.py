@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -12,9 +13,11 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import func, select, text
 
 from agent.playbook import Playbook
@@ -22,7 +25,7 @@ from agent.store import Database
 from agent.store.api_keys import create_key
 from agent.store.ingest import ingest_events
 from agent.store.leads import upsert_leads
-from agent.store.schema import ApprovalRow
+from agent.store.schema import ApprovalRow, SendRow
 from tests.test_agent_llm import GOOD
 from tests.utils.agent_world import DANA
 from tests.utils.fake_openai import FakeOpenAI, Reply
@@ -214,3 +217,85 @@ def test_a_worker_killed_mid_draft_leaves_the_run_to_another_worker(
     with db.session() as session:
         rows = session.scalars(select(ApprovalRow).where(ApprovalRow.lead_id == LEADS[0])).all()
     assert [row.status for row in rows] == ["pending"]
+
+
+class StallingHandler:
+    """An SMTP server that takes the message and never answers the final dot."""
+
+    def __init__(self) -> None:
+        self.data: list[bytes] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        self.data.append(envelope.content)
+        await asyncio.sleep(300)
+        return "250 OK"
+
+
+@pytest.mark.postgres
+def test_a_process_killed_during_smtp_data_never_sends_twice(
+    cluster: tuple[Cluster, Database, str],
+) -> None:
+    processes, db, key = cluster
+    handler = StallingHandler()
+    smtp = Controller(handler, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    try:
+        processes.env.update(
+            {
+                "NURTURE_SMTP_HOST": "127.0.0.1",
+                "NURTURE_SMTP_PORT": str(smtp.port),
+                "NURTURE_SMTP_STARTTLS": "false",
+            }
+        )
+        marketer = create_key(db, name="m", role="marketer", at=datetime.now(UTC))
+        replica = processes.replica()
+        processes.start("worker")
+        headers = {"Authorization": f"Bearer {key}"}
+        accepted = httpx.post(f"{replica}/v1/leads/{LEADS[1]}/drafts", headers=headers).json()
+        deadline = time.monotonic() + 60
+        run: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            run = httpx.get(f"{replica}{accepted['status_url']}", headers=headers).json()
+            if run["status"] == "awaiting_approval":
+                break
+            time.sleep(0.1)
+        approval = run["approval_id"]
+        assert approval, run
+        answering = ThreadPoolExecutor(1).submit(
+            httpx.post,
+            f"{replica}/v1/approvals/{approval}/decision",
+            headers={"Authorization": f"Bearer {marketer}"},
+            json={"answer": "accept"},
+            timeout=60,
+        )
+        while not handler.data and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert handler.data, "the message never reached DATA"
+        processes.processes[0].kill()  # kill -9 of the process holding the SMTP session
+        with pytest.raises(httpx.HTTPError):
+            answering.result(timeout=30)
+
+        def nurture(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [sys.executable, "-c", "from agent.cli import main; main()", *args],
+                env={**processes.env, "COLUMNS": "200"},
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+
+        for _ in range(2):  # recovering twice sends nothing either time
+            recovered = nurture("recover", accepted["thread_id"])
+            assert recovered.returncode == 3, recovered.stdout + recovered.stderr
+            assert "needs_check" in recovered.stdout
+        approved = nurture("approve", approval)
+        assert approved.returncode == 2 and "already decided" in approved.stderr
+        assert "Traceback" not in recovered.stderr + approved.stderr
+        assert len(handler.data) == 1
+        with db.session() as session:
+            send = session.get(SendRow, approval)
+        assert send is not None and send.status == "needs_check"
+    finally:
+        smtp.stop()
