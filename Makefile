@@ -34,6 +34,7 @@ bench: setup
 	$(BIN)/python benchmarks/retrieval.py
 	$(BIN)/python benchmarks/agent.py
 	$(BIN)/python benchmarks/api.py
+	$(BIN)/python benchmarks/playbook_watch.py
 
 clean:
 	rm -rf $(VENV) .nurture .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -71,6 +71,13 @@ class Settings(BaseSettings):
         description="PostgreSQL: a job whose worker has not said it is alive for this long is "
         "given to another worker (checked by a periodic job).",
     )
+    playbook_poll_seconds: float = Field(
+        default=2,
+        ge=0,
+        description="On SQLite, how often a running service checks whether another process "
+        "(e.g. `nurture playbook activate`) put a playbook in force; a one-row query. 0: never. "
+        "PostgreSQL tells every process at once (LISTEN/NOTIFY).",
+    )
     decision_max_age_hours: float = Field(
         default=24, gt=0, description="Scores decay: a recorded decision older than this is stale."
     )

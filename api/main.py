@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from agent.checkpoints import open_checkpointer
 from agent.context import build_context
 from agent.jobs.choose import on_postgresql, open_executor
+from agent.playbook_watch import PlaybookWatch
 from agent.runner import NurtureAgent
 from agent.runtime import freeze_startup_heap
 from agent.settings import Settings, get_settings
@@ -57,10 +58,13 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
 
                 in_process = WorkerThread(agent, config, config.draft_concurrency)
                 in_process.start()
+            watch = PlaybookWatch(agent.ctx)  # activations made by other processes
+            watch.start()
             freeze_startup_heap()
             try:
                 yield
             finally:
+                watch.stop()
                 if in_process is not None:
                     in_process.stop()
                 jobs.stop()

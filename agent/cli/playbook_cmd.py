@@ -47,8 +47,8 @@ def activate(
     stale = refresh_derived(db, playbook)
     console.print(
         f"[green]activated[/] version {playbook.version} "
-        f"({stale.leads} leads and {stale.events} events re-derived). A running `nurture serve` "
-        "picks it up when restarted; activate through the API to switch a running service.",
+        f"({stale.leads} leads and {stale.events} events re-derived). Running services switch "
+        "to it within seconds.",
         highlight=False,
     )
 

@@ -23,9 +23,10 @@ def load_and_decide(
     state: AgentState, runtime: Runtime[AgentContext], config: RunnableConfig
 ) -> dict[str, Any]:
     ctx = context_of(runtime)
+    playbook = ctx.playbook  # one read: an activation meanwhile must not mix versions
     now = ctx.clock()
-    lead, events = load_timeline(ctx.db, state["lead_id"], until=now, playbook=ctx.playbook)
-    decision = decide(lead, events, ctx.playbook, now)
+    lead, events = load_timeline(ctx.db, state["lead_id"], until=now, playbook=playbook)
+    decision = decide(lead, events, playbook, now)
     record_run(
         ctx.db,
         thread_id=thread_id(config),
@@ -33,9 +34,9 @@ def load_and_decide(
         action=decision.action,
         outcome="running",
         at=now,
-        playbook_version=ctx.playbook.version,
+        playbook_version=playbook.version,
     )
-    record_decision(ctx.db, decision, playbook_version=ctx.playbook.version)
+    record_decision(ctx.db, decision, playbook_version=playbook.version)
     return {
         "at": now.isoformat(),
         "decision": decision.model_dump(mode="json"),

@@ -1,0 +1,88 @@
+"""Real `nurture` processes for cross-process tests: `nurture serve` replicas in subprocesses,
+the CLI in a subprocess, and a throw-away PostgreSQL database of their own."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests.utils.smtp import free_port
+
+NURTURE = str(Path(sys.executable).parent / "nurture")
+
+
+def nurture_env(**settings: str) -> dict[str, str]:
+    """This process's environment (already stripped of the developer's NURTURE_* by the
+    conftest) plus `settings` as NURTURE_<NAME> variables."""
+    env = dict(os.environ)
+    env.update({f"NURTURE_{name.upper()}": value for name, value in settings.items()})
+    return env
+
+
+def run_cli(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [NURTURE, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+@contextmanager
+def nurture_serve(env: dict[str, str], log: Path, startup: float = 90) -> Iterator[str]:
+    """`nurture serve` on a free loopback port in its own process; yields its base URL once
+    /health answers; SIGTERM (then SIGKILL) after. Its output goes to `log`."""
+    port = free_port()
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [NURTURE, "serve", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + startup
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"nurture serve exited with {process.returncode}: {_tail(log)}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"nurture serve did not answer in {startup} s: {_tail(log)}")
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
+
+
+@contextmanager
+def fresh_postgres(server_url: str) -> Iterator[str]:
+    """A new, empty database on the server `server_url` names, dropped after: tests that
+    activate playbooks must not leave them in force for other tests sharing a database."""
+    name = f"nurture_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _tail(log: Path, chars: int = 2_000) -> str:
+    return log.read_text(errors="replace")[-chars:]
