@@ -122,7 +122,7 @@ def cluster(
 
 def _pending(db: Database, lead_id: str) -> int:
     with db.session() as session:
-        return session.scalar(
+        return session.scalar(  # type: ignore[return-value]  # count(*) is never NULL
             select(func.count())
             .select_from(ApprovalRow)
             .where(ApprovalRow.lead_id == lead_id, ApprovalRow.status == "pending")

@@ -11,6 +11,7 @@ from agent.cli.common import console, err_console, settings
 from agent.cli.exit_codes import USAGE
 from agent.context import build_context
 from agent.jobs.choose import on_postgresql
+from agent.playbook_watch import PlaybookWatch
 from agent.runner import NurtureAgent
 
 
@@ -40,10 +41,15 @@ def worker(
         raise typer.BadParameter(f"no queue {', '.join(unknown)}", param_hint="--queues")
     with open_checkpointer(config) as checkpointer:
         agent = NurtureAgent(build_context(config), checkpointer)
+        watch = PlaybookWatch(agent.ctx)  # a playbook activated anywhere reaches this worker
+        watch.start()
         console.print(f"worker running jobs from {', '.join(queues or QUEUES)}", highlight=False)
-        run_worker(
-            agent,
-            config,
-            concurrency=concurrency or config.draft_concurrency,
-            queues=queues or QUEUES,
-        )
+        try:
+            run_worker(
+                agent,
+                config,
+                concurrency=concurrency or config.draft_concurrency,
+                queues=queues or QUEUES,
+            )
+        finally:
+            watch.stop()

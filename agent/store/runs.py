@@ -5,8 +5,9 @@ it, so any replica answers for any run and a run accepted is never lost."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 
 from agent.errors import NurtureError
@@ -112,7 +113,8 @@ def claim_run(
         .execution_options(synchronize_session=False)
     )
     with db.session() as session:
-        if session.execute(claim).rowcount != 1:
+        # an UPDATE's result is a CursorResult, which Session.execute's signature does not say
+        if cast(CursorResult[Any], session.execute(claim)).rowcount != 1:
             return None
         return session.get(RunRow, thread_id, populate_existing=True)
 
@@ -134,12 +136,13 @@ def requeue_run(db: Database, thread_id: str, *, at: datetime) -> bool:
     active run meanwhile (then DraftRefused)."""
     try:
         with db.session() as session:
-            done = session.execute(
+            retry = (
                 update(RunRow)
                 .where(RunRow.thread_id == thread_id, RunRow.outcome == "failed")
                 .values(outcome="queued", updated_at=at)
                 .execution_options(synchronize_session=False)
-            ).rowcount
+            )
+            done = cast(CursorResult[Any], session.execute(retry)).rowcount
     except IntegrityError as exc:
         raise DraftRefused(f"the lead of '{thread_id}' has another draft run going") from exc
     return done == 1
