@@ -41,7 +41,7 @@ class NurtureAgent:
     def start(self, lead_id: str, *, thread_id: str | None = None) -> RunResult:
         """Decides for the lead and, when it should hear from us, drafts and stops for review."""
         thread = thread_id or self.new_thread_id(lead_id)
-        self.graph.invoke({"lead_id": lead_id}, self._config(thread), context=self.ctx)
+        self.graph.invoke({"lead_id": lead_id}, self.config(thread), context=self.ctx)
         return self.result(thread)
 
     def answer(
@@ -84,18 +84,23 @@ class NurtureAgent:
             "by": by,
             "override_guardrails": override_guardrails,
         }
-        self.graph.invoke(Command(resume=[response]), self._config(row.thread_id), context=self.ctx)
+        self.graph.invoke(Command(resume=[response]), self.config(row.thread_id), context=self.ctx)
         return self.result(row.thread_id)
 
     def recover(self, thread_id: str) -> RunResult:
         """Re-runs whatever node an interrupted process left unfinished (never re-sends)."""
-        if not self.graph.get_state(self._config(thread_id)).values:
+        snapshot = self.graph.get_state(self.config(thread_id))
+        if not snapshot.values:
             raise NurtureError(f"no run with thread id '{thread_id}'")
-        self.graph.invoke(None, self._config(thread_id), context=self.ctx)
+        if snapshot.interrupts or not snapshot.next:
+            # waiting for a human, or ended: nothing to re-run (resuming an ended thread would
+            # raise LangGraph's EmptyInputError); where it stands is the answer
+            return self.result(thread_id)
+        self.graph.invoke(None, self.config(thread_id), context=self.ctx)
         return self.result(thread_id)
 
     def result(self, thread_id: str) -> RunResult:
-        snapshot = self.graph.get_state(self._config(thread_id))
+        snapshot = self.graph.get_state(self.config(thread_id))
         values = snapshot.values
         run = get_run(self.ctx.db, thread_id)
         waiting = bool(snapshot.interrupts)
@@ -110,5 +115,6 @@ class NurtureAgent:
         )
 
     @staticmethod
-    def _config(thread_id: str) -> RunnableConfig:
+    def config(thread_id: str) -> RunnableConfig:
+        """The LangGraph config that names a thread."""
         return {"configurable": {"thread_id": thread_id}}

@@ -59,6 +59,18 @@ class Settings(BaseSettings):
         description="How often `nurture serve` re-decides leads whose recorded decision went "
         "stale (a wait ended, or older than decision_max_age_hours); 0 turns it off.",
     )
+    job_heartbeat_seconds: float = Field(
+        default=10,
+        gt=0,
+        description="PostgreSQL: how often a worker says it is alive (procrastinate heartbeat).",
+    )
+    job_stall_seconds: int = Field(
+        default=60,
+        ge=2,
+        le=3600,
+        description="PostgreSQL: a job whose worker has not said it is alive for this long is "
+        "given to another worker (checked by a periodic job).",
+    )
     playbook_poll_seconds: float = Field(
         default=2,
         ge=0,

@@ -127,17 +127,20 @@ def approval_out(
     )
 
 
-def run_out(thread_id: str, row: RunRow | None, live: str | None = None) -> RunOut:
-    """`live` is what this process knows of a run it queued and has not finished; the store
-    knows where runs end (and which draft a waiting run left for approval)."""
-    waiting = live is None and row is not None and row.outcome == "awaiting_approval"
+def run_out(row: RunRow) -> RunOut:
+    waiting = row.outcome == "awaiting_approval"
+    running = row.outcome == "running"
     return RunOut(
-        thread_id=thread_id,
-        lead_id=row.lead_id if row else thread_id.rsplit(":", 1)[0],
-        status=live or (row.outcome if row else "unknown"),
-        action=row.action if row else None,
-        detail=row.detail if row else None,
-        playbook_version=row.playbook_version if row else None,
-        approval_id=row.detail if waiting and row else None,
-        updated_at=row.updated_at if row else None,
+        thread_id=row.thread_id,
+        lead_id=row.lead_id,
+        status=row.outcome,
+        action=row.action,
+        detail=row.detail,
+        playbook_version=row.playbook_version,
+        approval_id=row.detail if waiting else None,
+        updated_at=row.updated_at,
+        worker=row.worker if running else None,
+        running_since=row.running_since if running else None,
+        attempts=row.attempts,
+        error=row.error if row.outcome == "failed" else None,
     )

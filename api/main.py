@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agent.checkpoints import open_checkpointer
 from agent.context import build_context
+from agent.jobs.choose import on_postgresql, open_executor
 from agent.playbook_watch import PlaybookWatch
 from agent.runner import NurtureAgent
 from agent.runtime import freeze_startup_heap
@@ -35,7 +36,9 @@ from api.schemas import SERVER_ERROR
 from api.state import ServiceState
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, worker: bool = True) -> FastAPI:
+    """`worker`: on PostgreSQL, also run a job worker in this process (`nurture serve`
+    without --no-worker). On SQLite the service always runs its jobs itself."""
     config = settings or get_settings()
     counters = Metrics()
 
@@ -46,8 +49,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ThreadPoolExecutor(max_workers=config.draft_concurrency) as workers,
         ):
             agent = NurtureAgent(build_context(config), checkpointer)
-            app.state.service = service = ServiceState(config, agent, workers, counters)
-            service.sweeper.start()
+            jobs = open_executor(agent, config)
+            app.state.service = ServiceState(config, agent, workers, jobs, counters)
+            jobs.start()
+            in_process = None
+            if worker and on_postgresql(config):
+                from agent.jobs.queue import WorkerThread
+
+                in_process = WorkerThread(agent, config, config.draft_concurrency)
+                in_process.start()
             watch = PlaybookWatch(agent.ctx)  # activations made by other processes
             watch.start()
             freeze_startup_heap()
@@ -55,7 +65,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 yield
             finally:
                 watch.stop()
-                service.sweeper.stop()
+                if in_process is not None:
+                    in_process.stop()
+                jobs.stop()
 
     app = FastAPI(
         title="nurture-agent",

@@ -85,7 +85,8 @@ class RunOut(BaseModel):
     thread_id: str
     lead_id: str
     status: str = Field(
-        description="queued, running, failed, or where the run ended: awaiting_approval, "
+        description="queued, running, failed (see error), or where the run ended: "
+        "awaiting_approval, "
         "sent, suppressed, waiting, with_sales, handed_off, ..."
     )
     action: str | None
@@ -93,6 +94,10 @@ class RunOut(BaseModel):
     playbook_version: str | None
     approval_id: str | None = Field(description="Set while a draft waits for a human.")
     updated_at: datetime | None
+    worker: str | None = Field(default=None, description="While running: which process.")
+    running_since: datetime | None = Field(default=None, description="While running: since.")
+    attempts: int = Field(default=0, description="How many times a worker took the run.")
+    error: str | None = Field(default=None, description="When failed: why.")
 
 
 class SendActionOut(BaseModel):

@@ -261,7 +261,11 @@ def test_demo_without_serving_ends_with_drafts_waiting(
     code, out, err = run(monkeypatch, capsys, "demo", "--leads", "30", "--no-serve")
     assert code == 0, err
     assert "drafts are waiting for approval" in out and "offline template drafter" in out
-    assert "nurture serve, then /inbox" in out and "demo marketer key" not in out
+    assert "demo marketer key" not in out
+    # every command it suggests names the nurture that ran, pasteable into a fresh shell
+    serve = re.search(r"\((\S+) serve, then /inbox\)", " ".join(out.split()))
+    assert serve and serve.group(1).endswith("nurture") and serve.group(1) != "nurture", out
+    assert f"{serve.group(1)} inbox and {serve.group(1)} review ID" in " ".join(out.split())
     from agent.cli.common import open_database
     from agent.store.approvals import pending
 

@@ -394,3 +394,43 @@ def test_uncertain_sends_are_listed_and_resolved_by_a_human(
     assert by_id[second]["history"][0]["action"] == "send_again"
     code, out, _ = run(monkeypatch, capsys, "sends", "--status", "needs_check", "--json")
     assert json.loads(out) == []
+
+
+def test_the_cli_refuses_a_second_draft_while_one_waits(cli_env, monkeypatch, capsys) -> None:  # noqa: ANN001
+    code, out, err = run(monkeypatch, capsys, "draft", "L1")
+    assert code == 0, err
+    code, out, err = run(monkeypatch, capsys, "draft", "L1")
+    assert code != 0 and "waiting for approval" in err, (code, out, err)
+    assert "Traceback" not in err
+
+
+def test_recover_takes_every_interrupted_state_or_says_why_not(
+    cli_env: CollectingHandler,
+    monkeypatch,
+    capsys,  # noqa: ANN001
+) -> None:
+    from agent.settings import get_settings
+    from agent.store.runs import record_run
+
+    db = Database(get_settings().resolved_database_url)
+    # accepted by a process that died before the graph ran: no checkpoint yet
+    record_run(
+        db,
+        thread_id="L1:accepted",
+        lead_id="L1",
+        outcome="queued",
+        at=datetime.now(UTC),
+        playbook_version="v",
+    )
+    db.dispose()
+    code, out, err = run(monkeypatch, capsys, "recover", "L1:accepted")
+    assert code == 0 and "L1: awaiting_approval" in out, (code, out, err)
+    approval = approval_id_in(out)
+    code, out, err = run(monkeypatch, capsys, "recover", "L1:accepted")  # waits for a human
+    assert code == 0 and f"nurture approve {approval}" in out, (code, out, err)
+    code, out, err = run(monkeypatch, capsys, "discard", approval)
+    assert code == 0, err
+    code, out, err = run(monkeypatch, capsys, "recover", "L1:accepted")  # nothing left to do
+    assert code == 0 and "L1: discarded" in out and "Traceback" not in err, (code, out, err)
+    code, out, err = run(monkeypatch, capsys, "recover", "L1:nosuchthread")
+    assert code == 2 and "no run with thread id" in err and "Traceback" not in err

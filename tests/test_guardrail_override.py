@@ -115,7 +115,7 @@ def test_cli_approve_needs_override_guardrails(
 
 
 def test_api_accept_needs_override_guardrails(service: Service) -> None:
-    approval_id = flagged(service.world)
+    approval_id = flagged(service.world, service.approval_id)  # one draft per lead: the waiting one
     path = f"/v1/approvals/{approval_id}/decision"
     shown = service.call("GET", f"/v1/approvals/{approval_id}", "rep").json()
     assert shown["guardrails_overridden_by"] is None
@@ -141,7 +141,7 @@ def test_api_accept_needs_override_guardrails(service: Service) -> None:
 
 
 def test_the_page_asks_to_confirm_the_failed_checks(service: Service) -> None:
-    approval_id = flagged(service.world)
+    approval_id = flagged(service.world, service.approval_id)  # one draft per lead: the waiting one
     client = service.client
     assert client.post("/login", data={"key": service.keys["marketer"]}).status_code == 200
     page = client.get(f"/inbox/{approval_id}").text

@@ -17,6 +17,7 @@ from agent.cli import (
     playbook_cmd,
     sends_cmd,
     serve_cmd,
+    worker_cmd,
 )
 from agent.cli.common import err_console
 from agent.errors import NurtureError
@@ -36,6 +37,7 @@ app.add_typer(keys_cmd.app, name="keys")
 app.add_typer(eval_cmd.app, name="eval")
 app.add_typer(sends_cmd.app, name="sends")
 app.command("serve")(serve_cmd.serve)
+app.command("worker")(worker_cmd.worker)
 app.command("index")(content_cmd.index)
 app.command("next")(decide_cmd.next_action)
 app.command("scores")(decide_cmd.scores)

@@ -22,6 +22,8 @@ from agent.cli.exit_codes import NOT_DONE, exit_code, worst
 from agent.context import build_context
 from agent.decisions import decide
 from agent.errors import NurtureError
+from agent.jobs.drafts import accept_draft, recover_run, run_draft
+from agent.jobs.workers import worker_id
 from agent.nodes.review import describe
 from agent.runner import NurtureAgent, RunResult
 from agent.staleness import stale_reasons
@@ -44,7 +46,12 @@ def agent_session() -> Iterator[NurtureAgent]:
 def draft(lead_id: Annotated[str, typer.Argument(help="The lead's id.")]) -> None:
     """Decide for one lead and, if it should hear from us, draft an email for review."""
     with agent_session() as agent:
-        _finish(agent, "draft", agent.start(lead_id))
+        # queued in the store like the API's runs: the same one-draft-per-lead rule refuses it
+        thread_id = accept_draft(agent, lead_id)
+        result = run_draft(agent, thread_id, worker=worker_id())
+        if result is None:  # a service took it from the queue first
+            raise NurtureError(f"run '{thread_id}' was taken by another process")
+        _finish(agent, "draft", result)
 
 
 ROOM_BESIDE_IDS = 60
@@ -199,9 +206,10 @@ def discard(
 
 
 def recover(thread_id: Annotated[str, typer.Argument(help="The run's thread id.")]) -> None:
-    """Finish a run an interrupted process left open (a send is never repeated)."""
+    """Finish a run an interrupted process left open (a send is never repeated), or say why
+    there is nothing to finish."""
     with agent_session() as agent:
-        _finish(agent, "recover", agent.recover(thread_id))
+        _finish(agent, "recover", recover_run(agent, thread_id, worker=worker_id()))
 
 
 def run(
@@ -238,12 +246,20 @@ def run_all(
     due = due[:limit] if limit else due
     workers = concurrency or ctx.settings.draft_concurrency
     results: list[RunResult | Exception] = []
+    me = worker_id()
+
+    def one(lead_id: str) -> RunResult:
+        result = run_draft(agent, accept_draft(agent, lead_id), worker=me)
+        if result is None:
+            raise NurtureError(f"{lead_id}: its run was taken by another process")
+        return result
+
     with (
         Progress(console=console, transient=True) as progress,
         ThreadPoolExecutor(max_workers=workers) as pool,
     ):
         task = progress.add_task(f"drafting for {len(due)} leads", total=len(due))
-        futures = [pool.submit(agent.start, lead_id) for lead_id in due]
+        futures = [pool.submit(one, lead_id) for lead_id in due]
         for future in as_completed(futures):
             try:
                 results.append(future.result())

@@ -58,15 +58,16 @@ def demo(
         highlight=False,
     )
     _summary(decisions)
+    nurture = nurture_command()
     _draft_for_due_leads(
-        "in the browser (below)" if serve else "in the browser (nurture serve, then /inbox)"
+        "in the browser (below)" if serve else f"in the browser ({nurture} serve, then /inbox)"
     )
     if serve:
         key = create_key(db, name="demo-marketer", role="marketer", at=datetime.now(UTC))
         console.print(
             f"\n[bold]Open http://{host}:{port}/inbox[/] and sign in with this demo marketer "
             f"key:\n  {key}\n(API docs at http://{host}:{port}/docs; the same key works as "
-            "a bearer token. More keys: nurture keys create.)",
+            f"a bearer token. More keys: {nurture} keys create.)",
             highlight=False,
             soft_wrap=True,
         )
@@ -84,10 +85,11 @@ def _draft_for_due_leads(where: str) -> None:
         results = run_all(agent)
         waiting = pending(agent.ctx.db, limit=1_000_000)
     summarize(results)
+    nurture = nurture_command()
     console.print(
         f"[bold]{len(waiting)} drafts are waiting for approval.[/] Review them with "
-        f"the inbox {where}, or [bold]nurture inbox[/] and "
-        "[bold]nurture review ID[/]; nothing is sent until someone approves.",
+        f"the inbox {where}, or [bold]{nurture} inbox[/] and "
+        f"[bold]{nurture} review ID[/]; nothing is sent until someone approves.",
         highlight=False,
     )
 

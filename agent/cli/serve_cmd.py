@@ -15,12 +15,24 @@ PortOption = Annotated[
 ]
 
 
-def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
-    """Serve the JSON API (/v1, docs at /docs) and the inbox pages."""
-    run_server(host, port)
+NoWorkerOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-worker",
+        help="PostgreSQL: serve only; `nurture worker` processes run the jobs.",
+    ),
+]
 
 
-def run_server(host: str, port: int) -> None:
+def serve(
+    host: HostOption = "127.0.0.1", port: PortOption = 8000, no_worker: NoWorkerOption = False
+) -> None:
+    """Serve the JSON API (/v1, docs at /docs) and the inbox pages; on PostgreSQL also a job
+    worker, unless --no-worker."""
+    run_server(host, port, worker=not no_worker)
+
+
+def run_server(host: str, port: int, *, worker: bool = True) -> None:
     import uvicorn
 
     from api.main import create_app
@@ -32,7 +44,11 @@ def run_server(host: str, port: int) -> None:
     )
     config = settings()
     uvicorn.run(
-        create_app(config), host=host, port=port, log_level="warning", **uvicorn_options(config)
+        create_app(config, worker=worker),
+        host=host,
+        port=port,
+        log_level="warning",
+        **uvicorn_options(config),
     )
 
 

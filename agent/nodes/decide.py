@@ -32,7 +32,7 @@ def load_and_decide(
         thread_id=thread_id(config),
         lead_id=lead.id,
         action=decision.action,
-        outcome="started",
+        outcome="running",
         at=now,
         playbook_version=playbook.version,
     )

@@ -1,12 +1,23 @@
-"""Agent runs: one row per LangGraph thread, saying where it ended."""
+"""Agent runs: one row per LangGraph thread, with its status while queued or running (which
+worker, since when, how many attempts) and where it ended. The database, not a process, holds
+it, so any replica answers for any run and a run accepted is never lost."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.exc import IntegrityError
+
+from agent.errors import NurtureError
 from agent.store.database import Database
-from agent.store.schema import RunRow
+from agent.store.schema import ACTIVE_RUN, ApprovalRow, LeadRow, RunRow
 from agent.store.upsert import upsert
+
+
+class DraftRefused(NurtureError):
+    """A lead already has a draft run queued or running, or a draft waiting for approval."""
 
 
 def record_run(
@@ -36,6 +47,121 @@ def record_run(
         upsert(session, RunRow, [row], keep=keep)
 
 
+def queue_run(
+    db: Database, *, thread_id: str, lead_id: str, at: datetime, playbook_version: str
+) -> None:
+    """Writes an accepted draft run as queued, or raises DraftRefused saying why not. The unique
+    index on active runs decides between concurrent callers in any process."""
+    try:
+        with db.session() as session:
+            if session.get(LeadRow, lead_id) is None:
+                raise NurtureError(f"no lead with id '{lead_id}'")
+            waiting = session.scalar(
+                select(ApprovalRow.id)
+                .where(ApprovalRow.lead_id == lead_id, ApprovalRow.status == "pending")
+                .limit(1)
+            )
+            if waiting is not None:
+                raise DraftRefused(f"a draft for this lead is waiting for approval: {waiting}")
+            session.add(
+                RunRow(
+                    thread_id=thread_id,
+                    lead_id=lead_id,
+                    outcome="queued",
+                    playbook_version=playbook_version,
+                    started_at=at,
+                    updated_at=at,
+                    attempts=0,
+                )
+            )
+    except IntegrityError as exc:
+        active = active_run(db, lead_id)
+        if active is None:  # it ended meanwhile, or the row broke another rule: say which
+            raise DraftRefused(f"cannot queue a draft run for '{lead_id}': {exc.orig}") from exc
+        raise DraftRefused(
+            f"a draft run for this lead is already {active.outcome}: {active.thread_id}"
+        ) from exc
+
+
+def active_run(db: Database, lead_id: str) -> RunRow | None:
+    with db.session() as session:
+        return session.scalar(
+            select(RunRow).where(RunRow.lead_id == lead_id, RunRow.outcome.in_(ACTIVE_RUN))
+        )
+
+
+def claim_run(
+    db: Database, thread_id: str, *, worker: str, at: datetime, taking_over: str | None = None
+) -> RunRow | None:
+    """Marks a queued run running by `worker`; with `taking_over`, also a run that worker (now
+    gone) held. None when someone else has it or it has ended: of two claimers one wins."""
+    held_by = RunRow.outcome == "queued"
+    if taking_over is not None:
+        # "" takes over a run no worker was recorded for (started before durable runs)
+        gone = RunRow.worker == taking_over if taking_over else RunRow.worker.is_(None)
+        held_by = held_by | ((RunRow.outcome == "running") & gone)
+    claim = (
+        update(RunRow)
+        .where(RunRow.thread_id == thread_id, held_by)
+        .values(
+            outcome="running",
+            worker=worker,
+            running_since=at,
+            updated_at=at,
+            attempts=RunRow.attempts + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    with db.session() as session:
+        # an UPDATE's result is a CursorResult, which Session.execute's signature does not say
+        if cast(CursorResult[Any], session.execute(claim)).rowcount != 1:
+            return None
+        return session.get(RunRow, thread_id, populate_existing=True)
+
+
+def fail_run(db: Database, thread_id: str, *, error: str, at: datetime) -> None:
+    """A run that stopped on an error: failed, with why (only while it was still running; a
+    node that recorded an outcome already said where it ended)."""
+    with db.session() as session:
+        session.execute(
+            update(RunRow)
+            .where(RunRow.thread_id == thread_id, RunRow.outcome.in_(ACTIVE_RUN))
+            .values(outcome="failed", error=error[:2000], updated_at=at)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def requeue_run(db: Database, thread_id: str, *, at: datetime) -> bool:
+    """Puts a failed run back in the queue (`nurture recover`), unless the lead has another
+    active run meanwhile (then DraftRefused)."""
+    try:
+        with db.session() as session:
+            retry = (
+                update(RunRow)
+                .where(RunRow.thread_id == thread_id, RunRow.outcome == "failed")
+                .values(outcome="queued", updated_at=at)
+                .execution_options(synchronize_session=False)
+            )
+            done = cast(CursorResult[Any], session.execute(retry)).rowcount
+    except IntegrityError as exc:
+        raise DraftRefused(f"the lead of '{thread_id}' has another draft run going") from exc
+    return done == 1
+
+
+def unfinished_runs(db: Database, limit: int = 10_000) -> list[RunRow]:
+    """Runs queued or running, oldest first."""
+    with db.session() as session:
+        query = select(RunRow).where(RunRow.outcome.in_(ACTIVE_RUN))
+        return list(session.scalars(query.order_by(RunRow.started_at).limit(limit)))
+
+
 def get_run(db: Database, thread_id: str) -> RunRow | None:
     with db.session() as session:
         return session.get(RunRow, thread_id)
+
+
+def require_run(db: Database, thread_id: str) -> RunRow:
+    row = get_run(db, thread_id)
+    if row is None:
+        raise NurtureError(f"no run with thread id '{thread_id}'")
+    return row

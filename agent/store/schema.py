@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -99,10 +110,25 @@ class LeadScoreRow(Base):
     playbook_version: Mapped[str] = mapped_column(String(64))
 
 
+ACTIVE_RUN = ("queued", "running")
+"""Run statuses (the `outcome` column) of a run that has not ended: one per lead at a time."""
+
+
 class RunRow(Base):
-    """One pass of the agent over a lead (a LangGraph thread) and where it ended."""
+    """One pass of the agent over a lead (a LangGraph thread): its status while it is queued or
+    running, then where it ended (awaiting_approval, sent, suppressed, failed, ...)."""
 
     __tablename__ = "runs"
+    __table_args__ = (
+        # one draft run per lead until it ends, whichever replica, worker or CLI started it
+        Index(
+            "uq_runs_active_lead",
+            "lead_id",
+            unique=True,
+            sqlite_where=text("outcome IN ('queued', 'running')"),
+            postgresql_where=text("outcome IN ('queued', 'running')"),
+        ),
+    )
 
     thread_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
@@ -112,13 +138,30 @@ class RunRow(Base):
     playbook_version: Mapped[str] = mapped_column(String(64))
     started_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    worker: Mapped[str | None] = mapped_column(String(120))
+    """Who runs it (host:pid) while it is running, or who last did."""
+    running_since: Mapped[datetime | None]
+    # server-side only: writes that predate the column (old-revision tests) leave it out
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    error: Mapped[str | None] = mapped_column(Text)
+    """Why the last attempt failed."""
 
 
 class ApprovalRow(Base):
     """A draft waiting for (or decided by) a human: the inbox is the pending rows."""
 
     __tablename__ = "approvals"
-    __table_args__ = (Index("ix_approvals_status_created", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_approvals_status_created", "status", "created_at"),
+        # one draft per lead in the inbox: a second would ask the same reviewer the same thing
+        Index(
+            "uq_approvals_pending_lead",
+            "lead_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     thread_id: Mapped[str] = mapped_column(

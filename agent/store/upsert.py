@@ -24,9 +24,13 @@ def _insert(session: Session, model: type[Base]) -> Any:
 def insert_ignoring_duplicates(
     session: Session, model: type[Base], rows: Sequence[dict[str, Any]]
 ) -> None:
-    """Inserts rows; a row whose primary key exists already is skipped (a concurrent writer won)."""
+    """Inserts rows; a row whose primary key exists already is skipped (a concurrent writer won).
+    Only the primary key: a row that breaks another unique index (one pending draft per lead)
+    raises, where a bare ON CONFLICT DO NOTHING would drop it without a word."""
     if rows:
-        session.execute(_insert(session, model).on_conflict_do_nothing(), list(rows))
+        keys = [c.name for c in model.__table__.primary_key.columns]  # type: ignore[attr-defined]
+        stmt = _insert(session, model).on_conflict_do_nothing(index_elements=keys)
+        session.execute(stmt, list(rows))
 
 
 def upsert(

@@ -15,7 +15,7 @@ from agent.playbook.models import Stage
 from agent.staleness import stale_reasons
 from agent.store.api_keys import Principal
 from agent.store.approvals import GuardrailsNotOverridden, get_approval
-from agent.store.runs import get_run
+from agent.store.runs import require_run
 from agent.store.schema import ApprovalRow, SendRow
 from agent.store.sends import get_send, list_sends, send_history
 from api.convert import approval_out, run_out, send_out
@@ -102,7 +102,7 @@ def decide_approval(
     state.metrics.approvals.labels(decision.answer).inc()
     return DecisionOut(
         approval=approval_out(get_approval(db, approval_id), get_send(db, approval_id)),
-        run=run_out(result.thread_id, get_run(db, result.thread_id)),
+        run=run_out(require_run(db, result.thread_id)),
         next_approval_id=result.approval_id,
     )
 

@@ -64,5 +64,5 @@ def _ingest(state: ServiceState, events: list[Any]) -> IngestReport:
     touched = {
         str(events[r.index]["lead_id"]).strip() for r in report.results if r.status == "stored"
     }
-    state.redecider.add({lead_id: lead_id for lead_id in touched})
+    state.jobs.redecide(touched)
     return report

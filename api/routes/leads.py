@@ -12,12 +12,12 @@ from sqlalchemy import select
 
 from agent.decisions import decide
 from agent.errors import NurtureError
+from agent.jobs.drafts import accept_draft
 from agent.playbook.models import Action, Stage
 from agent.store.api_keys import Principal
-from agent.store.approvals import pending
 from agent.store.decisions import LeadFilter, latest_decision, list_leads
 from agent.store.leads import upsert_leads
-from agent.store.runs import get_run
+from agent.store.runs import DraftRefused, get_run
 from agent.store.schema import LeadRow, SendRow
 from agent.store.sends import send_history
 from agent.tools.timeline import load_timeline
@@ -140,10 +140,11 @@ def start_draft(lead_id: str, state: StateDep, principal: Drafter) -> RunAccepte
     """Starts the agent for this lead: it decides and, if the lead should get an email, drafts
     one for approval. Returns at once; follow `status_url`."""
     _lead(state, lead_id)
-    waiting = pending(state.agent.ctx.db, lead_id=lead_id, limit=1)
-    if waiting:  # a second draft would only ask the same reviewer the same question
-        raise HTTPException(409, f"a draft for this lead is waiting for approval: {waiting[0].id}")
-    thread_id = state.runs.submit(state.workers, state.agent, lead_id)
+    try:  # written to the store before the 202: an accepted run is never lost
+        thread_id = accept_draft(state.agent, lead_id)
+    except DraftRefused as exc:  # one run going and one draft waiting per lead, any replica
+        raise HTTPException(409, str(exc)) from exc
+    state.jobs.submit_draft(thread_id)
     state.metrics.drafts_started.inc()
     return RunAccepted(
         thread_id=thread_id,
@@ -155,11 +156,11 @@ def start_draft(lead_id: str, state: StateDep, principal: Drafter) -> RunAccepte
 
 @router.get("/runs/{thread_id:id}", response_model=RunOut, responses=errors(404))
 def run_status(thread_id: str, state: StateDep, _: Reader) -> RunOut:
-    live = state.runs.status(thread_id)
+    """From the store alone: every replica gives the same answer for every run."""
     row = get_run(state.agent.ctx.db, thread_id)
-    if row is None and live is None:
+    if row is None:
         raise HTTPException(404, f"no run with id '{thread_id}'")
-    return run_out(thread_id, row, live)
+    return run_out(row)
 
 
 @router.get("/leads/{lead_id:id}/sends", response_model=list[SendOut], responses=errors(404))

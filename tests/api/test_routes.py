@@ -423,10 +423,10 @@ def test_the_sweep_re_decides_leads_whose_decision_went_stale_with_time(service:
     read = lambda: service.call("GET", "/v1/leads/L1", "rep").json()["decision"]  # noqa: E731
     fresh = eventually(read, until=lambda decision: decision is not None)
     state = service.client.app.state.service  # type: ignore[attr-defined]
-    assert state.sweeper.sweep() == 0  # nothing is stale yet
+    assert state.jobs.sweeper.sweep() == 0  # nothing is stale yet
     two_days_ago = datetime.now(UTC) - timedelta(days=2)
     with state.agent.ctx.db.session() as session:
         session.execute(update(LeadDecisionRow).values(decided_at=two_days_ago))
-    assert state.sweeper.sweep() == 1
+    assert state.jobs.sweeper.sweep() == 1
     swept = eventually(read, until=lambda decision: decision["decided_at"] > fresh["decided_at"])
     assert swept["decided_at"] > fresh["decided_at"]

@@ -1,0 +1,21 @@
+"""The interface the API and the CLI hand background work to. The API only enqueues and reads
+status (from the store); where and how the work runs is the executor's business."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+
+class Executor(Protocol):
+    def submit_draft(self, thread_id: str) -> None:
+        """Runs a draft run already written to the store as queued (`queue_run`)."""
+
+    def redecide(self, lead_ids: Iterable[str]) -> None:
+        """Records fresh decisions for leads whose timelines changed (coalesced per lead)."""
+
+    def start(self) -> None:
+        """Starts taking work, beginning with what was left unfinished."""
+
+    def stop(self) -> None:
+        """Stops taking work; finishes what it holds. Queued runs stay queued in the store."""

@@ -1,0 +1,71 @@
+"""The embedded executor: jobs on threads of this process, for the SQLite default (one
+service, nothing to install). Draft runs are durable all the same: they are queued in the store
+before anyone hears of them, and `start` takes up what a process that died left behind."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from agent.jobs.decisions import Coalescer, Sweeper, redecide
+from agent.jobs.drafts import run_draft
+from agent.jobs.workers import worker_gone, worker_id
+from agent.runner import NurtureAgent
+from agent.settings import Settings
+from agent.store.runs import unfinished_runs
+
+log = logging.getLogger(__name__)
+
+
+class LocalExecutor:
+    def __init__(self, agent: NurtureAgent, settings: Settings) -> None:
+        self._agent = agent
+        self.worker = worker_id()
+        self._pool = ThreadPoolExecutor(
+            max_workers=settings.draft_concurrency, thread_name_prefix="nurture-job"
+        )
+        self.redecider: Coalescer[str] = Coalescer(
+            self._pool, lambda lead_ids: redecide(agent, lead_ids), "re-deciding"
+        )
+        max_age = timedelta(hours=settings.decision_max_age_hours)
+        self.sweeper = Sweeper(agent, self.redecider, settings.sweep_seconds, max_age)
+
+    def submit_draft(self, thread_id: str) -> None:
+        self._pool.submit(self._draft, thread_id, None)
+
+    def redecide(self, lead_ids: Iterable[str]) -> None:
+        self.redecider.add({lead_id: lead_id for lead_id in lead_ids})
+
+    def start(self) -> None:
+        self.pick_up_unfinished()
+        self.sweeper.start()
+
+    def stop(self) -> None:
+        """Finishes the runs being run; those still queued stay queued in the store, for the
+        next start."""
+        self.sweeper.stop()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def pick_up_unfinished(self) -> int:
+        """Queues again the runs left queued, and those left running by a process that is gone.
+        Returns how many."""
+        taken = 0
+        for row in unfinished_runs(self._agent.ctx.db):
+            if row.outcome == "queued":
+                self._pool.submit(self._draft, row.thread_id, None)
+            elif worker_gone(row.worker):
+                self._pool.submit(self._draft, row.thread_id, row.worker or "")
+            else:
+                continue
+            taken += 1
+        if taken:
+            log.warning("picked up %d draft runs a previous process left unfinished", taken)
+        return taken
+
+    def _draft(self, thread_id: str, taking_over: str | None) -> None:
+        try:
+            run_draft(self._agent, thread_id, worker=self.worker, taking_over=taking_over)
+        except Exception:  # noqa: BLE001 - the store says it failed and why; log the trace
+            log.exception("draft run %s failed", thread_id)

@@ -1,0 +1,196 @@
+"""The PostgreSQL executor: procrastinate, a job queue in the same database (SKIP LOCKED
+fetching, locks, queueing locks, retries with backoff, periodic jobs, worker heartbeats).
+
+Jobs: `nurture.draft_run` (retried with backoff; lock per lead, so two never run for one lead),
+`nurture.redecide` (queueing lock per lead: a lead waits in the queue once), and two periodic
+ones that procrastinate defers once per cluster, not once per worker: `nurture.sweep` (stale
+decisions) and `nurture.retry_stalled` (jobs whose worker stopped sending heartbeats go to
+another worker: procrastinate does not retry them by itself)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Iterable
+from datetime import timedelta
+
+from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
+from procrastinate.exceptions import AlreadyEnqueued
+from sqlalchemy.engine import make_url
+
+from agent.jobs.decisions import redecide
+from agent.jobs.drafts import run_draft
+from agent.jobs.workers import worker_id
+from agent.runner import NurtureAgent
+from agent.settings import Settings
+from agent.store.decisions import stale_decisions
+from agent.store.runs import get_run, requeue_run
+
+log = logging.getLogger(__name__)
+
+DRAFTS, DECISIONS, UPKEEP = "drafts", "decisions", "upkeep"
+QUEUES = (DRAFTS, DECISIONS, UPKEEP)
+DRAFT_RUN, REDECIDE = "nurture.draft_run", "nurture.redecide"
+DRAFT_RETRY = RetryStrategy(max_attempts=5, exponential_wait=2)
+
+
+def libpq_url(settings: Settings) -> str:
+    """The database URL as psycopg takes it (no SQLAlchemy driver suffix)."""
+    url = make_url(settings.resolved_database_url)
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def new_app(settings: Settings) -> App:
+    return App(connector=PsycopgConnector(conninfo=libpq_url(settings)))
+
+
+def lead_of(thread_id: str) -> str:
+    return thread_id.rsplit(":", 1)[0]
+
+
+class QueueExecutor:
+    """What the API holds on PostgreSQL: it only enqueues; workers run the jobs."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._app = new_app(settings)
+
+    def submit_draft(self, thread_id: str) -> None:
+        self._app.configure_task(DRAFT_RUN, queue=DRAFTS, lock=f"lead:{lead_of(thread_id)}").defer(
+            thread_id=thread_id
+        )
+
+    def redecide(self, lead_ids: Iterable[str]) -> None:
+        for lead_id in lead_ids:
+            job = self._app.configure_task(
+                REDECIDE, queue=DECISIONS, queueing_lock=f"redecide:{lead_id}"
+            )
+            try:
+                job.defer(lead_id=lead_id)
+            except AlreadyEnqueued:  # still waiting: it will read the newest timeline anyway
+                pass
+
+    def start(self) -> None:
+        self._app.open()
+
+    def stop(self) -> None:
+        self._app.close()
+
+
+def worker_app(agent: NurtureAgent, settings: Settings) -> App:
+    """The app with the jobs a worker runs, bound to this process's agent."""
+    app = new_app(settings)
+    me = worker_id()
+
+    @app.task(name=DRAFT_RUN, queue=DRAFTS, retry=DRAFT_RETRY)
+    def draft_run(thread_id: str) -> None:
+        row = get_run(agent.ctx.db, thread_id)
+        if row is None:
+            return
+        if row.outcome == "failed":  # an earlier attempt failed: this is its retry
+            requeue_run(agent.ctx.db, thread_id, at=agent.ctx.clock())
+        # the lead's lock means no other job runs this thread: a run marked running is one
+        # whose worker died (the job came back through retry_stalled)
+        taking_over = (row.worker or "") if row.outcome == "running" else None
+        run_draft(agent, thread_id, worker=me, taking_over=taking_over)
+
+    @app.task(name=REDECIDE, queue=DECISIONS)
+    def redecide_lead(lead_id: str) -> None:
+        redecide(agent, [lead_id])
+
+    if settings.sweep_seconds > 0:
+        every = max(1, round(settings.sweep_seconds / 60))
+
+        @app.periodic(cron=f"*/{every} * * * *", periodic_id="sweep")
+        @app.task(name="nurture.sweep", queue=UPKEEP)
+        def sweep(timestamp: int) -> None:
+            ctx = agent.ctx
+            max_age = timedelta(hours=settings.decision_max_age_hours)
+            stale = stale_decisions(ctx.db, now=ctx.clock(), max_age=max_age, limit=2_000)
+            for lead_id in stale:
+                try:
+                    app.configure_task(
+                        REDECIDE, queue=DECISIONS, queueing_lock=f"redecide:{lead_id}"
+                    ).defer(lead_id=lead_id)
+                except AlreadyEnqueued:
+                    pass
+
+    stall = settings.job_stall_seconds
+    check_every = max(1, min(59, stall // 2))
+
+    @app.periodic(cron=f"* * * * * */{check_every}", periodic_id="retry_stalled")
+    @app.task(name="nurture.retry_stalled", queue=UPKEEP, pass_context=True)
+    async def retry_stalled(context: JobContext, timestamp: int) -> None:
+        manager = context.app.job_manager
+        for job in await manager.get_stalled_jobs(seconds_since_heartbeat=stall):
+            log.warning(
+                "job %s (%s) stalled: its worker is gone; retrying it", job.id, job.task_name
+            )
+            await manager.retry_job(job)
+
+    return app
+
+
+def run_worker(
+    agent: NurtureAgent,
+    settings: Settings,
+    *,
+    concurrency: int,
+    queues: Iterable[str] = QUEUES,
+    install_signal_handlers: bool = True,
+) -> None:
+    """Runs jobs until stopped. SIGTERM or SIGINT drain it: it takes no new job and finishes
+    those it holds (procrastinate's graceful stop)."""
+    app = worker_app(agent, settings)
+    app.run_worker(
+        queues=list(queues),
+        concurrency=concurrency,
+        update_heartbeat_interval=settings.job_heartbeat_seconds,
+        stalled_worker_timeout=settings.job_stall_seconds,
+        install_signal_handlers=install_signal_handlers,
+        name=worker_id(),
+    )
+
+
+class WorkerThread:
+    """A worker inside another process (`nurture serve` without --no-worker): its own thread
+    and event loop, stopped like a SIGTERM would stop it (jobs held are finished first)."""
+
+    def __init__(self, agent: NurtureAgent, settings: Settings, concurrency: int) -> None:
+        self._agent, self._settings, self._concurrency = agent, settings, concurrency
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="nurture-worker", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        self._ready.wait(30)
+
+    def stop(self) -> None:
+        if self._loop is not None and self._task is not None:
+            self._loop.call_soon_threadsafe(self._task.cancel)
+        self._thread.join(timeout=60)
+
+    def _run(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        app = worker_app(self._agent, self._settings)
+        async with app.open_async():
+            self._loop = asyncio.get_running_loop()
+            self._task = asyncio.create_task(
+                app.run_worker_async(
+                    queues=list(QUEUES),
+                    concurrency=self._concurrency,
+                    update_heartbeat_interval=self._settings.job_heartbeat_seconds,
+                    stalled_worker_timeout=self._settings.job_stall_seconds,
+                    install_signal_handlers=False,
+                    name=worker_id(),
+                )
+            )
+            self._ready.set()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
