@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint format bench clean
+.PHONY: setup demo test lint format bench clean langgraph-setup langgraph-dev
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,3 +38,17 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) .nurture .pytest_cache .ruff_cache .mypy_cache .hypothesis
+
+# LangGraph Server (langgraph dev) in a venv of its own: see the langgraph-server extra.
+LANGGRAPH_VENV ?= .venv-langgraph
+
+$(LANGGRAPH_VENV)/bin/langgraph: pyproject.toml
+	$(PYTHON) -m venv $(LANGGRAPH_VENV)
+	$(LANGGRAPH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LANGGRAPH_VENV)/bin/python -m pip install --quiet --editable ".[langgraph-server]"
+
+langgraph-setup: $(LANGGRAPH_VENV)/bin/langgraph
+
+# Loopback only: LangGraph Server has no authentication here, anyone reaching it may approve sends.
+langgraph-dev: langgraph-setup
+	$(LANGGRAPH_VENV)/bin/langgraph dev --no-browser --host 127.0.0.1 --port 2024

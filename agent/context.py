@@ -3,8 +3,9 @@ sender. Built once per process by `build_context`; nothing is created at import 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -27,42 +28,113 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class _Missing:
+    def __repr__(self) -> str:
+        return "<built from settings>"
+
+
+_MISSING: Any = _Missing()
+"""The default of every dependency: LangGraph Server builds the context with
+`AgentContext(**context)` from whatever the client sent (often `{}`), so none may be required.
+`complete()` builds what is missing from settings; the nodes only ever see a complete context
+(agent.nodes.common.context_of). An explicit None is kept: in-process callers use it for a
+dependency their run never reaches."""
+
+_KINDS: dict[str, type] = {"settings": Settings, "db": Database, "playbook": Playbook}
+"""Fields a client could fill with the wrong kind of value (a JSON string for the database):
+refused by name instead of failing in some node later."""
+
+_complete_lock = threading.Lock()
+
+
 @dataclass
 class AgentContext:
-    settings: Settings
-    db: Database
-    playbook: Playbook
-    collection: Any
+    settings: Settings = _MISSING
+    db: Database = _MISSING
+    playbook: Playbook = _MISSING
+    collection: Any = _MISSING
     """The Chroma collection of the content library."""
-    assets: dict[str, Asset]
-    customers: set[str]
-    drafter: Drafter
-    sender: Sender
+    assets: dict[str, Asset] = _MISSING
+    customers: set[str] = _MISSING
+    drafter: Drafter = _MISSING
+    sender: Sender = _MISSING
     clock: Callable[[], datetime] = utc_now
     after_send: Callable[[str], None] = field(default=lambda _approval_id: None)
     """Called between the SMTP server accepting and the send being recorded (tests crash here)."""
+    _completed: AgentContext | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Only checks: LangGraph Server constructs the context on its event loop, where opening
+        # the database or the content index would block every other request (langgraph dev
+        # refuses it outright), so the building waits for complete(), called inside a node.
+        for name, kind in _KINDS.items():
+            value = getattr(self, name)
+            if value is not None and value is not _MISSING and not isinstance(value, kind):
+                raise TypeError(
+                    f"context field '{name}' must be a {kind.__name__}, "
+                    f"not {type(value).__name__}: leave it out to build it from settings"
+                )
+
+    def complete(self) -> AgentContext:
+        """This context, or (once per instance) a copy where what was left out is built: from
+        the given settings, else taken from the process-wide context of the environment's
+        settings, so a server passing `{}` per run does not open the database each time."""
+        given = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
+        if all(value is not _MISSING for value in given.values()):
+            return self
+        with _complete_lock:
+            if self._completed is None:
+                if self.settings is _MISSING:
+                    present = {k: v for k, v in given.items() if v is not _MISSING}
+                    self._completed = replace(default_context(), **present)
+                else:
+                    self._completed = _complete(self.settings, given)
+            return self._completed
 
 
 def build_context(settings: Settings, **overrides: Any) -> AgentContext:
+    return _complete(settings, overrides)
+
+
+def _complete(settings: Settings, given: dict[str, Any]) -> AgentContext:
+    """A context holding `given` and, for what is not given, dependencies built from settings."""
     from agent.cli.content_cmd import open_collection
     from agent.content.assets import load_customers, load_library
     from agent.store.playbooks import playbook_in_force
 
-    db = overrides.pop("db", None) or Database(settings.resolved_database_url)
+    values = {k: v for k, v in given.items() if v is not _MISSING}
+    values["settings"] = settings
+    db = values.get("db") or Database(settings.resolved_database_url)
     db.migrate()
-    library = load_library(settings.content_dir)
-    values: dict[str, Any] = {
-        "settings": settings,
-        "db": db,
-        "playbook": overrides.pop("playbook", None) or playbook_in_force(db, settings),
-        "collection": open_collection(settings),
-        "assets": {a.id: a for a in library.assets},
-        "customers": load_customers(settings.content_dir),
-        "drafter": make_drafter(settings),
-        "sender": make_sender(settings),
+    values["db"] = db
+    builders: dict[str, Callable[[], Any]] = {
+        "playbook": lambda: playbook_in_force(db, settings),
+        "collection": lambda: open_collection(settings),
+        "assets": lambda: {a.id: a for a in load_library(settings.content_dir).assets},
+        "customers": lambda: load_customers(settings.content_dir),
+        "drafter": lambda: make_drafter(settings),
+        "sender": lambda: make_sender(settings),
     }
-    values.update(overrides)
+    for name, build in builders.items():
+        if name not in values:
+            values[name] = build()
     return AgentContext(**values)
+
+
+_default: AgentContext | None = None
+_default_lock = threading.Lock()
+
+
+def default_context() -> AgentContext:
+    """The context built from the environment's settings, once per process, on first use (never
+    at import time): for LangGraph Studio / Server, which pass no context or a partial one."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            from agent.settings import get_settings
+
+            _default = build_context(get_settings())
+        return _default
 
 
 def make_drafter(settings: Settings) -> Drafter:

@@ -14,7 +14,7 @@ from langgraph.types import Command
 from agent.context import AgentContext
 from agent.errors import NurtureError
 from agent.graph import build_graph
-from agent.store.approvals import Answer, record_answer
+from agent.store.approvals import Answer, check_answer
 from agent.store.runs import get_run
 
 
@@ -55,15 +55,16 @@ class NurtureAgent:
         body: str | None = None,
         override_guardrails: bool = False,
     ) -> RunResult:
-        """Records who decided what, then resumes the waiting thread with that answer. Accepting
-        a draft whose guardrails failed raises GuardrailsNotOverridden unless
-        `override_guardrails` says the person means it."""
-        row = record_answer(
+        """Resumes the waiting thread with that answer, in Agent Inbox's shape; the graph's
+        review node records who decided what (as for any client). What it would refuse is
+        refused here first, with the thread still waiting: accepting a draft whose guardrails
+        failed raises GuardrailsNotOverridden unless `override_guardrails` says the person
+        means it; a decided one raises AlreadyDecided. An answer that loses a race to another
+        raises AlreadyDecided from the graph, having sent nothing."""
+        row = check_answer(
             self.ctx.db,
             approval_id,
             answer=answer,
-            by=by,
-            at=self.ctx.clock(),
             feedback=feedback,
             subject=subject,
             body=body,
@@ -77,8 +78,13 @@ class NurtureAgent:
                 "action": "send_email",
                 "args": {"subject": subject or row.subject, "body": body or row.body},
             }
-        resume: Command[str] = Command(resume=[{"type": answer, "args": args}])
-        self.graph.invoke(resume, self.config(row.thread_id), context=self.ctx)
+        response = {
+            "type": "response" if answer == "respond" else answer,
+            "args": args,
+            "by": by,
+            "override_guardrails": override_guardrails,
+        }
+        self.graph.invoke(Command(resume=[response]), self.config(row.thread_id), context=self.ctx)
         return self.result(row.thread_id)
 
     def recover(self, thread_id: str) -> RunResult:

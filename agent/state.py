@@ -25,6 +25,8 @@ class AgentState(InputState, total=False):
     """Automatic revision rounds used on the current draft (at most 2)."""
     feedback: str | None
     """A marketer's change request, for the next draft."""
+    review_note: str | None
+    """Why the last answer to the waiting draft could not be used (shown when asked again)."""
     review_round: int
     """How many times a human has been asked in this thread."""
     approval_id: str

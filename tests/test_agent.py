@@ -291,13 +291,13 @@ def test_the_studio_graph_builds_its_context_from_settings(
     world: World, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """langgraph.json's graph gets no context from LangGraph Studio: it builds one lazily."""
+    from agent import context as agent_context
     from agent import graph as studio
-    from agent.nodes import common
 
     world.seed(DANA, [("unsubscribe", 1, {})])
     monkeypatch.setenv("NURTURE_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("NURTURE_DATABASE_URL", settings.resolved_database_url)
-    monkeypatch.setattr(common, "_fallback", None)
+    monkeypatch.setattr(agent_context, "_default", None)
     state = studio.graph.invoke({"lead_id": "L1"}, {"configurable": {"thread_id": "studio-1"}})
     assert state["outcome"] == "suppressed"
     assert state["detail"].startswith("suppress.unsubscribed")

@@ -2,31 +2,23 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
-from agent.context import AgentContext, build_context
-from agent.settings import get_settings
+from agent.context import AgentContext, default_context
 from agent.store.runs import record_run
-
-_fallback: AgentContext | None = None
-_fallback_lock = threading.Lock()
 
 
 def context_of(runtime: Runtime[AgentContext]) -> AgentContext:
-    """The run's context; under LangGraph Studio or a LangGraph server, which pass none, one
-    built from settings on first use (never at import time)."""
-    context: object = runtime.context  # typed as AgentContext, but a server may pass a dict
+    """The run's context, complete. LangGraph Studio or a LangGraph server pass none (the one
+    built from settings on first use) or a dict LangGraph made a partial AgentContext of; this
+    runs in a node, off the server's event loop, so building what is missing may block."""
+    context: object = runtime.context  # typed as AgentContext, but may be None
     if isinstance(context, AgentContext):
-        return context
-    global _fallback
-    with _fallback_lock:
-        if _fallback is None:
-            _fallback = build_context(get_settings())
-        return _fallback
+        return context.complete()
+    return default_context()
 
 
 def thread_id(config: RunnableConfig) -> str:

@@ -9,25 +9,25 @@ from typing import Any, Literal
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
-from pydantic import BaseModel
 
 from agent.context import AgentContext
 from agent.drafting.models import EmailDraft
 from agent.drafting.request import build_request, guardrail_context
 from agent.guardrails import check_draft
+from agent.nodes.answers import AnswerNotUnderstood, ReviewAnswer, parse_answer
 from agent.nodes.common import context_of, finish, thread_id
 from agent.state import AgentState
-from agent.store.approvals import PendingDraft, open_approval
+from agent.store.approvals import (
+    AlreadyDecided,
+    GuardrailsNotOverridden,
+    PendingDraft,
+    UnstorableAnswer,
+    decided_as,
+    open_approval,
+    record_answer,
+)
 from agent.store.runs import record_run
 from agent.tools.timeline import load_timeline
-
-
-class HumanResponse(BaseModel):
-    """The Agent Inbox answer: accept | edit (args: {subject, body} or an ActionRequest) |
-    respond (args: feedback text) | ignore."""
-
-    type: Literal["accept", "edit", "respond", "ignore"]
-    args: None | str | dict[str, Any] = None
 
 
 def human_review(
@@ -64,33 +64,53 @@ def human_review(
         playbook_version=ctx.playbook.version,
         detail=approval_id,
     )
-    answer = _parse(interrupt([interrupt_payload(state, approval_id)]))
-    done = {"review_round": round_, "approval_id": approval_id}
-    if answer.type == "accept":
+    try:
+        answer = parse_answer(interrupt([interrupt_payload(state, approval_id)]), draft)
+        _record(ctx, approval_id, answer)
+    except (AnswerNotUnderstood, GuardrailsNotOverridden, UnstorableAnswer) as refused:
+        # asked again, the same draft: an answer the graph cannot use must not leave the
+        # thread in error for good (Agent Inbox could never answer it again)
+        return Command(goto="human_review", update={"review_note": f"refused: {refused}"})
+    done = {"review_round": round_, "approval_id": approval_id, "review_note": None}
+    if answer.answer == "accept":
         return Command(goto="send_email", update=done)
-    if answer.type == "respond":
-        feedback = answer.args if isinstance(answer.args, str) else str(answer.args or "")
+    if answer.answer == "respond":
         return Command(
             goto="draft_email",
-            update={**done, "feedback": feedback, "revisions": 0, "violations": []},
+            update={**done, "feedback": answer.feedback, "revisions": 0, "violations": []},
         )
-    if answer.type == "ignore":
+    if answer.answer == "ignore":
         ended = finish(ctx, config, dict(state), "discarded", f"discarded in review {approval_id}")
         return Command(goto="__end__", update={**done, **ended})
     return _edited(ctx, state, answer, done)
 
 
+def _record(ctx: AgentContext, approval_id: str, answer: ReviewAnswer) -> None:
+    """Records the answer here, in the graph, so the decision is the same whichever client
+    resumed the thread (Agent Inbox, Studio, the SDK, the project's own runner). Of two answers,
+    the conditional write lets one win; the other raises AlreadyDecided and its run sends
+    nothing. The same answer found already recorded is this node re-running after a crash."""
+    texts = {"feedback": answer.feedback, "subject": answer.subject, "body": answer.body}
+    try:
+        record_answer(
+            ctx.db,
+            approval_id,
+            answer=answer.answer,
+            by=answer.by,
+            at=ctx.clock(),
+            override_guardrails=answer.override_guardrails,
+            **texts,
+        )
+    except AlreadyDecided as exc:
+        if not decided_as(exc.row, answer=answer.answer, by=answer.by, **texts):
+            raise
+
+
 def _edited(
-    ctx: AgentContext, state: AgentState, answer: HumanResponse, done: dict[str, Any]
+    ctx: AgentContext, state: AgentState, answer: ReviewAnswer, done: dict[str, Any]
 ) -> Command[Any]:
     """An edit is checked like any draft: if it fails, it goes back to a human, flagged."""
-    fields = answer.args if isinstance(answer.args, dict) else {}
-    fields = fields.get("args", fields)  # an ActionRequest {action, args} or the args alone
-    draft = {
-        **state["draft"],
-        "subject": fields.get("subject", state["draft"]["subject"]),
-        "body": fields.get("body", state["draft"]["body"]),
-    }
+    draft = {**state["draft"], "subject": answer.subject, "body": answer.body}
     lead, events = load_timeline(ctx.db, state["lead_id"], until=ctx.clock(), playbook=ctx.playbook)
     request = build_request(ctx, lead, events, dict(state))
     violations = check_draft(
@@ -100,12 +120,6 @@ def _edited(
     if found:
         return Command(goto="human_review", update={**done, "draft": draft, "violations": found})
     return Command(goto="send_email", update={**done, "draft": draft, "violations": []})
-
-
-def _parse(value: Any) -> HumanResponse:
-    if isinstance(value, list):  # the Agent Inbox answers with a list, one per request
-        value = value[0] if value else {"type": "ignore"}
-    return HumanResponse.model_validate(value)
 
 
 def interrupt_payload(state: AgentState, approval_id: str) -> dict[str, Any]:
@@ -151,6 +165,9 @@ def describe(state: AgentState) -> str:
         ],
         f"**Drafter:** {state['draft']['drafter']} (prompt {state['draft']['prompt_version']})",
     ]
+    note = state.get("review_note")
+    if note:  # the answer given to this very draft, which could not be used
+        lines.insert(0, f"**⚠ Your last answer was {note}**")
     violations = state.get("violations", [])
     if violations:
         lines.append("**⚠ Guardrails failed after revision; do not approve unchanged:**")

@@ -40,6 +40,17 @@ class GuardrailsNotOverridden(NurtureError):
         )
 
 
+class AlreadyDecided(NurtureError):
+    """An answer to an approval someone (or this same answer, earlier) already decided."""
+
+    def __init__(self, row: ApprovalRow) -> None:
+        self.row = row
+        super().__init__(
+            f"approval '{row.id}' was already decided ({row.status} by "
+            f"{row.decided_by} at {row.decided_at:%Y-%m-%d %H:%M} UTC)"
+        )
+
+
 def failed_checks(violations: list[dict[str, Any]]) -> list[str]:
     """The rules of a draft's failed checks, each once, in order."""
     return list(dict.fromkeys(str(v.get("rule")) for v in violations))
@@ -144,11 +155,50 @@ def record_answer(
     if row is None:
         raise NurtureError(f"no approval with id '{approval_id}'")
     if not won:
-        raise NurtureError(
-            f"approval '{approval_id}' was already decided ({row.status} by "
-            f"{row.decided_by} at {row.decided_at:%Y-%m-%d %H:%M} UTC)"
-        )
+        raise AlreadyDecided(row)
     return row
+
+
+def check_answer(
+    db: Database,
+    approval_id: str,
+    *,
+    answer: Answer,
+    feedback: str | None = None,
+    subject: str | None = None,
+    body: str | None = None,
+    override_guardrails: bool = False,
+) -> ApprovalRow:
+    """What record_answer would refuse, refused before a client resumes the graph (which then
+    records the answer): writes nothing. A pending row may still be decided by someone else in
+    between; record_answer's conditional write settles that."""
+    _refuse_unstorable(feedback=feedback, subject=subject, body=body)
+    row = get_approval(db, approval_id)
+    if row.status != "pending":
+        raise AlreadyDecided(row)
+    if answer == "accept" and row.violations and not override_guardrails:
+        raise GuardrailsNotOverridden(approval_id, row.violations)
+    return row
+
+
+def decided_as(
+    row: ApprovalRow,
+    *,
+    answer: Answer,
+    by: str,
+    feedback: str | None = None,
+    subject: str | None = None,
+    body: str | None = None,
+) -> bool:
+    """Whether the row holds exactly this answer: a graph node re-run after a crash records its
+    answer again, and must tell its own earlier write from someone else's."""
+    if (row.answer, row.decided_by) != (answer, by):
+        return False
+    if answer == "edit":
+        return (row.final_subject, row.final_body) == (subject, body)
+    if answer == "respond":
+        return row.feedback == feedback
+    return True
 
 
 def _refuse_unstorable(**texts: str | None) -> None:
