@@ -5,16 +5,15 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from agent.playbook import Playbook, load_playbook
 from agent.settings import DEFAULT_PLAYBOOK
 from agent.store import Database
+from tests.utils.replicas import fresh_postgres
 
 # Shared servers on 127.0.0.1: a real SMTP server, and a scripted OpenAI-compatible endpoint.
 pytest_plugins = [
@@ -66,16 +65,8 @@ def postgres_url() -> Iterator[str]:
             "PostgreSQL tests need NURTURE_TEST_DATABASE_URL "
             "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres)"
         )
-    name = f"nurture_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_postgres(POSTGRES_URL) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
