@@ -13,7 +13,6 @@ from sqlalchemy import text
 from agent.playbook import Playbook, load_playbook
 from agent.settings import DEFAULT_PLAYBOOK
 from agent.store import Database
-from tests.utils.replicas import fresh_postgres
 
 # Shared servers on 127.0.0.1: a real SMTP server, and a scripted OpenAI-compatible endpoint.
 pytest_plugins = [
@@ -65,6 +64,10 @@ def postgres_url() -> Iterator[str]:
             "PostgreSQL tests need NURTURE_TEST_DATABASE_URL "
             "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres)"
         )
+    # imported here: at module level it would import tests.utils.smtp before pytest registers it
+    # as a plugin, and its asserts would not be rewritten
+    from tests.utils.replicas import fresh_postgres
+
     with fresh_postgres(POSTGRES_URL) as url:
         yield url
 
