@@ -98,8 +98,8 @@ def build_context(settings: Settings, **overrides: Any) -> AgentContext:
 
 def _complete(settings: Settings, given: dict[str, Any]) -> AgentContext:
     """A context holding `given` and, for what is not given, dependencies built from settings."""
-    from agent.cli.content_cmd import open_collection
     from agent.content.assets import load_customers, load_library
+    from agent.content.index import open_collection
     from agent.store.playbooks import playbook_in_force
 
     values = {k: v for k, v in given.items() if v is not _MISSING}

@@ -59,7 +59,6 @@ from rich.progress import (
 from rich.table import Table
 
 from agent.checkpoints import open_checkpointer
-from agent.cli.agent_cmd import run_all
 from agent.content.assets import load_library
 from agent.content.embeddings import WordLlamaEmbedding
 from agent.content.index import chroma_client, content_collection, sync_index
@@ -74,6 +73,7 @@ from agent.store import Database
 from agent.store.ingest import ingest_events
 from agent.store.leads import all_lead_ids, upsert_leads
 from agent.tools.timeline import load_timeline
+from cli.agent_cmd import run_all
 from tests.utils.fake_openai import FakeOpenAI, Reply
 
 DATA_DIR = Path(__file__).resolve().parent / ".data" / "agent"

@@ -204,7 +204,7 @@ class running_service:  # noqa: N801 - used as a context manager, reads as one
         command = [
             sys.executable,
             "-c",
-            "from agent.cli import main; main()",
+            "from cli import main; main()",
             "serve",
             "--port",
             str(self.port),

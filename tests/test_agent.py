@@ -226,7 +226,7 @@ def test_approve_from_a_new_process_after_a_restart(world: World, settings: Sett
         [
             sys.executable,
             "-c",
-            "from agent.cli import main; main()",
+            "from cli import main; main()",
             "approve",
             approval_id,
             "--by",

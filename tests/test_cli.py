@@ -219,8 +219,8 @@ def test_an_unreachable_database_is_one_line(monkeypatch, capsys) -> None:  # no
 def test_keys_create_list_revoke(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from agent.cli.common import open_database
     from agent.store.api_keys import authenticate
+    from cli.common import open_database
 
     monkeypatch.setenv("NURTURE_DATA_DIR", str(tmp_path))
     code, out, _ = run(monkeypatch, capsys, "keys", "create", "--name", "crm", "--role", "ingest")
@@ -266,8 +266,8 @@ def test_demo_without_serving_ends_with_drafts_waiting(
     serve = re.search(r"\((\S+) serve, then /inbox\)", " ".join(out.split()))
     assert serve and serve.group(1).endswith("nurture") and serve.group(1) != "nurture", out
     assert f"{serve.group(1)} inbox and {serve.group(1)} review ID" in " ".join(out.split())
-    from agent.cli.common import open_database
     from agent.store.approvals import pending
+    from cli.common import open_database
 
     assert pending(open_database()) and not (tmp_path / "outbox").exists()
 

@@ -47,7 +47,7 @@ def test_index_and_search_with_the_network_unreachable(tmp_path: Path) -> None:
         "HF_HUB_OFFLINE": "0",
         "COLUMNS": "200",
     }
-    nurture = [sys.executable, "-c", "from agent.cli import main; main()"]
+    nurture = [sys.executable, "-c", "from cli import main; main()"]
     probe = subprocess.run(
         [
             "unshare",

@@ -42,7 +42,7 @@ class Cluster:
 
     def start(self, *args: str) -> subprocess.Popen[bytes]:
         process = subprocess.Popen(
-            [sys.executable, "-c", "from agent.cli import main; main()", *args],
+            [sys.executable, "-c", "from cli import main; main()", *args],
             env=self.env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
@@ -168,7 +168,7 @@ def test_nurture_worker_on_sqlite_says_it_needs_postgresql(
 ) -> None:
     env = {**os.environ, "NURTURE_DATABASE_URL": f"sqlite:///{tmp_path / 'n.db'}"}
     done = subprocess.run(
-        [sys.executable, "-c", "from agent.cli import main; main()", "worker"],
+        [sys.executable, "-c", "from cli import main; main()", "worker"],
         env=env,
         cwd=ROOT,
         capture_output=True,
@@ -277,7 +277,7 @@ def test_a_process_killed_during_smtp_data_never_sends_twice(
 
         def nurture(*args: str) -> subprocess.CompletedProcess[str]:
             return subprocess.run(
-                [sys.executable, "-c", "from agent.cli import main; main()", *args],
+                [sys.executable, "-c", "from cli import main; main()", *args],
                 env={**processes.env, "COLUMNS": "200"},
                 cwd=ROOT,
                 capture_output=True,

@@ -18,7 +18,9 @@ from chromadb.config import Settings as ChromaSettings
 
 from agent.content.assets import Asset
 from agent.content.chunks import chunk_asset
+from agent.content.embeddings import embedding_from_setting
 from agent.errors import NurtureError
+from agent.settings import Settings
 
 COLLECTION = "content_library"
 Progress = Callable[[int], None]
@@ -42,6 +44,12 @@ def chroma_client(*, url: str | None, path: Path) -> ClientAPI:
             raise NurtureError(f"cannot reach the Chroma server at {url}: {exc}") from exc
     path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(path), settings=settings)
+
+
+def open_collection(config: Settings) -> Collection:
+    """The content collection the settings point at, with their embedding model."""
+    client = chroma_client(url=config.chroma_url, path=config.chroma_path)
+    return content_collection(client, embedding_from_setting(config.embedding))
 
 
 def content_collection(client: ClientAPI, embedding: EmbeddingFunction[Documents]) -> Collection:

@@ -162,7 +162,7 @@ def _statuses(url: str, forwarded_for: list[str]) -> list[int]:
 
 
 def test_x_forwarded_for_is_ignored_without_trusted_proxies(world: World) -> None:
-    from agent.cli.serve_cmd import uvicorn_options
+    from cli.serve_cmd import uvicorn_options
 
     settings = limited(world.settings)
     with serve(create_app(settings), **uvicorn_options(settings)) as url:
@@ -171,7 +171,7 @@ def test_x_forwarded_for_is_ignored_without_trusted_proxies(world: World) -> Non
 
 
 def test_trusted_proxies_name_the_client(world: World) -> None:
-    from agent.cli.serve_cmd import uvicorn_options
+    from cli.serve_cmd import uvicorn_options
 
     settings = limited(world.settings, forwarded_allow_ips="127.0.0.1")
     with serve(create_app(settings), **uvicorn_options(settings)) as url:

@@ -10,7 +10,10 @@ from rich.panel import Panel
 from rich.progress import Progress
 from rich.table import Table
 
-from agent.cli.common import (
+from agent.decisions import Decision, decide
+from agent.store.scores import count_stale, hot_leads, refresh_derived, rescore_all
+from agent.tools.timeline import load_timeline
+from cli.common import (
     AtOption,
     PlaybookOption,
     console,
@@ -18,9 +21,6 @@ from agent.cli.common import (
     parse_moment,
     playbook,
 )
-from agent.decisions import Decision, decide
-from agent.store.scores import count_stale, hot_leads, refresh_derived, rescore_all
-from agent.tools.timeline import load_timeline
 
 ACTION_STYLE = {
     "suppress": "red",

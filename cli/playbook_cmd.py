@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 
-from agent.cli.common import console
 from agent.errors import NurtureError
 from agent.playbook import fingerprint, load_playbook
+from cli.common import console
 
 app = typer.Typer(help="Check and inspect playbooks.", no_args_is_help=True)
 
@@ -34,9 +34,9 @@ def activate(
 ) -> None:
     """Put a playbook in force for the service and the CLI: every decision and draft from now
     on records its version. Its events and leads are re-derived with the new rules."""
-    from agent.cli.common import open_database, settings
     from agent.store.playbooks import activate_playbook
     from agent.store.scores import refresh_derived
+    from cli.common import open_database, settings
 
     try:
         text = file.read_text(encoding="utf-8")
@@ -56,8 +56,8 @@ def activate(
 @app.command("active")
 def active() -> None:
     """Which playbook is in force, and every version activated before."""
-    from agent.cli.common import open_database, settings
     from agent.store.playbooks import playbook_history
+    from cli.common import open_database, settings
 
     history = playbook_history(open_database())
     if not history:

@@ -10,12 +10,12 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from agent.cli.common import PlaybookOption, console, open_database, playbook
 from agent.importing import Kind, Line, count_lines, read_lines
 from agent.playbook import Playbook
 from agent.store import Database
 from agent.store.ingest import IngestReport, ingest_events
 from agent.store.leads import upsert_leads
+from cli.common import PlaybookOption, console, open_database, playbook
 
 app = typer.Typer(help="Import leads and events from JSONL or CSV files.", no_args_is_help=True)
 

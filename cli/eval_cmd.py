@@ -10,8 +10,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from agent.cli.common import console, settings
 from agent.errors import NurtureError
+from cli.common import console, settings
 
 app = typer.Typer(
     help="Run draft-quality eval suites, compare runs, write reports, harvest edits.",
@@ -197,7 +197,7 @@ def harvest(
     think before committing it."""
     from datetime import UTC, datetime
 
-    from agent.cli.common import open_database, parse_moment, playbook
+    from cli.common import open_database, parse_moment, playbook
     from evals.harvest import collect, write_harvest
 
     moment = parse_moment(since, option="--since") if since else None

@@ -10,8 +10,6 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from agent.cli.common import console, nurture_command, open_database, playbook
-from agent.cli.serve_cmd import HostOption, PortOption, run_server
 from agent.decisions import Decision, decide
 from agent.store.api_keys import create_key
 from agent.store.approvals import pending
@@ -19,6 +17,8 @@ from agent.store.ingest import ingest_events
 from agent.store.leads import upsert_leads
 from agent.store.scores import rescore_all
 from agent.tools.timeline import load_timeline
+from cli.common import console, nurture_command, open_database, playbook
+from cli.serve_cmd import HostOption, PortOption, run_server
 
 
 def demo(
@@ -77,8 +77,8 @@ def demo(
 def _draft_for_due_leads(where: str) -> None:
     """The agent's part of the demo: index the content, draft for every lead that should hear
     from us, and leave the drafts waiting for a human."""
-    from agent.cli.agent_cmd import agent_session, run_all, summarize
-    from agent.cli.content_cmd import index
+    from cli.agent_cmd import agent_session, run_all, summarize
+    from cli.content_cmd import index
 
     index()
     with agent_session() as agent:

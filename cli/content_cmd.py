@@ -5,24 +5,17 @@ from __future__ import annotations
 from typing import Annotated, get_args
 
 import typer
-from chromadb.api.models.Collection import Collection
 from rich.progress import Progress
 from rich.table import Table
 
-from agent.cli.common import console, err_console, playbook, settings
 from agent.content.assets import Library, load_library
-from agent.content.embeddings import embedding_from_setting
-from agent.content.index import chroma_client, content_collection, sync_index
+from agent.content.index import open_collection, sync_index
 from agent.playbook.models import ContentKind, Stage
 from agent.settings import Settings
 from agent.tools.content import ContentNeed, LeadContext, retrieve
+from cli.common import console, err_console, playbook, settings
 
 app = typer.Typer(help="Search and list the content library.", no_args_is_help=True)
-
-
-def open_collection(config: Settings) -> Collection:
-    client = chroma_client(url=config.chroma_url, path=config.chroma_path)
-    return content_collection(client, embedding_from_setting(config.embedding))
 
 
 def load_checked_library(config: Settings) -> Library:

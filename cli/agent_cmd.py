@@ -16,9 +16,6 @@ from rich.progress import Progress
 from rich.table import Table
 
 from agent.checkpoints import open_checkpointer
-from agent.cli.common import ByOption, console, err_console, nurture_command, print_json, settings
-from agent.cli.common import who as _who
-from agent.cli.exit_codes import NOT_DONE, exit_code, worst
 from agent.context import build_context
 from agent.decisions import decide
 from agent.errors import NurtureError
@@ -33,6 +30,9 @@ from agent.store.leads import all_lead_ids
 from agent.store.schema import ApprovalRow
 from agent.store.sends import get_send
 from agent.tools.timeline import load_timeline
+from cli.common import ByOption, console, err_console, nurture_command, print_json, settings
+from cli.common import who as _who
+from cli.exit_codes import NOT_DONE, exit_code, worst
 
 
 @contextmanager

@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
-from agent.cli.common import console, settings
 from agent.settings import Settings
+from cli.common import console, settings
 
 HostOption = Annotated[str, typer.Option(envvar="NURTURE_HOST", help="Interface to listen on.")]
 PortOption = Annotated[

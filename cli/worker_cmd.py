@@ -7,12 +7,12 @@ from typing import Annotated
 import typer
 
 from agent.checkpoints import open_checkpointer
-from agent.cli.common import console, err_console, settings
-from agent.cli.exit_codes import USAGE
 from agent.context import build_context
 from agent.jobs.choose import on_postgresql
 from agent.playbook_watch import PlaybookWatch
 from agent.runner import NurtureAgent
+from cli.common import console, err_console, settings
+from cli.exit_codes import USAGE
 
 
 def worker(

@@ -6,7 +6,9 @@ import sys
 
 import typer
 
-from agent.cli import (
+from agent.errors import NurtureError
+from agent.runtime import freeze_startup_heap
+from cli import (
     agent_cmd,
     content_cmd,
     decide_cmd,
@@ -19,9 +21,7 @@ from agent.cli import (
     serve_cmd,
     worker_cmd,
 )
-from agent.cli.common import err_console
-from agent.errors import NurtureError
-from agent.runtime import freeze_startup_heap
+from cli.common import err_console
 
 app = typer.Typer(
     name="nurture",
@@ -59,7 +59,7 @@ for command in (
 @app.command("db-upgrade")
 def db_upgrade() -> None:
     """Bring the database schema to the newest version (data is kept)."""
-    from agent.cli.common import console, open_database
+    from cli.common import console, open_database
 
     db = open_database()
     console.print(f"schema up to date ({db.dialect})")

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from agent.cli.common import console, open_database
 from agent.store.api_keys import ROLES, create_key, list_keys, revoke_key
+from cli.common import console, open_database
 
 app = typer.Typer(help="API keys with roles: admin, marketer, rep, ingest.", no_args_is_help=True)
 

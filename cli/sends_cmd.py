@@ -10,11 +10,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from agent.cli.common import ByOption, console, open_database, print_json, settings, who
-from agent.cli.exit_codes import exit_code
 from agent.context import AgentContext, build_context
 from agent.store.schema import SendRow
 from agent.store.sends import list_sends, send_history
+from cli.common import ByOption, console, open_database, print_json, settings, who
+from cli.exit_codes import exit_code
 
 STATUSES = ("sending", "sent", "needs_check", "blocked", "failed")
 ROOM_BESIDE_IDS = 50
