@@ -1,4 +1,4 @@
-"""Benchmark of the agent graph: its overhead per draft, LLM calls per draft, and `nurture run`.
+"""Benchmark of drafting: graph overhead per draft, LLM calls per draft, and `nurture run`.
 
 Seeds demo leads (agent.demo.generator) into a fresh SQLite file under benchmarks/.data/, indexes
 the shipped content library once into the same data folder, and measures:
@@ -10,16 +10,17 @@ the shipped content library once into the same data folder, and measures:
 * LLM calls per draft: HTTP requests the fake server recorded / drafts, and their distribution.
 * `nurture run` (`run_all`) over `--leads` due leads at the default concurrency
   (`Settings().draft_concurrency`), every LLM request answered after `--latency` s (server-side,
-  by a threaded server), as a ratio to the ideal = drafts x calls per draft x latency /
-  concurrency (target: ratio <= 1.5).
+  by a threaded server), as a ratio to the goal's ideal = drafts x latency / concurrency
+  (target: ratio <= 1.5). The ideal counts one model call per draft: a draft that needs more is
+  our cost, not the model's, and shows in the ratio.
 
-The fake server's reply is one generic, valid `EmailDraft` (`--reply generic`, the default): it
-cannot know which assets were retrieved nor the lead's unsubscribe link, so the guardrails flag
-it and the graph revises (at most twice). `--reply grounded` builds the reply from the prompt
-instead (it cites the first asset and ends with the unsubscribe line), as a well-behaved model
-would.
+The main figures use a reply that passes the guardrails (`--reply grounded`, the default): built
+from the prompt, it cites the first asset and ends with the unsubscribe line, as a well-behaved
+model would; the calls per draft are reported, so a reply that does not pass shows. The revision
+path is measured separately: start() against a generic, valid `EmailDraft` that cannot know the
+assets nor the unsubscribe link, so the guardrails flag it and the graph revises (at most twice).
 
-Run:  python benchmarks/agent.py [--leads 500] [--latency 0.3] [--samples 100] [--reply generic]
+Run:  python benchmarks/drafting.py [--leads 500] [--latency 0.3] [--samples 100]
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# Running this file puts benchmarks/ first on sys.path, where `agent` would resolve to this very
-# file; the project root in front makes `agent` the package again (and `tests` importable).
+# Running this file puts benchmarks/ first on sys.path, where a script named like a package
+# would shadow it; the project root in front keeps `agent`, `api` and `cli` the packages (and
+# makes `benchmarks` and `tests` importable).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import argparse
@@ -76,7 +78,7 @@ from agent.tools.timeline import load_timeline
 from cli.agent_cmd import run_all
 from tests.utils.fake_openai import FakeOpenAI, Reply
 
-DATA_DIR = Path(__file__).resolve().parent / ".data" / "agent"
+DATA_DIR = Path(__file__).resolve().parent / ".data" / "drafting"
 SEED = 7
 DUE_SHARE = 0.6  # about 64% of 1,000 demo leads are due (send_email / re_engage)
 WARMUPS = 3
@@ -349,8 +351,8 @@ class RunFigures:
 
     @property
     def ideal(self) -> float:
-        """drafts x calls per draft x latency / concurrency (= requests x latency / workers)."""
-        return self.calls.total * self.latency / self.concurrency
+        """The goal's ideal: drafts x latency / concurrency (one model call per draft)."""
+        return self.calls.drafts * self.latency / self.concurrency
 
     @property
     def ratio(self) -> float:
@@ -416,8 +418,25 @@ def overhead_figures(
         Figure("start() p99, template drafter", ms(percentile(template.seconds, 0.99))),
         Figure("baseline: decide() p50, same leads", ms(percentile(decide_s, 0.5))),
         Figure("baseline: load_timeline + decide() p50", ms(percentile(both_s, 0.5))),
-        Figure("LLM calls per draft (mean)", f"{calls.mean:.2f} ({calls.total} / {calls.drafts})"),
+        Figure(
+            "LLM calls per draft (mean)",
+            f"{calls.mean:.2f} ({calls.total} / {calls.drafts})",
+            "1 (the reply passes)",
+            calls.mean == 1.0,
+        ),
         Figure("drafts with 1 / 2 / 3 LLM calls", calls.distribution()),
+    ]
+
+
+def revision_figures(starts: Starts, calls: Calls) -> list[Figure]:
+    """The revision path: a reply the guardrails flag, so the graph asks again."""
+    return [
+        Figure("revision path: start() p50, generic reply", ms(percentile(starts.seconds, 0.5))),
+        Figure("revision path: start() p99, generic reply", ms(percentile(starts.seconds, 0.99))),
+        Figure(
+            "revision path: LLM calls per draft",
+            f"{calls.mean:.2f} ({calls.total} / {calls.drafts}; 1/2/3: {calls.distribution()})",
+        ),
     ]
 
 
@@ -429,8 +448,8 @@ def run_figures(run: RunFigures, due: Due) -> list[Figure]:
         ),
         Figure("nurture run: wall time", f"{run.seconds:.1f} s"),
         Figure(
-            "ideal: calls x latency / concurrency",
-            f"{run.calls.total} x {run.latency:g} s / {run.concurrency} = {run.ideal:.1f} s",
+            "ideal: drafts x latency / concurrency",
+            f"{run.calls.drafts} x {run.latency:g} s / {run.concurrency} = {run.ideal:.1f} s",
         ),
         Figure(
             "ratio run / ideal",
@@ -455,7 +474,7 @@ def print_context() -> None:
 
 
 def print_table(figures: list[Figure]) -> None:
-    table = Table(title="agent benchmark")
+    table = Table(title="drafting benchmark")
     for column in ("figure", "value", "target", "met"):
         table.add_column(column, justify="right" if column == "value" else "left")
     for f in figures:
@@ -469,7 +488,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--leads", type=int, default=500, help="due leads for nurture run")
     parser.add_argument("--latency", type=float, default=0.3, help="seconds per LLM request")
     parser.add_argument("--samples", type=int, default=100, help="leads timed for the overhead")
-    parser.add_argument("--reply", choices=("generic", "grounded"), default="generic")
+    parser.add_argument(
+        "--reply",
+        choices=("generic", "grounded"),
+        default="grounded",
+        help="the main figures' model reply (the revision path always uses generic)",
+    )
     return parser.parse_args()
 
 
@@ -487,6 +511,8 @@ def main() -> None:
 
     llm, calls = overhead_llm(seed_file, warm, measured, args.reply)
     console.print(f"LLM drafter outcomes: {outcome_text(llm.outcomes)}")
+    revision, revision_calls = overhead_llm(seed_file, warm, measured, "generic")
+    console.print(f"revision path (generic reply) outcomes: {outcome_text(revision.outcomes)}")
     template = overhead_template(seed_file, warm, measured)
     console.print(f"template drafter outcomes: {outcome_text(template.outcomes)}")
     run = nurture_run(seed_file, args.leads, args.latency, args.reply)
@@ -495,7 +521,11 @@ def main() -> None:
         console.print(f"[red]error:[/] {error!r}")
 
     print_context()
-    print_table(overhead_figures(llm, calls, template, due, measured) + run_figures(run, due))
+    print_table(
+        overhead_figures(llm, calls, template, due, measured)
+        + revision_figures(revision, revision_calls)
+        + run_figures(run, due)
+    )
 
 
 if __name__ == "__main__":
