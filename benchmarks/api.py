@@ -4,8 +4,9 @@ this process on the same number of threads, interleaved round by round after a w
 
 Seeds demo leads (agent.demo.generator) into a fresh SQLite file under benchmarks/.data/api/ and,
 where a server answers (NURTURE_BENCH_DATABASE_URL or NURTURE_TEST_DATABASE_URL), into a fresh
-PostgreSQL database (dropped after; skipped, saying why, otherwise). Each round runs, in
-alternating order:
+PostgreSQL database (dropped after; skipped, saying why, otherwise). Interleaved rounds, the
+order alternating, first of the `next` pair, then of the batch pair (whose background
+re-decisions must not land on the `next` rounds):
 
 * GET /v1/leads/{id}/next (default JSON, with contributions) for `--per-round` random leads over
   HTTP; and the floor: the same decisions in process (`load_timeline` + `decide` + the same
@@ -145,12 +146,10 @@ def measure_on(label: str, database_url: str | None, args: argparse.Namespace) -
         measured(service, lambda: drive_next(service.url, keys["rep"], warm, args.clients))
         in_process_next(db, playbook, warm, args.clients)
 
-        def make_round(index: int) -> dict[str, Callable[[], object]]:
+        rep, ingest, clients = keys["rep"], keys["ingest"], args.clients
+
+        def next_round(_: int) -> dict[str, Callable[[], object]]:
             sample = [random.choice(lead_ids) for _ in range(args.per_round)]
-            http_batches, local_batches = (
-                [events_batch(lead_ids, now, f"r{index}-{side}-{n}") for n in range(batches)]
-                for side in ("http", "local")
-            )
             return {
                 "GET next": lambda: http_next.loads.append(
                     measured(service, lambda: drive_next(service.url, rep, sample, clients))
@@ -158,6 +157,17 @@ def measure_on(label: str, database_url: str | None, args: argparse.Namespace) -
                 "in-process next": lambda: local_next.loads.append(
                     in_process_next(db, playbook, sample, clients)
                 ),
+            }
+
+        def batch_round(index: int) -> dict[str, Callable[[], object]]:
+            http_batches, local_batches = (
+                [
+                    events_batch(lead_ids, now, f"r{index}-{side}-{n}")
+                    for n in range(args.batches_per_round)
+                ]
+                for side in ("http", "local")
+            )
+            return {
                 "POST batches": lambda: http_batch.loads.append(
                     measured(
                         service,
@@ -169,15 +179,10 @@ def measure_on(label: str, database_url: str | None, args: argparse.Namespace) -
                 ),
             }
 
-        rep, ingest, clients, batches = (
-            keys["rep"],
-            keys["ingest"],
-            args.clients,
-            args.batches_per_round,
-        )
-        interleave_rounds(
-            make_round, rounds=args.rounds, warmups=0, label=f"{label}: interleaved rounds"
-        )
+        # batches last: the service re-decides their leads in the background afterwards, CPU
+        # that must not land on the GET next rounds
+        interleave_rounds(next_round, rounds=args.rounds, warmups=0, label=f"{label}: next")
+        interleave_rounds(batch_round, rounds=args.rounds, warmups=0, label=f"{label}: batches")
     db.dispose()
     return report(label, http_next, local_next, http_batch, local_batch)
 

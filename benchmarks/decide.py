@@ -34,15 +34,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from sqlalchemy import func, select, text
 
 from agent.decisions import decide
@@ -64,6 +55,7 @@ from benchmarks.measure import (
     postgres_server,
     print_figures,
     print_machine,
+    progress_bar,
     ratios,
     sec,
     skip,
@@ -307,19 +299,6 @@ class BuildStats:
     event_seconds: float = 0.0
 
 
-def progress_bar() -> Progress:
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-    )
-
-
 def stored_counts(db: Database) -> tuple[int, int, int]:
     """(leads, events, events of the `next` lead) in the file."""
     with db.session() as session:
@@ -362,7 +341,7 @@ def _ingest(db: Database, batch: list[dict[str, Any]], playbook: Playbook) -> fl
 def build(db: Database, playbook: Playbook, leads: int, events: int) -> BuildStats:
     rng = random.Random(SEED)
     stats = BuildStats(leads=leads + 1, events=events + NEXT_EVENTS)
-    with progress_bar() as progress:
+    with progress_bar(transient=False) as progress:
         task = progress.add_task("upsert leads", total=leads + 1)
         for batch in itertools.chain(lead_batches(rng, leads), [[_next_lead()]]):
             stats.lead_seconds += _upsert(db, batch, playbook)

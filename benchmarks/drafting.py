@@ -36,8 +36,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import argparse
 import json
 import math
-import os
-import platform
 import re
 import shutil
 import sqlite3
@@ -48,17 +46,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
 
 from agent.checkpoints import open_checkpointer
 from agent.content.assets import load_library
@@ -75,6 +62,15 @@ from agent.store import Database
 from agent.store.ingest import ingest_events
 from agent.store.leads import all_lead_ids, upsert_leads
 from agent.tools.timeline import load_timeline
+from benchmarks.measure import (
+    Figure,
+    console,
+    ms,
+    percentile,
+    print_figures,
+    print_machine,
+    progress_bar,
+)
 from cli.agent_cmd import run_all
 from tests.utils.fake_openai import FakeOpenAI, Reply
 
@@ -98,8 +94,6 @@ _LEAD_ID = re.compile(r"<lead>\nid: (\S+)")
 _ASSET_ID = re.compile(r'<asset id="([^"]+)">')
 _UNSUBSCRIBE = re.compile(r"verbatim, as its last line:\n(.+)\n")
 
-# a fixed width when piped, so the final table is not wrapped at 80 columns
-console = Console(width=None if sys.stdout.isatty() else 110)
 
 # ------------------------------------------------------------------------------------------------
 # The fake LLM
@@ -147,18 +141,6 @@ def calls_by_lead(server: FakeOpenAI) -> Counter[str]:
 
 # ------------------------------------------------------------------------------------------------
 # Data: demo leads in SQLite, the content library in Chroma
-
-
-def progress_bar() -> Progress:
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
 
 
 def fresh_data_dir() -> None:
@@ -381,24 +363,6 @@ def nurture_run(seed_file: Path, leads: int, latency: float, reply: str) -> RunF
 # Reporting
 
 
-@dataclass(frozen=True, slots=True)
-class Figure:
-    name: str
-    value: str
-    target: str = ""
-    met: bool | None = None
-
-
-def percentile(samples: list[float], share: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(samples)
-    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms"
-
-
 def outcome_text(outcomes: Counter[str]) -> str:
     return ", ".join(f"{name} {n}" for name, n in outcomes.most_common())
 
@@ -461,28 +425,6 @@ def run_figures(run: RunFigures, due: Due) -> list[Figure]:
     ]
 
 
-def print_context() -> None:
-    cores = os.cpu_count()
-    console.print(
-        f"machine: {cores} cores, {platform.machine()}, python {platform.python_version()}, "
-        f"sqlite {sqlite3.sqlite_version}"
-    )
-    console.print(
-        f"wall-clock figures (time.perf_counter) on a shared {cores}-core machine; "
-        "compare figures within one run"
-    )
-
-
-def print_table(figures: list[Figure]) -> None:
-    table = Table(title="drafting benchmark")
-    for column in ("figure", "value", "target", "met"):
-        table.add_column(column, justify="right" if column == "value" else "left")
-    for f in figures:
-        met = "" if f.met is None else ("yes" if f.met else "[red]no[/red]")
-        table.add_row(f.name, f.value, f.target, met)
-    console.print(table)
-
-
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=500, help="due leads for nurture run")
@@ -520,11 +462,12 @@ def main() -> None:
     for error in run.errors[:3]:
         console.print(f"[red]error:[/] {error!r}")
 
-    print_context()
-    print_table(
+    print_machine(f", sqlite {sqlite3.sqlite_version}")
+    print_figures(
+        "drafting benchmark",
         overhead_figures(llm, calls, template, due, measured)
         + revision_figures(revision, revision_calls)
-        + run_figures(run, due)
+        + run_figures(run, due),
     )
 
 

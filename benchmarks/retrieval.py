@@ -89,7 +89,7 @@ def big_collection(tmp: Path, size: int, rng: random.Random):  # noqa: ANN201
     kinds = [k for k in get_args(ContentKind) if k != "pricing"]
     collection = content_collection(chroma_client(url=None, path=tmp / "big"), WordLlamaEmbedding())
     batch: list[tuple[str, str, dict]] = []
-    for n in track(range(size), description="building 10k-chunk index"):
+    for n in track(range(size), description=f"building {size:,}-chunk index"):
         chunk = base[n % len(base)]
         stage = rng.choice(STAGES)
         kind = rng.choice(kinds)

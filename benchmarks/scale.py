@@ -79,7 +79,7 @@ DATA = Path(__file__).resolve().parent / ".data" / "scale"
 JOB_TARGET_MS = 5.0
 SCALE_TARGET = 1.4
 DUE_ACTIONS = ("send_email", "re_engage")
-DUE_SHARE = 0.5
+DUE_SHARE = 0.25  # of small demo casts, about a third are due: seed with room to spare
 WARM_RUNS = 2  # per worker, untimed: a fresh process loads its models on the first job
 BENCH_QUEUE = "bench"
 TERMINAL_POLL = 0.05
@@ -313,8 +313,8 @@ def main() -> None:
         figures = queue_figures(job_s, floor_s)
 
         index_content()
-        phases = args.rounds * (1 + 2)
-        due = seed_due(db, args.rounds * 2 * args.runs + phases * WARM_RUNS * 2)
+        phases = args.rounds * (1 + 2)  # worker starts: 1, then 2, per round
+        due = seed_due(db, args.rounds * 2 * args.runs + phases * WARM_RUNS)
         console.print(f"{len(due)} due demo leads; content indexed in {DATA / 'chroma'}")
         with GroundedFakeOpenAI(default=Reply.json(GENERIC_DRAFT)) as model:
             env = {k: v for k, v in os.environ.items() if not k.startswith("NURTURE_")}
