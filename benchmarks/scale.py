@@ -274,8 +274,9 @@ def wait_for_workers(db: Database, after: int, count: int, timeout: float = 120)
 
 def phase(
     drafts: Drafts, db: Database, env: dict[str, str], workers: int, runs: int, concurrency: int
-) -> tuple[float, float, dict[str, int]]:
-    """(runs per second, worker CPU seconds per run, outcomes) for `workers` fresh workers."""
+) -> tuple[float, float, float, dict[str, int]]:
+    """(runs per second, worker CPU seconds per run, share of a core each worker used,
+    outcomes) for `workers` fresh workers."""
     with ExitStack() as stack:
         after = last_worker_id(db)
         pids = [stack.enter_context(worker_process(env, n, concurrency)) for n in range(workers)]
@@ -286,7 +287,7 @@ def phase(
         outcomes = drafts.wait(drafts.queue(runs))
         seconds = time.perf_counter() - started
         cpu = sum(process_cpu_seconds(pid) for pid in pids) - cpu_before
-    return runs / seconds, cpu / runs, outcomes
+    return runs / seconds, cpu / runs, cpu / seconds / workers, outcomes
 
 
 def parse_args() -> argparse.Namespace:
@@ -354,13 +355,17 @@ def scaling_figures(
 ) -> list[Figure]:
     rates: dict[int, list[float]] = {1: [], 2: []}
     cpu: dict[int, list[float]] = {1: [], 2: []}
+    busy: dict[int, list[float]] = {1: [], 2: []}
     outcomes: dict[str, int] = {}
 
     def make_round(_: int) -> dict[str, Callable[[], object]]:
         def run(workers: int) -> None:
-            rate, per_run, seen = phase(drafts, db, env, workers, args.runs, args.concurrency)
+            rate, per_run, share, seen = phase(
+                drafts, db, env, workers, args.runs, args.concurrency
+            )
             rates[workers].append(rate)
             cpu[workers].append(per_run)
+            busy[workers].append(share)
             for outcome, count in seen.items():
                 outcomes[outcome] = outcomes.get(outcome, 0) + count
 
@@ -382,6 +387,10 @@ def scaling_figures(
         Figure(
             f"draft runs/s, 2 workers at concurrency {args.concurrency} each",
             Spread.of(rates[2]).text(rate_text),
+        ),
+        Figure(
+            "share of a core each worker used, 1 worker / 2 workers",
+            f"{Spread.of(busy[1]).median:.0%} / {Spread.of(busy[2]).median:.0%}",
         ),
         Figure(
             "2 workers / 1 worker (per round)",
