@@ -29,12 +29,16 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Each script prints its figures against a floor measured in the same run; the PostgreSQL parts
+# use NURTURE_BENCH_DATABASE_URL or NURTURE_TEST_DATABASE_URL and skip, saying why, without them.
 bench: setup
+	$(BIN)/python benchmarks/cli.py
 	$(BIN)/python benchmarks/decide.py
 	$(BIN)/python benchmarks/retrieval.py
-	$(BIN)/python benchmarks/agent.py
+	$(BIN)/python benchmarks/drafting.py
 	$(BIN)/python benchmarks/api.py
 	$(BIN)/python benchmarks/playbook_watch.py
+	$(BIN)/python benchmarks/scale.py
 
 clean:
 	rm -rf $(VENV) .nurture .pytest_cache .ruff_cache .mypy_cache .hypothesis

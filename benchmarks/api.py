@@ -1,20 +1,23 @@
 """Benchmark of the HTTP service: `nurture serve` in its own process on 127.0.0.1, driven from
-this process by 32 concurrent clients (httpx, one connection each).
+this process by 32 concurrent clients (httpx, one connection each), against the same work in
+this process on the same number of threads, interleaved round by round after a warm-up.
 
-Seeds demo leads (agent.demo.generator) into a fresh SQLite file under benchmarks/.data/api/,
-starts the service on it, and measures:
+Seeds demo leads (agent.demo.generator) into a fresh SQLite file under benchmarks/.data/api/ and,
+where a server answers (NURTURE_BENCH_DATABASE_URL or NURTURE_TEST_DATABASE_URL), into a fresh
+PostgreSQL database (dropped after; skipped, saying why, otherwise). Interleaved rounds, the
+order alternating, first of the `next` pair, then of the batch pair (whose background
+re-decisions must not land on the `next` rounds):
 
-* GET /v1/leads/{id}/next for random leads: throughput and p50/p99 latency as the clients see
-  it; as the baseline, the in-process decision (`load_timeline` + `decide`) for the same leads,
-  measured in this process in the same run, one at a time.
-* POST /v1/events/batch with 1,000 new events per batch: throughput (events/s) and p50/p99 per
-  batch; as the baseline, `ingest_events` of one 1,000-event batch in this process on a copy of
-  the same database.
+* GET /v1/leads/{id}/next (default JSON, with contributions) for `--per-round` random leads over
+  HTTP; and the floor: the same decisions in process (`load_timeline` + `decide` + the same
+  `NextAction` JSON) on `--clients` threads. Service CPU per request (the server process's CPU
+  time from /proc, its background work included) against in-process CPU per decision; p99 and
+  throughput on each side. Targets (issue #13): service CPU per request <= 2.5x the in-process
+  CPU per decision, and <= 2.5 ms.
+* POST /v1/events/batch, 1,000 new events per batch, `--batches-per-round` batches; and the same
+  batches through `ingest_events` in process on as many threads (no target).
 
-The service re-decides leads with new events in the background; that work shares the
-machine's 2 cores with the requests and is part of what is measured.
-
-Run:  python benchmarks/api.py [--leads 2000] [--requests 4000] [--batches 64] [--clients 32]
+Run:  python benchmarks/api.py [--leads 1000] [--rounds 5] [--per-round 400] [--clients 32]
 """
 
 from __future__ import annotations
@@ -22,116 +25,198 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# Running this file puts benchmarks/ first on sys.path; the project root in front makes `agent`
-# resolve to the package.
+# Running this file puts benchmarks/ first on sys.path, where `api` would be this very file; the
+# project root in front makes `agent` and `api` resolve to the packages.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import argparse
 import asyncio
 import os
-import platform
 import random
 import shutil
 import subprocess
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
-from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
 
 from agent.decisions import decide
 from agent.demo.generator import generate
-from agent.playbook import load_playbook
+from agent.playbook import Playbook, load_playbook
 from agent.settings import DEFAULT_PLAYBOOK
 from agent.store import Database
 from agent.store.api_keys import create_key
 from agent.store.ingest import ingest_events
 from agent.store.leads import upsert_leads
 from agent.tools.timeline import load_timeline
-from benchmarks.stats import percentile
+from api.schemas import NextAction
+from benchmarks.measure import (
+    Figure,
+    Spread,
+    console,
+    interleave_rounds,
+    percentile,
+    postgres_server,
+    print_figures,
+    print_machine,
+    process_cpu_seconds,
+    progress_bar,
+    skip,
+    times,
+)
+from tests.utils.replicas import fresh_postgres
 
 DATA = Path(__file__).resolve().parent / ".data" / "api"
-console = Console()
+CPU_RATIO_TARGET = 2.5
+CPU_TARGET_MS = 2.5
 T = TypeVar("T")
 
 
 @dataclass
 class Load:
-    """What the clients saw for one route, and the CPU each side spent on it."""
+    """One burst of work: latencies, wall time, and the CPU the working side spent on it."""
 
     latencies: list[float]
     seconds: float
-    failures: int
-    server_cpu: float = 0.0
-    client_cpu: float = 0.0
+    failures: int = 0
+    cpu: float = 0.0
 
     @property
     def rate(self) -> float:
         return len(self.latencies) / self.seconds
 
+    @property
+    def cpu_per_item(self) -> float:
+        return self.cpu / len(self.latencies)
+
+
+@dataclass
+class Series:
+    """The bursts of one side over the rounds."""
+
+    loads: list[Load] = field(default_factory=list)
+
+    def latencies(self) -> list[float]:
+        return [x for load in self.loads for x in load.latencies]
+
+    def cpu(self) -> Spread:
+        return Spread.of([load.cpu_per_item for load in self.loads])
+
+    def rate(self) -> Spread:
+        return Spread.of([load.rate for load in self.loads])
+
+    def failures(self) -> int:
+        return sum(load.failures for load in self.loads)
+
 
 def main() -> None:
     args = parse_args()
     random.seed(args.seed)
+    figures = measure_on("SQLite", None, args)
+    server, reason = postgres_server()
+    if server is None:
+        skip("the API on PostgreSQL", reason)
+        figures.append(Figure("PostgreSQL", f"skipped: {reason}"))
+    else:
+        with fresh_postgres(server) as url:
+            figures += measure_on("PostgreSQL", url, args)
+    print_machine(
+        f"; {args.leads} leads; {args.clients} clients / threads; {args.rounds} interleaved "
+        f"rounds of {args.per_round} requests and {args.batches_per_round} batches"
+    )
+    print_figures("API benchmark (median over rounds, p25–p75)", figures)
+
+
+def measure_on(label: str, database_url: str | None, args: argparse.Namespace) -> list[Figure]:
     now = datetime.now(UTC)
-    db_path = seed(args.leads, args.seed, now)
+    url = seed(args.leads, args.seed, now, database_url)
     playbook = load_playbook(DEFAULT_PLAYBOOK)
-    db = Database(f"sqlite:///{db_path}")
+    db = Database(url)
     keys = {
         role: create_key(db, name=f"bench-{role}", role=role, at=now) for role in ("rep", "ingest")
     }
     lead_ids = [f"lead-{n:04d}" for n in range(1, args.leads + 1)]
-    sample = [random.choice(lead_ids) for _ in range(args.requests)]
+    http_next, local_next, http_batch, local_batch = Series(), Series(), Series(), Series()
+    with running_service(args.port, database_url) as service:
+        warm = [random.choice(lead_ids) for _ in range(args.per_round)]
+        measured(service, lambda: drive_next(service.url, keys["rep"], warm, args.clients))
+        in_process_next(db, playbook, warm, args.clients)
 
-    baseline_next = in_process_next(db, playbook, sample[: min(500, len(sample))])
-    baseline_batch = in_process_batch(db_path, playbook, lead_ids, now)
+        rep, ingest, clients = keys["rep"], keys["ingest"], args.clients
 
-    batches = [events_batch(lead_ids, now, f"b{n}") for n in range(args.batches)]
-    with running_service(args.port) as service:
-        next_load = measured(
-            service, lambda: drive_next(service.url, keys["rep"], sample, args.clients)
-        )
-        batch_load = measured(
-            service, lambda: drive_batches(service.url, keys["ingest"], batches, args.clients)
-        )
+        def next_round(_: int) -> dict[str, Callable[[], object]]:
+            sample = [random.choice(lead_ids) for _ in range(args.per_round)]
+            return {
+                "GET next": lambda: http_next.loads.append(
+                    measured(service, lambda: drive_next(service.url, rep, sample, clients))
+                ),
+                "in-process next": lambda: local_next.loads.append(
+                    in_process_next(db, playbook, sample, clients)
+                ),
+            }
 
-    report(args, baseline_next, baseline_batch, next_load, batch_load)
+        def batch_round(index: int) -> dict[str, Callable[[], object]]:
+            http_batches, local_batches = (
+                [
+                    events_batch(lead_ids, now, f"r{index}-{side}-{n}")
+                    for n in range(args.batches_per_round)
+                ]
+                for side in ("http", "local")
+            )
+            return {
+                "POST batches": lambda: http_batch.loads.append(
+                    measured(
+                        service,
+                        lambda: drive_batches(service.url, ingest, http_batches, clients),
+                    )
+                ),
+                "in-process batches": lambda: local_batch.loads.append(
+                    in_process_batches(db, playbook, local_batches, clients)
+                ),
+            }
+
+        # batches last: the service re-decides their leads in the background afterwards, CPU
+        # that must not land on the GET next rounds
+        interleave_rounds(next_round, rounds=args.rounds, warmups=0, label=f"{label}: next")
+        interleave_rounds(batch_round, rounds=args.rounds, warmups=0, label=f"{label}: batches")
+    db.dispose()
+    return report(label, http_next, local_next, http_batch, local_batch)
 
 
 def measured(service: running_service, load: Callable[[], Coroutine[Any, Any, Load]]) -> Load:
-    """Runs a load and notes the CPU seconds the service and this client spent on it: on a
-    shared 2-core machine the client's own work is part of what limits the rate."""
-    server_before, client_before = service.cpu_seconds(), time.process_time()
+    """Runs a load over HTTP and notes the CPU seconds the service spent meanwhile."""
+    before = service.cpu_seconds()
     result = asyncio.run(load())
-    result.server_cpu = service.cpu_seconds() - server_before
-    result.client_cpu = time.process_time() - client_before
+    result.cpu = service.cpu_seconds() - before
     return result
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--leads", type=int, default=2000)
-    parser.add_argument("--requests", type=int, default=4000, help="next-action requests")
-    parser.add_argument("--batches", type=int, default=64, help="1,000-event batches")
+    parser.add_argument("--leads", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--per-round", type=int, default=400, help="next requests per round")
+    parser.add_argument("--batches-per-round", type=int, default=4, help="1,000-event batches")
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--port", type=int, default=8731)
     parser.add_argument("--seed", type=int, default=11)
     return parser.parse_args()
 
 
-def seed(leads: int, seed_value: int, now: datetime) -> Path:
+def seed(leads: int, seed_value: int, now: datetime, database_url: str | None) -> str:
+    """Demo leads in a fresh database; returns its URL (SQLite under DATA without one given)."""
     shutil.rmtree(DATA, ignore_errors=True)
     DATA.mkdir(parents=True)
-    db = Database(f"sqlite:///{DATA / 'nurture.db'}")
+    url = database_url or f"sqlite:///{DATA / 'nurture.db'}"
+    db = Database(url)
     db.migrate()
     playbook = load_playbook(DEFAULT_PLAYBOOK)
     lead_rows, event_rows = generate(seed=seed_value, now=now, count=leads)
-    with Progress(console=console, transient=True) as progress:
+    with progress_bar() as progress:
         task = progress.add_task("seeding", total=len(lead_rows) + len(event_rows))
         upsert_leads(db, lead_rows, playbook, now=now)
         progress.advance(task, len(lead_rows))
@@ -141,36 +226,44 @@ def seed(leads: int, seed_value: int, now: datetime) -> Path:
             progress.advance(task, len(chunk))
     console.print(f"seeded {len(lead_rows)} leads, {len(event_rows)} events")
     db.dispose()
-    return DATA / "nurture.db"
+    return url
 
 
-def in_process_next(db: Database, playbook: object, lead_ids: list[str]) -> list[float]:
-    timings = []
-    for lead_id in lead_ids:
+def on_threads(work: Callable[[T], object], items: list[T], threads: int) -> Load:
+    """`work` over `items` on `threads` threads; the CPU is this whole process's meanwhile."""
+
+    def timed(item: T) -> float:
         started = time.perf_counter()
+        work(item)
+        return time.perf_counter() - started
+
+    cpu_before, started = time.process_time(), time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        latencies = list(pool.map(timed, items))
+    return Load(latencies, time.perf_counter() - started, cpu=time.process_time() - cpu_before)
+
+
+def in_process_next(db: Database, playbook: Playbook, lead_ids: list[str], threads: int) -> Load:
+    """The route's work without the web: the decision and the same JSON."""
+
+    def one(lead_id: str) -> None:
         now = datetime.now(UTC)
-        lead, events = load_timeline(db, lead_id, until=now, playbook=playbook)  # type: ignore[arg-type]
-        decide(lead, events, playbook, now)  # type: ignore[arg-type]
-        timings.append(time.perf_counter() - started)
-    return timings
+        lead, events = load_timeline(db, lead_id, until=now, playbook=playbook)
+        decision = decide(lead, events, playbook, now)
+        NextAction(**decision.model_dump(), playbook_version=playbook.version).model_dump_json()
+
+    return on_threads(one, lead_ids, threads)
 
 
-def in_process_batch(
-    db_path: Path, playbook: object, lead_ids: list[str], now: datetime
-) -> list[float]:
-    """One 1,000-event batch at a time into a copy of the database (the service's stays as is)."""
-    copy = db_path.with_name("baseline.db")
-    shutil.copy(db_path, copy)
-    db = Database(f"sqlite:///{copy}")
-    timings = []
-    for n in range(5):
-        batch = events_batch(lead_ids, now, f"base{n}")
-        started = time.perf_counter()
-        report = ingest_events(db, batch, playbook, now=datetime.now(UTC))  # type: ignore[arg-type]
-        timings.append(time.perf_counter() - started)
-        assert report.count("stored") == len(batch), report.rejected[:3]
-    db.dispose()
-    return timings
+def in_process_batches(
+    db: Database, playbook: Playbook, batches: list[list[dict[str, object]]], threads: int
+) -> Load:
+    def one(batch: list[dict[str, object]]) -> None:
+        report = ingest_events(db, batch, playbook, now=datetime.now(UTC))
+        if report.count("stored") != len(batch):
+            raise SystemExit(f"in-process ingest lost events: {report.rejected[:3]}")
+
+    return on_threads(one, batches, threads)
 
 
 def events_batch(lead_ids: list[str], now: datetime, tag: str) -> list[dict[str, object]]:
@@ -190,17 +283,18 @@ def events_batch(lead_ids: list[str], now: datetime, tag: str) -> list[dict[str,
 class running_service:  # noqa: N801 - used as a context manager, reads as one
     """`nurture serve` in a child process on the benchmark's data folder."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, database_url: str | None) -> None:
         self.port = port
+        self.database_url = database_url
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time of the service process, from /proc."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return process_cpu_seconds(self.process.pid)
 
     def __enter__(self) -> running_service:
-        env = {**os.environ, "NURTURE_DATA_DIR": str(DATA)}
-        env.pop("NURTURE_DATABASE_URL", None)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NURTURE_")}
+        env["NURTURE_DATA_DIR"] = str(DATA)
+        if self.database_url:
+            env["NURTURE_DATABASE_URL"] = self.database_url
         command = [
             sys.executable,
             "-c",
@@ -241,7 +335,7 @@ async def drive_next(url: str, key: str, lead_ids: list[str], clients: int) -> L
     async def request(client: httpx.AsyncClient, lead_id: str) -> httpx.Response:
         return await client.get(f"/v1/leads/{lead_id}/next")
 
-    return await drive(url, key, queue, clients, request, "next actions")
+    return await drive(url, key, queue, clients, request)
 
 
 async def drive_batches(
@@ -257,7 +351,7 @@ async def drive_batches(
             raise SystemExit(f"a batch lost events: {response.json()['rejected']} rejected")
         return response
 
-    return await drive(url, key, queue, clients, request, "1,000-event batches")
+    return await drive(url, key, queue, clients, request)
 
 
 async def drive(
@@ -266,98 +360,74 @@ async def drive(
     queue: asyncio.Queue[T],
     clients: int,
     request: Callable[[httpx.AsyncClient, T], Awaitable[httpx.Response]],
-    label: str,
 ) -> Load:
     latencies: list[float] = []
     failures = 0
-    total = queue.qsize()
     headers = {"Authorization": f"Bearer {key}"}
 
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task(label, total=total)
+    async def client_loop() -> None:
+        nonlocal failures
+        limits = httpx.Limits(max_connections=1)
+        async with httpx.AsyncClient(
+            base_url=url, headers=headers, limits=limits, timeout=120
+        ) as client:
+            while not queue.empty():
+                item = queue.get_nowait()
+                started = time.perf_counter()
+                response = await request(client, item)
+                latencies.append(time.perf_counter() - started)
+                failures += response.status_code != 200
 
-        async def client_loop() -> None:
-            nonlocal failures
-            limits = httpx.Limits(max_connections=1)
-            async with httpx.AsyncClient(
-                base_url=url, headers=headers, limits=limits, timeout=120
-            ) as client:
-                while not queue.empty():
-                    item = queue.get_nowait()
-                    started = time.perf_counter()
-                    response = await request(client, item)
-                    latencies.append(time.perf_counter() - started)
-                    failures += response.status_code != 200
-                    progress.advance(task)
-
-        started = time.perf_counter()
-        await asyncio.gather(*(client_loop() for _ in range(clients)))
-        seconds = time.perf_counter() - started
-    return Load(latencies, seconds, failures)
+    started = time.perf_counter()
+    await asyncio.gather(*(client_loop() for _ in range(clients)))
+    return Load(latencies, time.perf_counter() - started, failures)
 
 
 def report(
-    args: argparse.Namespace,
-    base_next: list[float],
-    base_batch: list[float],
-    next_load: Load,
-    batch_load: Load,
-) -> None:
-    console.print(
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}; {args.leads} leads; {args.clients} clients; SQLite"
+    label: str, http_next: Series, local_next: Series, http_batch: Series, local_batch: Series
+) -> list[Figure]:
+    service_cpu, local_cpu = http_next.cpu(), local_next.cpu()
+    per_round = Spread.of(
+        [
+            h.cpu_per_item / local.cpu_per_item
+            for h, local in zip(http_next.loads, local_next.loads, strict=True)
+        ]
     )
-    table = Table("measure", "requests", "per second", "p50", "p99", "failures", "CPU ms/request")
-    ms = lambda s: f"{s * 1000:.1f} ms"  # noqa: E731
-    per_call = lambda samples: f"{1000 * sum(samples) / len(samples):.1f}"  # noqa: E731
-    rows = [
-        (
-            "baseline: load_timeline + decide, in process, one at a time",
-            base_next,
-            f"{len(base_next) / sum(base_next):.0f}",
-            "",
-            per_call(base_next),
+
+    def cpu_ms(seconds: float) -> str:
+        return f"{seconds * 1000:.2f} ms"
+
+    def p99(series: Series) -> str:
+        return cpu_ms(percentile(series.latencies(), 0.99))
+
+    def rate(series: Series, unit: str = "/s", scale: float = 1) -> str:
+        return series.rate().text(lambda r: f"{r * scale:,.0f}{unit}")
+
+    return [
+        Figure(
+            f"{label}: GET next, service CPU per request",
+            service_cpu.text(cpu_ms),
+            f"<= {CPU_TARGET_MS:g} ms",
+            service_cpu.median * 1000 <= CPU_TARGET_MS,
         ),
-        (
-            "GET /v1/leads/{id}/next over HTTP",
-            next_load.latencies,
-            f"{next_load.rate:.0f}",
-            str(next_load.failures),
-            cpu(next_load),
+        Figure(f"{label}: floor, in-process CPU per decision + JSON", local_cpu.text(cpu_ms)),
+        Figure(
+            f"{label}: service CPU / in-process CPU (per round)",
+            per_round.text(times),
+            f"<= {CPU_RATIO_TARGET:g}×",
+            per_round.median <= CPU_RATIO_TARGET,
         ),
-        (
-            "baseline: ingest_events, 1,000 events, in process",
-            base_batch,
-            f"{1000 * len(base_batch) / sum(base_batch):,.0f} events",
-            "",
-            per_call(base_batch),
+        Figure(f"{label}: GET next throughput, HTTP", rate(http_next)),
+        Figure(f"{label}: floor throughput, in process on as many threads", rate(local_next)),
+        Figure(f"{label}: GET next p99, HTTP (failures {http_next.failures()})", p99(http_next)),
+        Figure(f"{label}: floor p99, in process", p99(local_next)),
+        Figure(
+            f"{label}: POST 1,000-event batches, HTTP (failures {http_batch.failures()})",
+            rate(http_batch, " events/s", 1000),
         ),
-        (
-            "POST /v1/events/batch, 1,000 events, over HTTP",
-            batch_load.latencies,
-            f"{1000 * batch_load.rate:,.0f} events",
-            str(batch_load.failures),
-            cpu(batch_load),
-        ),
+        Figure(f"{label}: floor, ingest_events in process", rate(local_batch, " events/s", 1000)),
+        Figure(f"{label}: batch p99, HTTP / in process", f"{p99(http_batch)} / {p99(local_batch)}"),
     ]
-    for label, samples, rate, failures, cpu_text in rows:
-        p50, p99 = percentile(samples, 0.5), percentile(samples, 0.99)
-        table.add_row(label, str(len(samples)), rate, ms(p50), ms(p99), failures, cpu_text)
-    console.print(table)
-    single = len(base_next) / sum(base_next)
-    console.print(
-        f"next actions: {next_load.rate:.0f}/s over HTTP vs {single:.0f}/s deciding in process "
-        f"(ratio {next_load.rate / single:.2f}); batches: "
-        f"{1000 * batch_load.rate:,.0f} vs {1000 * len(base_batch) / sum(base_batch):,.0f} "
-        "events/s in process",
-        highlight=False,
-    )
-
-
-def cpu(load: Load) -> str:
-    count = len(load.latencies)
-    service, client = 1000 * load.server_cpu / count, 1000 * load.client_cpu / count
-    return f"service {service:.1f} + client {client:.1f}"
 
 
 if __name__ == "__main__":

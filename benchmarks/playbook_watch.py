@@ -35,7 +35,7 @@ from agent.playbook_watch import PlaybookWatch
 from agent.settings import DEFAULT_PLAYBOOK, Settings
 from agent.store import Database
 from agent.store.playbooks import activate_playbook
-from benchmarks.stats import percentile
+from benchmarks.measure import percentile
 
 DATA = Path(__file__).resolve().parent / ".data" / "playbook_watch"
 VERSIONS = 50

@@ -1,25 +1,28 @@
-"""Retrieval benchmark: query latency over 10,000 chunks with a stage filter, and full re-index
-of the content library against a no-change re-index (which must embed nothing).
+"""Retrieval benchmark: `retrieve()` over 10,000 chunks against its floor, the raw filtered
+Chroma query it makes (same query text, embedding, stage + kind filter and result count),
+interleaved query by query; and a full re-index of the content library against a no-change
+re-index (which must embed nothing).
+
+Targets (issue #13): retrieve() p99 <= 25 ms and <= 1.25x the floor's p99.
 
     python benchmarks/retrieval.py [--chunks 10000] [--queries 500]
-
-Wall-clock on a shared machine: compare the figures within one run (the unfiltered query is the
-baseline), not across runs."""
+"""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 import argparse
-import platform
 import random
-import statistics
 import tempfile
 import time
-from pathlib import Path
+from collections.abc import Callable
 from typing import get_args
 
-from rich.console import Console
 from rich.progress import track
-from rich.table import Table
 
 from agent.content.assets import load_library
 from agent.content.chunks import chunk_asset, fit_key
@@ -28,7 +31,29 @@ from agent.content.index import chroma_client, content_collection, sync_index
 from agent.playbook import STAGES, load_playbook
 from agent.playbook.models import ContentKind
 from agent.settings import DEFAULT_CONTENT, DEFAULT_PLAYBOOK
-from agent.tools.content import ContentNeed, LeadContext, retrieve
+from agent.tools.content import (
+    CANDIDATES,
+    ContentNeed,
+    LeadContext,
+    _query_text,
+    _where,
+    allowed_stages,
+    retrieve,
+)
+from benchmarks.measure import (
+    Figure,
+    Spread,
+    interleave_rounds,
+    ms,
+    percentile,
+    print_figures,
+    print_machine,
+    ratios,
+    times,
+)
+
+P99_TARGET_MS = 25.0
+RATIO_TARGET = 1.25
 
 TOPICS = [
     "route optimisation",
@@ -37,11 +62,6 @@ TOPICS = [
     "demand forecasting",
     "compliance",
 ]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def reindex_figures(tmp: Path) -> dict[str, str]:
@@ -69,7 +89,7 @@ def big_collection(tmp: Path, size: int, rng: random.Random):  # noqa: ANN201
     kinds = [k for k in get_args(ContentKind) if k != "pricing"]
     collection = content_collection(chroma_client(url=None, path=tmp / "big"), WordLlamaEmbedding())
     batch: list[tuple[str, str, dict]] = []
-    for n in track(range(size), description="building 10k-chunk index"):
+    for n in track(range(size), description=f"building {size:,}-chunk index"):
         chunk = base[n % len(base)]
         stage = rng.choice(STAGES)
         kind = rng.choice(kinds)
@@ -100,38 +120,55 @@ def big_collection(tmp: Path, size: int, rng: random.Random):  # noqa: ANN201
     return collection
 
 
-def query_figures(collection, queries: int, rng: random.Random) -> dict[str, list[float]]:  # noqa: ANN001
+def query_figures(collection, queries: int, rng: random.Random) -> list[Figure]:  # noqa: ANN001
+    """retrieve() against the raw Chroma query it makes (same query text, embedding, filter and
+    result count), interleaved: each round draws one need and times both on it."""
     playbook = load_playbook(DEFAULT_PLAYBOOK)
-    times: dict[str, list[float]] = {
-        "query, no filter (baseline)": [],
-        "query, stage + kind filter": [],
-        "retrieve() tool, end to end": [],
-    }
-    for _ in range(20):  # warm-up
-        collection.query(query_texts=["route planning"], n_results=40)
-    for _ in track(range(queries), description="querying"):
+    lead = LeadContext(industry="logistics")
+    fallbacks = 0
+    total = collection.count()
+
+    def make_round(_: int) -> dict[str, Callable[[], object]]:
         stage = rng.choice(STAGES)
-        topic = rng.choice(TOPICS)
         kinds = list(playbook.content.stage_kinds[stage])
-        started = time.perf_counter()
-        collection.query(query_texts=[topic], n_results=40)
-        times["query, no filter (baseline)"].append(time.perf_counter() - started)
-        started = time.perf_counter()
-        collection.query(
-            query_texts=[topic],
-            n_results=40,
-            where={"fit": {"$in": [fit_key(stage, k) for k in kinds]}},
-        )
-        times["query, stage + kind filter"].append(time.perf_counter() - started)
-        started = time.perf_counter()
-        retrieve(
-            collection,
-            ContentNeed(stage=stage, kinds=kinds, topic=topic),
-            LeadContext(industry="logistics"),
-            playbook,
-        )
-        times["retrieve() tool, end to end"].append(time.perf_counter() - started)
-    return times
+        need = ContentNeed(stage=stage, kinds=kinds, topic=rng.choice(TOPICS))
+        stages = allowed_stages(stage, kinds, playbook)
+
+        def subject() -> None:
+            nonlocal fallbacks
+            fallbacks += retrieve(collection, need, lead, playbook).note is not None
+
+        def floor() -> None:
+            collection.query(
+                query_texts=[_query_text(need, lead, kinds)],
+                n_results=min(CANDIDATES, total),
+                where=_where(stages, kinds, need.exclude_assets),
+                include=["documents", "metadatas", "distances"],
+            )
+
+        return {"retrieve()": subject, "floor: raw filtered Chroma query": floor}
+
+    samples = interleave_rounds(make_round, rounds=queries, warmups=20, label="querying")
+    ours, raw = samples["retrieve()"], samples["floor: raw filtered Chroma query"]
+    p99, floor_p99 = percentile(ours, 0.99), percentile(raw, 0.99)
+    per_round = Spread.of(ratios(ours, raw))
+    return [
+        Figure("retrieve() p50", ms(Spread.of(ours).median)),
+        Figure("retrieve() p99", ms(p99), f"<= {P99_TARGET_MS:g} ms", p99 * 1000 <= P99_TARGET_MS),
+        Figure("floor: raw filtered Chroma query p50", ms(Spread.of(raw).median)),
+        Figure("floor: raw filtered Chroma query p99", ms(floor_p99)),
+        Figure(
+            "p99 retrieve() / p99 floor",
+            times(p99 / floor_p99),
+            f"<= {RATIO_TARGET:g}×",
+            p99 / floor_p99 <= RATIO_TARGET,
+        ),
+        Figure("per-round ratio retrieve() / floor", per_round.text(times)),
+        Figure(
+            "rounds where retrieve() fell back (a 2nd query)",
+            f"{fallbacks} of {queries + 20}",
+        ),
+    ]
 
 
 def main() -> None:
@@ -139,28 +176,14 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=10_000)
     parser.add_argument("--queries", type=int, default=500)
     args = parser.parse_args()
-    console = Console()
     rng = random.Random(11)
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         reindex = reindex_figures(tmp)
-        times = query_figures(big_collection(tmp, args.chunks, rng), args.queries, rng)
-    table = Table(
-        "figure",
-        "p50",
-        "p99",
-        "target",
-        title=f"{args.chunks} chunks, "
-        f"{args.queries} queries · {platform.python_version()} · wall clock, shared host",
-    )
-    for label, values in times.items():
-        p50, p99 = statistics.median(values) * 1000, percentile(values, 0.99) * 1000
-        target = "p99 ≤ 25 ms" if "filter" in label and "no filter" not in label else ""
-        met = "" if not target else (" [green]met[/]" if p99 <= 25 else " [red]missed[/]")
-        table.add_row(label, f"{p50:.1f} ms", f"{p99:.1f} ms", target + met)
-    console.print(table)
-    for label, value in reindex.items():
-        console.print(f"{label}: {value}")
+        figures = query_figures(big_collection(tmp, args.chunks, rng), args.queries, rng)
+    figures += [Figure(label, value) for label, value in reindex.items()]
+    print_machine(f"; {args.chunks:,} chunks, {args.queries} interleaved queries")
+    print_figures("retrieval benchmark", figures)
 
 
 if __name__ == "__main__":

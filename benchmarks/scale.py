@@ -1,0 +1,406 @@
+"""Scale benchmark on PostgreSQL (issue #11): the job queue's own overhead, CPU per draft job, and
+draft runs per second with 1 and then 2 `nurture worker` processes.
+
+Needs a PostgreSQL server (NURTURE_BENCH_DATABASE_URL or NURTURE_TEST_DATABASE_URL); makes a
+fresh database on it (dropped after), or skips saying why. Measures:
+
+* queue overhead per job: a no-op procrastinate job, from `defer` until the queue records it
+  succeeded (a worker in this process, concurrency 1, woken by LISTEN/NOTIFY), against a bare
+  `SELECT 1` round trip, interleaved round by round. Target: <= 5 ms per job.
+* CPU per draft job: the worker processes' CPU time (from /proc) over the timed phase, divided
+  by the draft runs it finished; the model is the zero-latency scripted server
+  (tests/utils/fake_openai.py) replying with a draft that passes the guardrails.
+* draft runs per second with 1 worker process and with 2, each at `--concurrency` (enough
+  to keep its core busy), the same number of runs in each phase, the phases alternated
+  `--rounds` times; each worker is started fresh and warmed up before its phase is timed.
+  Target: 2 workers / 1 worker >= 1.4x (the database and the model server share the 2 cores).
+
+Run:  python benchmarks/scale.py [--runs 40] [--rounds 2] [--concurrency 4] [--jobs 200]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import argparse
+import asyncio
+import math
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
+
+import psycopg
+from procrastinate import App, PsycopgConnector
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from agent.content.assets import load_library
+from agent.content.embeddings import WordLlamaEmbedding
+from agent.content.index import chroma_client, content_collection, sync_index
+from agent.decisions import decide
+from agent.demo.generator import generate
+from agent.jobs.queue import QueueExecutor
+from agent.playbook import load_playbook
+from agent.runner import NurtureAgent
+from agent.settings import DEFAULT_CONTENT, DEFAULT_PLAYBOOK, Settings
+from agent.store import Database
+from agent.store.ingest import ingest_events
+from agent.store.leads import all_lead_ids, upsert_leads
+from agent.store.runs import queue_run
+from agent.tools.timeline import load_timeline
+from benchmarks.drafting import GENERIC_DRAFT, GroundedFakeOpenAI
+from benchmarks.measure import (
+    Figure,
+    Spread,
+    console,
+    interleave_rounds,
+    ms,
+    postgres_server,
+    print_figures,
+    print_machine,
+    process_cpu_seconds,
+    progress_bar,
+    ratios,
+    skip,
+    times,
+)
+from tests.utils.fake_openai import Reply
+from tests.utils.replicas import NURTURE, fresh_postgres
+
+DATA = Path(__file__).resolve().parent / ".data" / "scale"
+JOB_TARGET_MS = 5.0
+SCALE_TARGET = 1.4
+DUE_ACTIONS = ("send_email", "re_engage")
+DUE_SHARE = 0.25  # of small demo casts, about a third are due: seed with room to spare
+WARM_RUNS = 2  # per worker, untimed: a fresh process loads its models on the first job
+BENCH_QUEUE = "bench"
+TERMINAL_POLL = 0.05
+
+
+def libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+# ------------------------------------------------------------------------------------------------
+# Queue overhead: a no-op job against SELECT 1
+
+
+async def queue_overhead(url: str, rounds: int) -> tuple[list[float], list[float]]:
+    app = App(connector=PsycopgConnector(conninfo=libpq(url)))
+    done = asyncio.Event()
+
+    @app.task(name="bench.noop", queue=BENCH_QUEUE)
+    async def noop() -> None:
+        done.set()
+
+    async with (
+        app.open_async(),
+        await psycopg.AsyncConnection.connect(libpq(url), autocommit=True) as connection,
+    ):
+        worker = asyncio.create_task(
+            app.run_worker_async(
+                queues=[BENCH_QUEUE], concurrency=1, install_signal_handlers=False, wait=True
+            )
+        )
+        await asyncio.sleep(1)  # the worker is listening before the first job
+
+        async def job() -> None:
+            done.clear()
+            job_id = await noop.defer_async()
+            await done.wait()
+            # done is set inside the job; the worker then records it: wait for that too
+            while True:
+                cursor = await connection.execute(
+                    "SELECT status FROM procrastinate_jobs WHERE id = %s", (job_id,)
+                )
+                row = await cursor.fetchone()
+                if row is not None and row[0] == "succeeded":
+                    return
+                await asyncio.sleep(0.0005)
+
+        async def select_one() -> None:
+            await (await connection.execute("SELECT 1")).fetchone()
+
+        job_s: list[float] = []
+        floor_s: list[float] = []
+        with progress_bar() as progress:
+            task = progress.add_task("no-op job vs SELECT 1", total=rounds + 10)
+            for index in range(rounds + 10):
+                order = [(job, job_s), (select_one, floor_s)]
+                for step, into in order if index % 2 else reversed(order):
+                    started = time.perf_counter()
+                    await step()
+                    if index >= 10:
+                        into.append(time.perf_counter() - started)
+                progress.advance(task)
+        worker.cancel()
+        try:
+            await worker
+        except asyncio.CancelledError:
+            pass
+    return job_s, floor_s
+
+
+# ------------------------------------------------------------------------------------------------
+# Draft runs through `nurture worker` processes
+
+
+def index_content() -> None:
+    collection = content_collection(
+        chroma_client(url=None, path=DATA / "chroma"), WordLlamaEmbedding()
+    )
+    sync_index(collection, load_library(DEFAULT_CONTENT).assets)
+
+
+def seed_due(db: Database, needed: int) -> list[str]:
+    """Demo leads until `needed` of them are due for an email; returns the due ones' ids."""
+    playbook = load_playbook(DEFAULT_PLAYBOOK)
+    now = datetime.now(UTC)
+    lead_rows, event_rows = generate(seed=17, now=now, count=math.ceil(needed / DUE_SHARE))
+    upsert_leads(db, lead_rows, playbook, now=now)
+    ingest_events(db, event_rows, playbook, now=now)
+    due = []
+    for lead_id in all_lead_ids(db):
+        lead, events = load_timeline(db, lead_id, until=now, playbook=playbook)
+        if decide(lead, events, playbook, now).action in DUE_ACTIONS:
+            due.append(lead_id)
+    if len(due) < needed:
+        raise SystemExit(f"only {len(due)} of {len(lead_rows)} demo leads are due; need {needed}")
+    return due
+
+
+@contextmanager
+def worker_process(env: dict[str, str], index: int, concurrency: int) -> Iterator[int]:
+    """`nurture worker` with its own copy of the content index; yields its pid; SIGTERM after."""
+    data_dir = DATA / f"worker-{index}"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    shutil.copytree(DATA / "chroma", data_dir / "chroma")
+    log = (DATA / f"worker-{index}.log").open("w")
+    process = subprocess.Popen(
+        [NURTURE, "worker", "--concurrency", str(concurrency), "--queues", "drafts"],
+        env={**env, "NURTURE_DATA_DIR": str(data_dir)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield process.pid
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        if process.returncode not in (0, -signal.SIGTERM):
+            console.print(f"[red]worker {index} exited {process.returncode}[/red]: see {log.name}")
+
+
+class Drafts:
+    """Queues draft runs as the API does (a run row, then a job) and waits for them to end."""
+
+    def __init__(self, db: Database, settings: Settings, leads: list[str]) -> None:
+        self.db = db
+        self.executor = QueueExecutor(settings)
+        self.executor.start()
+        self.leads = iter(leads)
+        self.version = load_playbook(DEFAULT_PLAYBOOK).version
+
+    def queue(self, count: int) -> list[str]:
+        threads = []
+        for _ in range(count):
+            lead_id = next(self.leads)
+            thread_id = NurtureAgent.new_thread_id(lead_id)
+            queue_run(
+                self.db,
+                thread_id=thread_id,
+                lead_id=lead_id,
+                at=datetime.now(UTC),
+                playbook_version=self.version,
+            )
+            self.executor.submit_draft(thread_id)
+            threads.append(thread_id)
+        return threads
+
+    def wait(self, threads: list[str], timeout: float = 600) -> dict[str, int]:
+        """Outcomes of the runs once none is queued or running."""
+        deadline = time.monotonic() + timeout
+        query = text(
+            "SELECT outcome, count(*) FROM runs WHERE thread_id = ANY(:ids) GROUP BY outcome"
+        )
+        while True:
+            with self.db.engine.connect() as connection:
+                outcomes = {
+                    row[0]: int(row[1]) for row in connection.execute(query, {"ids": threads})
+                }
+            if not outcomes.keys() & {"queued", "running"}:
+                return outcomes
+            if time.monotonic() > deadline:
+                raise SystemExit(f"draft runs did not end in {timeout} s: {outcomes}")
+            time.sleep(TERMINAL_POLL)
+
+    def close(self) -> None:
+        self.executor.stop()
+
+
+def last_worker_id(db: Database) -> int:
+    with db.engine.connect() as connection:
+        return int(
+            connection.execute(
+                text("SELECT coalesce(max(id), 0) FROM procrastinate_workers")
+            ).scalar_one()
+        )
+
+
+def wait_for_workers(db: Database, after: int, count: int, timeout: float = 120) -> None:
+    """Until `count` workers newer than worker id `after` have registered with the queue."""
+    deadline = time.monotonic() + timeout
+    query = text("SELECT count(*) FROM procrastinate_workers WHERE id > :after")
+    while time.monotonic() < deadline:
+        with db.engine.connect() as connection:
+            if connection.execute(query, {"after": after}).scalar_one() >= count:
+                return
+        time.sleep(0.2)
+    raise SystemExit(f"{count} workers did not register in {timeout} s: see {DATA}/worker-*.log")
+
+
+def phase(
+    drafts: Drafts, db: Database, env: dict[str, str], workers: int, runs: int, concurrency: int
+) -> tuple[float, float, float, dict[str, int]]:
+    """(runs per second, worker CPU seconds per run, share of a core each worker used,
+    outcomes) for `workers` fresh workers."""
+    with ExitStack() as stack:
+        after = last_worker_id(db)
+        pids = [stack.enter_context(worker_process(env, n, concurrency)) for n in range(workers)]
+        wait_for_workers(db, after, workers)
+        drafts.wait(drafts.queue(WARM_RUNS * workers))
+        cpu_before = sum(process_cpu_seconds(pid) for pid in pids)
+        started = time.perf_counter()
+        outcomes = drafts.wait(drafts.queue(runs))
+        seconds = time.perf_counter() - started
+        cpu = sum(process_cpu_seconds(pid) for pid in pids) - cpu_before
+    return runs / seconds, cpu / runs, cpu / seconds / workers, outcomes
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=40, help="draft runs per timed phase")
+    parser.add_argument("--rounds", type=int, default=2, help="1-worker/2-worker phase pairs")
+    parser.add_argument("--concurrency", type=int, default=4, help="jobs at once per worker")
+    parser.add_argument("--jobs", type=int, default=200, help="no-op jobs (and SELECT 1s)")
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    server, reason = postgres_server()
+    if server is None:
+        skip("benchmarks/scale.py (PostgreSQL only)", reason)
+        return
+    shutil.rmtree(DATA, ignore_errors=True)
+    DATA.mkdir(parents=True)
+    with fresh_postgres(server) as url:
+        db = Database(url)
+        db.migrate()
+        job_s, floor_s = asyncio.run(queue_overhead(url, args.jobs))
+        figures = queue_figures(job_s, floor_s)
+
+        index_content()
+        phases = args.rounds * (1 + 2)  # worker starts: 1, then 2, per round
+        due = seed_due(db, args.rounds * 2 * args.runs + phases * WARM_RUNS)
+        console.print(f"{len(due)} due demo leads; content indexed in {DATA / 'chroma'}")
+        with GroundedFakeOpenAI(default=Reply.json(GENERIC_DRAFT)) as model:
+            env = {k: v for k, v in os.environ.items() if not k.startswith("NURTURE_")}
+            env.update(
+                NURTURE_DATABASE_URL=url,
+                NURTURE_LLM_BASE_URL=model.base_url,
+                NURTURE_LLM_MODEL="fake-model",
+                NURTURE_SWEEP_SECONDS="0",
+            )
+            settings = Settings(database_url=url, data_dir=DATA)
+            drafts = Drafts(db, settings, due)
+            try:
+                figures += scaling_figures(drafts, db, env, args)
+            finally:
+                drafts.close()
+        db.dispose()
+    print_machine(f"; PostgreSQL; {args.runs} draft runs per phase, {args.rounds} rounds")
+    print_figures("scale benchmark (median, p25–p75)", figures)
+
+
+def queue_figures(job_s: list[float], floor_s: list[float]) -> list[Figure]:
+    job = Spread.of(job_s)
+    return [
+        Figure(
+            "no-op job, defer to succeeded (queue overhead per job)",
+            job.text(ms),
+            f"<= {JOB_TARGET_MS:g} ms",
+            job.median * 1000 <= JOB_TARGET_MS,
+        ),
+        Figure("floor: SELECT 1 round trip", Spread.of(floor_s).text(ms)),
+        Figure("no-op job / SELECT 1 (per round)", Spread.of(ratios(job_s, floor_s)).text(times)),
+    ]
+
+
+def scaling_figures(
+    drafts: Drafts, db: Database, env: dict[str, str], args: argparse.Namespace
+) -> list[Figure]:
+    rates: dict[int, list[float]] = {1: [], 2: []}
+    cpu: dict[int, list[float]] = {1: [], 2: []}
+    busy: dict[int, list[float]] = {1: [], 2: []}
+    outcomes: dict[str, int] = {}
+
+    def make_round(_: int) -> dict[str, Callable[[], object]]:
+        def run(workers: int) -> None:
+            rate, per_run, share, seen = phase(
+                drafts, db, env, workers, args.runs, args.concurrency
+            )
+            rates[workers].append(rate)
+            cpu[workers].append(per_run)
+            busy[workers].append(share)
+            for outcome, count in seen.items():
+                outcomes[outcome] = outcomes.get(outcome, 0) + count
+
+        return {"1 worker": lambda: run(1), "2 workers": lambda: run(2)}
+
+    interleave_rounds(make_round, rounds=args.rounds, warmups=0, label="1 vs 2 workers")
+    scale = Spread.of(ratios(rates[2], rates[1]))
+    rate_text = "{:.2f} runs/s".format
+    return [
+        Figure(
+            "CPU per draft job, 1 worker (zero-latency model)",
+            Spread.of(cpu[1]).text(ms),
+        ),
+        Figure("CPU per draft job, 2 workers", Spread.of(cpu[2]).text(ms)),
+        Figure(
+            f"draft runs/s, 1 worker at concurrency {args.concurrency}",
+            Spread.of(rates[1]).text(rate_text),
+        ),
+        Figure(
+            f"draft runs/s, 2 workers at concurrency {args.concurrency} each",
+            Spread.of(rates[2]).text(rate_text),
+        ),
+        Figure(
+            "share of a core each worker used, 1 worker / 2 workers",
+            f"{Spread.of(busy[1]).median:.0%} / {Spread.of(busy[2]).median:.0%}",
+        ),
+        Figure(
+            "2 workers / 1 worker (per round)",
+            scale.text(times),
+            f">= {SCALE_TARGET:g}×",
+            scale.median >= SCALE_TARGET,
+        ),
+        Figure("run outcomes (timed phases)", ", ".join(f"{k} {v}" for k, v in outcomes.items())),
+    ]
+
+
+if __name__ == "__main__":
+    main()
