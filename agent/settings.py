@@ -71,6 +71,12 @@ class Settings(BaseSettings):
         description="PostgreSQL: a job whose worker has not said it is alive for this long is "
         "given to another worker (checked by a periodic job).",
     )
+    api_key_cache_seconds: float = Field(
+        default=5,
+        ge=0,
+        description="How long the service trusts an API key it verified before reading it "
+        "again: a revoked key stops working within this time. 0: read on every request.",
+    )
     playbook_poll_seconds: float = Field(
         default=2,
         ge=0,

@@ -14,7 +14,7 @@ from starlette.requests import HTTPConnection
 
 from agent.context import AgentContext
 from agent.store import Database
-from agent.store.api_keys import Principal, Role, authenticate
+from agent.store.api_keys import Principal, Role
 from api.csrf import refuse_other_origins, require_token, submitted_token
 from api.state import ServiceState
 
@@ -126,9 +126,10 @@ def authenticate_request(
 def verify_key(request: Request, db: Database, key: str) -> Principal | None:
     """The key's principal, or None for a wrong key, which is counted against the client's
     address and the key id; past the limit, TooManyFailures (429) instead."""
-    principal = authenticate(db, key)
+    state = get_state(request)
+    principal = state.keys.authenticate(db, key)
     if principal is None:
-        get_state(request).auth_failures.failed(client_address(request), key)
+        state.auth_failures.failed(client_address(request), key)
     return principal
 
 

@@ -15,6 +15,7 @@ from agent.settings import Settings
 from api.auth_failures import AuthFailures
 from api.background import decision_recorder
 from api.csrf import CsrfTokens
+from api.key_cache import KeyCache
 from api.metrics import Metrics
 
 
@@ -28,8 +29,10 @@ class ServiceState:
     decisions: Coalescer[tuple[Decision, str]] = field(init=False)
     csrf: CsrfTokens = field(init=False)
     auth_failures: AuthFailures = field(init=False)
+    keys: KeyCache = field(init=False)
 
     def __post_init__(self) -> None:
         self.csrf = CsrfTokens(self.settings.csrf_secret)
         self.auth_failures = AuthFailures(self.settings)
+        self.keys = KeyCache(self.settings.api_key_cache_seconds)
         self.decisions = decision_recorder(self.agent, self.workers)

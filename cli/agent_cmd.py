@@ -17,19 +17,17 @@ from rich.table import Table
 
 from agent.checkpoints import open_checkpointer
 from agent.context import build_context
-from agent.decisions import decide
 from agent.errors import NurtureError
 from agent.jobs.drafts import accept_draft, recover_run, run_draft
+from agent.jobs.due import due_leads
 from agent.jobs.workers import worker_id
 from agent.nodes.review import describe
 from agent.runner import NurtureAgent, RunResult
 from agent.staleness import stale_reasons
 from agent.state import AgentState
 from agent.store.approvals import GuardrailsNotOverridden, get_approval, pending
-from agent.store.leads import all_lead_ids
 from agent.store.schema import ApprovalRow
 from agent.store.sends import get_send
-from agent.tools.timeline import load_timeline
 from cli.common import ByOption, console, err_console, nurture_command, print_json, settings
 from cli.common import who as _who
 from cli.exit_codes import NOT_DONE, exit_code, worst
@@ -236,14 +234,8 @@ def run_all(
     ctx = agent.ctx
     now = ctx.clock()
     waiting = {row.lead_id for row in pending(ctx.db, limit=1_000_000)}
-    due = []
-    for lead_id in all_lead_ids(ctx.db):
-        if lead_id in waiting:  # one draft per lead in the inbox at a time
-            continue
-        lead, events = load_timeline(ctx.db, lead_id, until=now, playbook=ctx.playbook)
-        if decide(lead, events, ctx.playbook, now).action in ("send_email", "re_engage"):
-            due.append(lead_id)
-    due = due[:limit] if limit else due
+    # one draft per lead in the inbox at a time
+    due = due_leads(ctx.db, ctx.playbook, now=now, limit=limit, skip=waiting)
     workers = concurrency or ctx.settings.draft_concurrency
     results: list[RunResult | Exception] = []
     me = worker_id()

@@ -7,11 +7,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select
 
 from agent.decisions import Decision
 from agent.store.database import Database
-from agent.store.schema import LeadDecisionRow, LeadRow
+from agent.store.schema import EventRow, LeadDecisionRow, LeadRow
 from agent.store.upsert import upsert
 
 
@@ -84,3 +84,32 @@ def stale_decisions(db: Database, *, now: datetime, max_age: timedelta, limit: i
 def latest_decision(db: Database, lead_id: str) -> LeadDecisionRow | None:
     with db.session() as session:
         return session.get(LeadDecisionRow, lead_id)
+
+
+def draft_candidates(
+    db: Database, *, actions: Iterable[str], now: datetime, playbook_version: str
+) -> list[str]:
+    """Leads in id order that may be due a draft, without deciding any: those whose recorded
+    decision is one of `actions`, or may no longer hold (its wait has ended, another playbook
+    made it, or an event arrived after it), and those never decided. The caller decides each
+    again before drafting: a candidate is not a verdict."""
+    decided_before_an_event = exists().where(
+        EventRow.lead_id == LeadDecisionRow.lead_id,
+        EventRow.received_at > LeadDecisionRow.decided_at,
+    )
+    query = (
+        select(LeadRow.id)
+        .outerjoin(LeadDecisionRow, LeadDecisionRow.lead_id == LeadRow.id)
+        .where(
+            or_(
+                LeadDecisionRow.lead_id.is_(None),
+                LeadDecisionRow.action.in_(list(actions)),
+                LeadDecisionRow.wait_until <= now,
+                LeadDecisionRow.playbook_version != playbook_version,
+                decided_before_an_event,
+            )
+        )
+        .order_by(LeadRow.id)
+    )
+    with db.session() as session:
+        return list(session.scalars(query))

@@ -15,7 +15,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 
 from agent.contact import says_do_not_contact
 from agent.playbook import Playbook, fingerprint
@@ -155,11 +155,13 @@ def other_leads_named(db: Database, lead_id: str, phrases: list[str]) -> list[st
     with db.session() as session:
         own = session.get(LeadRow, lead_id)
         mine = {own.name, own.company} if own else set()
-        rows = session.execute(
-            select(LeadRow.name, LeadRow.company).where(
-                LeadRow.id != lead_id,
-                or_(LeadRow.name.in_(candidates), LeadRow.company.in_(candidates)),
-            )
-        ).all()
+        rows = session.execute(leads_named_query(lead_id, candidates)).all()
     found = {value for row in rows for value in row if value in candidates}
     return sorted(found - mine)
+
+
+def leads_named_query(lead_id: str, phrases: list[str]) -> Select[str | None, str | None]:
+    """Name and company of the leads other than `lead_id` named by one of `phrases`."""
+    return select(LeadRow.name, LeadRow.company).where(
+        LeadRow.id != lead_id, or_(LeadRow.name.in_(phrases), LeadRow.company.in_(phrases))
+    )

@@ -65,8 +65,9 @@ class LeadRow(Base):
 
     id: Mapped[str] = mapped_column(String(128), primary_key=True)
     email: Mapped[str] = mapped_column(String(320))
-    name: Mapped[str | None] = mapped_column(String(200))
-    company: Mapped[str | None] = mapped_column(String(200))
+    # indexed for the guardrail that looks up other leads' names and companies in every draft
+    name: Mapped[str | None] = mapped_column(String(200), index=True)
+    company: Mapped[str | None] = mapped_column(String(200), index=True)
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     do_not_contact: Mapped[bool] = mapped_column(Boolean, default=False)
     # Derived by the playbook whose fingerprint is in derived_by; re-derived when it changes.
@@ -274,7 +275,7 @@ class LeadDecisionRow(Base):
         ForeignKey("leads.id", ondelete="CASCADE"), primary_key=True
     )
     stage: Mapped[str] = mapped_column(String(16))
-    action: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(32), index=True)  # `nurture run` selects by it
     wait_until: Mapped[datetime | None]
     total: Mapped[float] = mapped_column(Float)
     hot: Mapped[bool] = mapped_column(Boolean)

@@ -1,0 +1,49 @@
+"""Which leads `nurture run` drafts for: the candidates the recorded decisions point at (plus the
+leads never decided), each decided again, in id order, until `limit` are due. Deciding every
+lead first made a run with --limit 10 cost as much as one over every lead."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+
+from agent.decisions import Decision, decide
+from agent.errors import NurtureError
+from agent.playbook import Playbook
+from agent.staleness import SENDING_ACTIONS
+from agent.store.database import Database
+from agent.store.decisions import draft_candidates, record_decisions
+from agent.tools.timeline import load_timeline
+
+
+def due_leads(
+    db: Database,
+    playbook: Playbook,
+    *,
+    now: datetime,
+    limit: int | None = None,
+    skip: Collection[str] = (),
+) -> list[str]:
+    """Leads, in id order, whose decision now is send_email or re_engage, at most `limit`,
+    leaving out `skip` (those with a draft waiting). Records each fresh decision, so the next
+    run starts from it."""
+    candidates = draft_candidates(
+        db, actions=SENDING_ACTIONS, now=now, playbook_version=playbook.version
+    )
+    due: list[str] = []
+    fresh: list[tuple[Decision, str]] = []
+    for lead_id in candidates:
+        if limit is not None and len(due) >= limit:
+            break
+        if lead_id in skip:
+            continue
+        try:
+            lead, events = load_timeline(db, lead_id, until=now, playbook=playbook)
+        except NurtureError:
+            continue  # deleted since the candidates were read
+        decision = decide(lead, events, playbook, now)
+        fresh.append((decision, playbook.version))
+        if decision.action in SENDING_ACTIONS:
+            due.append(lead_id)
+    record_decisions(db, fresh)
+    return due
