@@ -20,7 +20,7 @@ from langgraph_sdk.errors import NotFoundError
 
 from agent.settings import Settings
 from agent.store.api_keys import create_key
-from agent.store.approvals import get_approval, pending
+from agent.store.approvals import get_approval, pending, record_answer
 from api.main import create_app
 from tests import test_langgraph_dev as dev
 from tests.utils.agent_world import WHITEPAPER, World
@@ -62,6 +62,14 @@ def _accept(client: SyncLangGraphClient, thread: str, **options: Any) -> Any:
     return client.runs.wait(
         thread, "nurture", command={"resume": [{"type": "accept", "args": None}]}, **options
     )
+
+
+def _accept_or_refusal(client: SyncLangGraphClient, thread: str) -> str:
+    """What the server answered: the run's values, or the error it ended with."""
+    try:
+        return str(_accept(client, thread))
+    except Exception as exc:  # the SDK raises a bare Exception for a run that failed
+        return str(exc)
 
 
 def test_a_draft_from_nurture_draft_is_answered_through_the_server(
@@ -128,7 +136,7 @@ def test_two_accepts_at_once_from_the_server_and_the_cli_send_once(
     thread, approval_id = _on_server(client, world, 24)
 
     with ThreadPoolExecutor(2) as pool:
-        from_server = pool.submit(_accept, client, thread)
+        from_server = pool.submit(_accept_or_refusal, client, thread)
         from_cli = pool.submit(nurture, world.settings, "approve", approval_id, "--by", "mara")
         server_values, cli = from_server.result(), from_cli.result()
 
@@ -145,3 +153,21 @@ def test_two_accepts_at_once_from_the_server_and_the_cli_send_once(
     # whoever lost, the thread's state is the winner's: sent
     assert client.threads.get_state(thread)["values"]["outcome"] == "sent"
     assert world.agent.result(thread).outcome == "sent"
+
+
+def test_a_server_run_that_loses_the_race_ends_in_error_saying_who_won(
+    langgraph_dev: str, world: World
+) -> None:
+    client = get_sync_client(url=langgraph_dev)
+    thread, approval_id = _on_server(client, world, 25)
+    # the CLI's answer won the conditional write, its run has not resumed the thread yet
+    record_answer(world.agent.ctx.db, approval_id, answer="accept", by="mara", at=datetime.now(UTC))
+    with pytest.raises(Exception) as lost:  # noqa: PT011 (the SDK raises a bare Exception)
+        _accept(client, thread)
+    # the run ends in error, saying who won: ending it gracefully would write a checkpoint
+    # competing with the winner's, and the thread's latest state could hide the send
+    refusal = f"approval '{approval_id}' was already decided (accepted by mara at "
+    assert refusal in str(lost.value), lost.value
+    assert client.threads.get(thread)["status"] == "error"
+    assert world.delivered() == []
+    assert get_approval(world.agent.ctx.db, approval_id).decided_by == "mara"
