@@ -64,6 +64,13 @@ def _accept(client: SyncLangGraphClient, thread: str, **options: Any) -> Any:
     )
 
 
+def _outcome(client: SyncLangGraphClient, thread: str) -> Any:
+    """Where the thread ended, as the server reads it from the checkpoints."""
+    values = client.threads.get_state(thread)["values"]
+    assert isinstance(values, dict)  # the graph's state, not a list of messages
+    return values.get("outcome")
+
+
 def _accept_or_refusal(client: SyncLangGraphClient, thread: str) -> str:
     """What the server answered: the run's values, or the error it ended with."""
     try:
@@ -109,7 +116,7 @@ def test_a_draft_started_on_the_server_is_answered_with_nurture_approve(
     decided = get_approval(world.agent.ctx.db, approval_id)
     assert (decided.status, decided.decided_by) == ("accepted", "mara")
     # the server reads the same checkpoints: the thread has ended, sent
-    assert client.threads.get_state(thread)["values"]["outcome"] == "sent"
+    assert _outcome(client, thread) == "sent"
     # a late answer through the server finds the thread ended: the run does nothing, sends nothing
     assert _accept(client, thread)["outcome"] == "sent"
     assert len(world.delivered()) == 1
@@ -151,7 +158,7 @@ def test_two_accepts_at_once_from_the_server_and_the_cli_send_once(
         assert decided.decided_by == "langgraph-server"
         assert cli.returncode == 2 and refusal in cli.stderr, cli.stdout + cli.stderr
     # whoever lost, the thread's state is the winner's: sent
-    assert client.threads.get_state(thread)["values"]["outcome"] == "sent"
+    assert _outcome(client, thread) == "sent"
     assert world.agent.result(thread).outcome == "sent"
 
 
