@@ -62,4 +62,5 @@ def build_graph() -> StateGraph[Any, Any, Any, Any]:
 
 
 graph = build_graph().compile()
-"""For LangGraph Studio / server (langgraph.json): they bring their own checkpointer."""
+"""For LangGraph Studio / Server (langgraph.json), compiled without a checkpointer: the server
+gives it the one langgraph.json names, the project's own (agent/checkpoints.py)."""

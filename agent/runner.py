@@ -35,12 +35,15 @@ class NurtureAgent:
         self.graph = build_graph().compile(checkpointer=checkpointer)
 
     @staticmethod
-    def new_thread_id(lead_id: str) -> str:
-        return f"{lead_id}:{uuid.uuid4().hex[:12]}"
+    def new_thread_id() -> str:
+        """A UUID: LangGraph Server, which shares these checkpoints, takes no other thread id
+        (422), so a thread started here could not be answered there. The run's row in the
+        store names the lead."""
+        return str(uuid.uuid4())
 
     def start(self, lead_id: str, *, thread_id: str | None = None) -> RunResult:
         """Decides for the lead and, when it should hear from us, drafts and stops for review."""
-        thread = thread_id or self.new_thread_id(lead_id)
+        thread = thread_id or self.new_thread_id()
         self.graph.invoke({"lead_id": lead_id}, self.config(thread), context=self.ctx)
         return self.result(thread)
 

@@ -20,7 +20,7 @@ def accept_draft(agent: NurtureAgent, lead_id: str) -> str:
     """Writes a queued draft run for the lead and returns its thread id; DraftRefused when the
     lead has a run going or a draft waiting."""
     ctx = agent.ctx
-    thread_id = agent.new_thread_id(lead_id)
+    thread_id = agent.new_thread_id()
     queue_run(
         ctx.db,
         thread_id=thread_id,

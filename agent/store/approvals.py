@@ -40,8 +40,13 @@ class GuardrailsNotOverridden(NurtureError):
         )
 
 
-class AlreadyDecided(NurtureError):
-    """An answer to an approval someone (or this same answer, earlier) already decided."""
+class AlreadyDecided(NurtureError, RuntimeError):
+    """An answer to an approval someone (or this same answer, earlier) already decided.
+
+    A RuntimeError too: LangGraph Server shows the message of a failed run only for builtin
+    errors (others read "An internal error occurred"), and this one says who won. The losing
+    run fails instead of ending quietly so that it writes no checkpoint competing with the
+    winner's, which could become the thread's latest state and hide the send."""
 
     def __init__(self, row: ApprovalRow) -> None:
         self.row = row

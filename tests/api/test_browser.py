@@ -100,7 +100,7 @@ def test_edit_and_approve_with_the_keyboard(browser: Any, site: Site) -> None:
     with signed_in(browser, site) as page:
         page.keyboard.press("j")
         page.keyboard.press("o")
-        page.wait_for_url("**/inbox/L1:*")
+        page.wait_for_url(f"**/inbox/{site.approval_id}")
         body = (
             "Hi Dana,\n\nEdited in the browser: the Northwind Freight story is worth "
             f"five minutes.\n{row.body.splitlines()[-1]}"
@@ -165,7 +165,8 @@ def test_request_changes_then_discard(browser: Any, site: Site) -> None:
         page.keyboard.press("r")
         page.keyboard.type("Shorter, and lead with the case study.")
         page.keyboard.press("Control+Enter")
-        page.wait_for_url("**/inbox/L1:*?done=*")
+        thread = get_approval(site.world.agent.ctx.db, site.approval_id).thread_id
+        page.wait_for_url(f"**/inbox/{thread}.*?done=*")
         assert "A new draft for Dana Reyes is waiting" in page.inner_text(".flash")
         [new] = pending(site.world.agent.ctx.db)
         assert new.id != site.approval_id and new.id in page.url
