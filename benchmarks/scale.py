@@ -218,7 +218,7 @@ class Drafts:
         threads = []
         for _ in range(count):
             lead_id = next(self.leads)
-            thread_id = NurtureAgent.new_thread_id(lead_id)
+            thread_id = NurtureAgent.new_thread_id()
             queue_run(
                 self.db,
                 thread_id=thread_id,
@@ -226,7 +226,7 @@ class Drafts:
                 at=datetime.now(UTC),
                 playbook_version=self.version,
             )
-            self.executor.submit_draft(thread_id)
+            self.executor.submit_draft(thread_id, lead_id)
             threads.append(thread_id)
         return threads
 

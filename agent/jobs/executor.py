@@ -8,7 +8,7 @@ from typing import Protocol
 
 
 class Executor(Protocol):
-    def submit_draft(self, thread_id: str) -> None:
+    def submit_draft(self, thread_id: str, lead_id: str) -> None:
         """Runs a draft run already written to the store as queued (`queue_run`)."""
 
     def redecide(self, lead_ids: Iterable[str]) -> None:

@@ -32,7 +32,7 @@ class LocalExecutor:
         max_age = timedelta(hours=settings.decision_max_age_hours)
         self.sweeper = Sweeper(agent, self.redecider, settings.sweep_seconds, max_age)
 
-    def submit_draft(self, thread_id: str) -> None:
+    def submit_draft(self, thread_id: str, lead_id: str) -> None:
         self._pool.submit(self._draft, thread_id, None)
 
     def redecide(self, lead_ids: Iterable[str]) -> None:

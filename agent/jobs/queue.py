@@ -45,18 +45,15 @@ def new_app(settings: Settings) -> App:
     return App(connector=PsycopgConnector(conninfo=libpq_url(settings)))
 
 
-def lead_of(thread_id: str) -> str:
-    return thread_id.rsplit(":", 1)[0]
-
-
 class QueueExecutor:
     """What the API holds on PostgreSQL: it only enqueues; workers run the jobs."""
 
     def __init__(self, settings: Settings) -> None:
         self._app = new_app(settings)
 
-    def submit_draft(self, thread_id: str) -> None:
-        self._app.configure_task(DRAFT_RUN, queue=DRAFTS, lock=f"lead:{lead_of(thread_id)}").defer(
+    def submit_draft(self, thread_id: str, lead_id: str) -> None:
+        # thread ids are UUIDs (LangGraph Server wants them), so the lead comes separately
+        self._app.configure_task(DRAFT_RUN, queue=DRAFTS, lock=f"lead:{lead_id}").defer(
             thread_id=thread_id
         )
 

@@ -144,7 +144,7 @@ def start_draft(lead_id: str, state: StateDep, principal: Drafter) -> RunAccepte
         thread_id = accept_draft(state.agent, lead_id)
     except DraftRefused as exc:  # one run going and one draft waiting per lead, any replica
         raise HTTPException(409, str(exc)) from exc
-    state.jobs.submit_draft(thread_id)
+    state.jobs.submit_draft(thread_id, lead_id)
     state.metrics.drafts_started.inc()
     return RunAccepted(
         thread_id=thread_id,
