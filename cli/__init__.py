@@ -15,6 +15,7 @@ from cli import (
     demo_cmd,
     eval_cmd,
     import_cmd,
+    jobs_cmd,
     keys_cmd,
     playbook_cmd,
     sends_cmd,
@@ -36,6 +37,7 @@ app.add_typer(content_cmd.app, name="content")
 app.add_typer(keys_cmd.app, name="keys")
 app.add_typer(eval_cmd.app, name="eval")
 app.add_typer(sends_cmd.app, name="sends")
+app.add_typer(jobs_cmd.app, name="jobs")
 app.command("serve")(serve_cmd.serve)
 app.command("worker")(worker_cmd.worker)
 app.command("index")(content_cmd.index)
