@@ -14,6 +14,9 @@ from agent.settings import Settings
 from cli.common import console, err_console, open_database, print_json, settings
 from cli.exit_codes import USAGE
 
+ROOM_BESIDE_IDS = 110
+"""Columns the table needs beside the lead or thread id; a narrower terminal gets blocks."""
+
 app = typer.Typer(help="Jobs in the PostgreSQL queue; retry or discard failed ones.")
 JobArgument = Annotated[int, typer.Argument(help="The job id, as `nurture jobs` prints it.")]
 
@@ -116,6 +119,24 @@ def _as_json(row: JobLine) -> dict[str, object]:
 
 
 def _show(rows: list[JobLine]) -> None:
+    widest = max(len(row.thread_id or row.lead_id or "") for row in rows)
+    if console.width < widest + ROOM_BESIDE_IDS:  # one block per job: ids are never folded
+        for row in rows:
+            console.print(
+                f"\n[bold]{row.id}[/] {row.task} · {row.queue} · {row.status} · "
+                f"{row.attempts} tries",
+                soft_wrap=True,
+                highlight=False,
+            )
+            for label, value in (
+                ("for", row.thread_id or row.lead_id),
+                ("started", f"{row.started_at:%Y-%m-%d %H:%M:%S} UTC" if row.started_at else None),
+                ("worker", row.worker),
+                ("lock", row.lock),
+            ):
+                if value:
+                    console.print(f"  {label} {value}", soft_wrap=True, highlight=False)
+        return
     table = Table(title=f"{len(rows)} jobs", title_justify="left")
     # the id is what people paste into retry/discard: never cut, the other columns give way
     table.add_column("id", no_wrap=True, justify="right")
@@ -123,7 +144,7 @@ def _show(rows: list[JobLine]) -> None:
     table.add_column("queue")
     table.add_column("status", no_wrap=True)
     table.add_column("tries", justify="right")
-    table.add_column("lead / thread", overflow="fold")
+    table.add_column("lead / thread", no_wrap=True, min_width=widest)
     table.add_column("started (UTC)")
     table.add_column("worker", overflow="fold")
     table.add_column("lock", overflow="fold")

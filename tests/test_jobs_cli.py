@@ -153,6 +153,10 @@ def test_discard_gives_up_on_a_failed_job_and_refuses_the_wrong_ones(
     shown = json.loads(run_cli(env, "jobs", "--json").stdout)
     assert [(j["id"], j["status"]) for j in shown] == [(failed, "cancelled")]
 
+    narrow = run_cli({**env, "COLUMNS": "60"}, "jobs")  # a block per job, nothing folded
+    assert f"{failed} nurture.draft_run" in narrow.stdout, narrow.stdout
+    assert f"for {LEADS[2]}:jobs-test" in narrow.stdout
+
     for command in ("discard", "retry"):
         refused = run_cli(env, "jobs", command, str(failed))
         assert refused.returncode == 2, refused.stdout + refused.stderr
