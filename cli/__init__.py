@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "keys": ("cli.keys_cmd", "app"),
     "eval": ("cli.eval_cmd", "app"),
     "sends": ("cli.sends_cmd", "app"),
+    "jobs": ("cli.jobs_cmd", "app"),
     "serve": ("cli.serve_cmd", "serve"),
     "worker": ("cli.worker_cmd", "worker"),
     "index": ("cli.content_cmd", "index"),

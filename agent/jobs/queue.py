@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from agent.jobs.decisions import redecide
 from agent.jobs.drafts import run_draft
+from agent.jobs.heartbeat import with_heartbeat
 from agent.jobs.workers import worker_id
 from agent.runner import NurtureAgent
 from agent.settings import Settings
@@ -79,8 +80,12 @@ def worker_app(agent: NurtureAgent, settings: Settings) -> App:
     app = new_app(settings)
     me = worker_id()
 
-    @app.task(name=DRAFT_RUN, queue=DRAFTS, retry=DRAFT_RETRY)
-    def draft_run(thread_id: str) -> None:
+    @app.task(name=DRAFT_RUN, queue=DRAFTS, retry=DRAFT_RETRY, pass_context=True)
+    async def draft_run(context: JobContext, thread_id: str) -> None:
+        # a draining worker has stopped its heartbeat: the draft keeps it going (heartbeat.py)
+        await with_heartbeat(context, settings.job_heartbeat_seconds, draft, thread_id)
+
+    def draft(thread_id: str) -> None:
         row = get_run(agent.ctx.db, thread_id)
         if row is None:
             return

@@ -7,13 +7,20 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from agent.jobs.choose import on_postgresql
 from agent.store.api_keys import Principal
 from api.deps import StateDep, require
 from api.schemas import AUTH_ERRORS
+from api.store_metrics import store_registry
 
 router = APIRouter(tags=["health"], responses=AUTH_ERRORS)
 
 
 @router.get("/metrics", response_class=Response)
 def metrics(state: StateDep, _: Annotated[Principal, Depends(require())]) -> Response:
-    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    # this process's counters, then the cluster's counts as the database has them now
+    counts = store_registry(state.agent.ctx.db, queue=on_postgresql(state.settings))
+    return Response(
+        generate_latest(state.metrics.registry) + generate_latest(counts),
+        media_type=CONTENT_TYPE_LATEST,
+    )

@@ -16,6 +16,7 @@ import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests.utils.processes import stop
 from tests.utils.smtp import free_port
 
 NURTURE = str(Path(sys.executable).parent / "nurture")
@@ -39,6 +40,15 @@ def run_cli(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess
 def nurture_serve(env: dict[str, str], log: Path, startup: float = 90) -> Iterator[str]:
     """`nurture serve` on a free loopback port in its own process; yields its base URL once
     /health answers; SIGTERM (then SIGKILL) after. Its output goes to `log`."""
+    with nurture_serve_process(env, log, startup) as (url, _):
+        yield url
+
+
+@contextmanager
+def nurture_serve_process(
+    env: dict[str, str], log: Path, startup: float = 90
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`nurture_serve`, also yielding the process, for tests that kill it themselves."""
     port = free_port()
     with log.open("w") as out:
         process = subprocess.Popen(
@@ -58,14 +68,9 @@ def nurture_serve(env: dict[str, str], log: Path, startup: float = 90) -> Iterat
             except httpx.TransportError:
                 pass
             time.sleep(0.1)
-        yield url
+        yield url, process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
+        stop(process)
 
 
 @contextmanager

@@ -1,0 +1,51 @@
+"""Gauges read from the database when /metrics is scraped, so every replica reports the same
+cluster-wide figures: jobs in the queue by queue and state (PostgreSQL), runs by outcome. One
+grouped query each; nothing is kept in memory between scrapes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+
+from agent.store.database import Database
+from agent.store.schema import RunRow
+
+
+class StoreCounts(Collector):
+    def __init__(self, db: Database, *, queue: bool) -> None:
+        self.db, self.queue = db, queue
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        runs = GaugeMetricFamily(
+            "nurture_runs", "Draft runs in the database, by outcome.", labels=["outcome"]
+        )
+        with self.db.session() as session:
+            counted = session.execute(
+                select(RunRow.outcome, func.count()).group_by(RunRow.outcome)
+            ).all()
+        for outcome, count in counted:
+            runs.add_metric([outcome], count)
+        yield runs
+        if not self.queue:
+            return
+        from agent.jobs.inspect import job_counts
+
+        jobs = GaugeMetricFamily(
+            "nurture_queue_jobs",
+            "Jobs in the PostgreSQL queue (procrastinate), by queue and state.",
+            labels=["queue", "state"],
+        )
+        for (queue, state), count in sorted(job_counts(self.db).items()):
+            jobs.add_metric([queue, state], count)
+        yield jobs
+
+
+def store_registry(db: Database, *, queue: bool) -> CollectorRegistry:
+    """A registry for one scrape holding the database's counts."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(StoreCounts(db, queue=queue))
+    return registry
