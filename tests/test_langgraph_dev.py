@@ -23,7 +23,6 @@ import httpx
 import pytest
 from langgraph_sdk import get_sync_client
 from langgraph_sdk.client import SyncLangGraphClient
-from langgraph_sdk.errors import APIStatusError
 from pydantic import ConfigDict, TypeAdapter, with_config
 from typing_extensions import TypedDict
 
@@ -142,12 +141,15 @@ def keys(world: World) -> dict[Role, str]:
 
 
 def _client(url: str, key: str | None) -> SyncLangGraphClient:
-    return get_sync_client(url=url, headers={"Authorization": f"Bearer {key}"} if key else {})
+    """A client sending `key` as a bearer token (and no LANGSMITH_API_KEY from the environment)."""
+    return get_sync_client(
+        url=url, api_key=None, headers={"Authorization": f"Bearer {key}"} if key else {}
+    )
 
 
 def _refused(call: Any, status: int) -> str:
     """The server's message when `call` is refused with `status`."""
-    with pytest.raises(APIStatusError) as refused:
+    with pytest.raises(httpx.HTTPStatusError) as refused:
         call()
     assert refused.value.response.status_code == status, refused.value.response.text
     return refused.value.response.text
@@ -228,7 +230,8 @@ def test_only_a_marketer_key_answers_on_langgraph_dev(
     and neither does a caller claiming to be LangGraph Studio."""
     db = world.agent.ctx.db
     world.seed(_lead(1), WHITEPAPER)
-    rep = _client(langgraph_dev, keys["rep"])
+    # the SDK's own api_key, sent as X-API-Key, which the HTTP API reads too
+    rep = get_sync_client(url=langgraph_dev, api_key=keys["rep"])
     thread = rep.threads.create()["thread_id"]
     rep.runs.wait(thread, "nurture", input={"lead_id": "L1"}, context={})
     approval_id, _ = _waiting(rep, thread)
@@ -250,7 +253,9 @@ def test_only_a_marketer_key_answers_on_langgraph_dev(
         _refused(answer(caller), status)
         _refused(caller.threads.create, status)
     # langgraph dev lets LangGraph Studio's requests through unless the config says otherwise
-    studio = get_sync_client(url=langgraph_dev, headers={"x-auth-scheme": "langsmith"})
+    studio = get_sync_client(
+        url=langgraph_dev, api_key=None, headers={"x-auth-scheme": "langsmith"}
+    )
     _refused(answer(studio), 401)
 
     assert get_approval(db, approval_id).status == "pending"
