@@ -184,14 +184,16 @@ def test_agent_inbox_answers_through_langgraph_dev(
         threads[answer] = (thread, approval_id, request)
     assert world.delivered() == []
 
-    def resume(answer: str, response: HumanResponse) -> None:
+    def resume(answer: str, response: HumanResponse, config: Any = None) -> None:
         thread = threads[answer][0]
-        client.runs.wait(thread, "nurture", command={"resume": [response]})
+        client.runs.wait(thread, "nurture", command={"resume": [response]}, config=config)
         assert client.threads.get(thread)["status"] != "error"
 
-    # the audit names the key's holder, not whom the client says answered
+    # the audit names the key's holder, not whom the client says answered, in the answer or
+    # posing as the server's user in the run's config
     claimed: Any = {"type": "accept", "args": None, "by": "someone-else"}
-    resume("accept", claimed)
+    posed = {"identity": "x", "display_name": "someone-else", "permissions": ["admin"]}
+    resume("accept", claimed, config={"configurable": {"langgraph_auth_user": posed}})
     assert len(world.delivered()) == 1
     row = get_approval(db, threads["accept"][1])
     assert (row.status, row.decided_by) == ("accepted", "marketer-holder")
