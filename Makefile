@@ -53,6 +53,7 @@ $(LANGGRAPH_VENV)/bin/langgraph: pyproject.toml
 
 langgraph-setup: $(LANGGRAPH_VENV)/bin/langgraph
 
-# Loopback only: LangGraph Server has no authentication here, anyone reaching it may approve sends.
+# Loopback only: callers need a project API key (agent/server_auth.py, the "auth" entry in
+# langgraph.json), sent in clear over plain HTTP; only marketer and admin keys may answer drafts.
 langgraph-dev: langgraph-setup
 	$(LANGGRAPH_VENV)/bin/langgraph dev --no-browser --host 127.0.0.1 --port 2024

@@ -4,8 +4,10 @@ list holding one HumanResponse (`accept`, `edit` with an ActionRequest, `respons
 fields alone instead of the ActionRequest.
 
 Two fields of our own may ride along, which Agent Inbox never sends: `by` (who answered, for the
-audit, until the server authenticates its callers) and `override_guardrails` (accepting a flagged
-draft unchanged on purpose)."""
+audit, from callers the graph cannot tell apart: the project's own runner, CLI and API, which
+authenticated the person themselves) and `override_guardrails` (accepting a flagged draft
+unchanged on purpose). Where LangGraph Server authenticated the caller, the audit names that
+caller and a `by` in the answer is ignored: a client must not choose whom the audit blames."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from agent.errors import NurtureError
 from agent.store.approvals import Answer
 
 UNNAMED = "langgraph-server"
-"""Who answered, when the answer does not say (LangGraph Server has no authentication yet)."""
+"""Who answered, when the answer does not say and no server authenticated the caller."""
 
 
 class AnswerNotUnderstood(NurtureError):
@@ -58,8 +60,9 @@ class ReviewAnswer:
     override_guardrails: bool = False
 
 
-def parse_answer(value: Any, draft: dict[str, Any]) -> ReviewAnswer:
-    """The answer in `value`, or AnswerNotUnderstood saying what is wrong with it."""
+def parse_answer(value: Any, draft: dict[str, Any], *, caller: str | None = None) -> ReviewAnswer:
+    """The answer in `value`, or AnswerNotUnderstood saying what is wrong with it. `caller` is
+    who the server authenticated, if any: then the audit names them, whatever `by` says."""
     if isinstance(value, list):
         if len(value) != 1:
             raise AnswerNotUnderstood(
@@ -70,7 +73,7 @@ def parse_answer(value: Any, draft: dict[str, Any]) -> ReviewAnswer:
         response = HumanResponse.model_validate(value)
     except ValidationError as exc:
         raise AnswerNotUnderstood(_problems(exc)) from exc
-    by = (response.by or "").strip() or UNNAMED
+    by = caller or (response.by or "").strip() or UNNAMED
     if response.type == "accept":  # args, if any, are the request unchanged: sent as drafted
         return ReviewAnswer("accept", by, override_guardrails=response.override_guardrails)
     if response.type == "ignore":

@@ -21,6 +21,18 @@ def context_of(runtime: Runtime[AgentContext]) -> AgentContext:
     return default_context()
 
 
+def server_caller(runtime: Runtime[AgentContext]) -> str | None:
+    """The name of the key LangGraph Server authenticated this run's caller with (see
+    agent/server_auth.py), or None where no server did: our own runner, CLI and API, which name
+    the person themselves. The server writes the user into the run's config over anything the
+    client put there; LangGraph reads it from there into server_info."""
+    server = runtime.server_info
+    user = server.user if server is not None else None
+    if user is None or not user.is_authenticated:
+        return None
+    return str(user.display_name or user.identity)
+
+
 def thread_id(config: RunnableConfig) -> str:
     return str(config.get("configurable", {}).get("thread_id", "no-thread"))
 

@@ -15,7 +15,7 @@ from agent.drafting.models import EmailDraft
 from agent.drafting.request import build_request, guardrail_context
 from agent.guardrails import check_draft
 from agent.nodes.answers import AnswerNotUnderstood, ReviewAnswer, parse_answer
-from agent.nodes.common import context_of, finish, thread_id
+from agent.nodes.common import context_of, finish, server_caller, thread_id
 from agent.state import AgentState
 from agent.store.approvals import (
     AlreadyDecided,
@@ -65,7 +65,8 @@ def human_review(
         detail=approval_id,
     )
     try:
-        answer = parse_answer(interrupt([interrupt_payload(state, approval_id)]), draft)
+        given = interrupt([interrupt_payload(state, approval_id)])
+        answer = parse_answer(given, draft, caller=server_caller(runtime))
         _record(ctx, approval_id, answer)
     except (AnswerNotUnderstood, GuardrailsNotOverridden, UnstorableAnswer) as refused:
         # asked again, the same draft: an answer the graph cannot use must not leave the
