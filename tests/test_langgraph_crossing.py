@@ -14,12 +14,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from langgraph_sdk import get_sync_client
 from langgraph_sdk.client import SyncLangGraphClient
 from langgraph_sdk.errors import NotFoundError
 
 from agent.settings import Settings
-from agent.store.api_keys import create_key
+from agent.store.api_keys import Role, create_key
 from agent.store.approvals import get_approval, pending, record_answer
 from api.main import create_app
 from tests import test_langgraph_dev as dev
@@ -27,6 +26,7 @@ from tests.utils.agent_world import WHITEPAPER, World
 
 pytestmark = dev.pytestmark  # skipped, with its reason, where langgraph dev is not installed
 langgraph_dev = dev.langgraph_dev  # the fixture: `langgraph dev` on the test's store and SMTP
+keys = dev.keys  # a key of each role; the server's auth admits a marketer's answers
 _lead, _waiting = dev._lead, dev._waiting
 
 NURTURE = [sys.executable, "-c", "from cli import main; main()"]
@@ -80,14 +80,14 @@ def _accept_or_refusal(client: SyncLangGraphClient, thread: str) -> str:
 
 
 def test_a_draft_from_nurture_draft_is_answered_through_the_server(
-    langgraph_dev: str, world: World
+    langgraph_dev: str, world: World, keys: dict[Role, str]
 ) -> None:
     world.seed(_lead(21), WHITEPAPER)
     drafted = nurture(world.settings, "draft", "L21")
     assert drafted.returncode == 0, drafted.stdout + drafted.stderr
     [row] = [r for r in pending(world.agent.ctx.db) if r.lead_id == "L21"]
     assert world.agent.result(row.thread_id).approval_id == row.id
-    client = get_sync_client(url=langgraph_dev)
+    client = dev._client(langgraph_dev, keys["marketer"])
     # the server keeps its own thread records: it does not list a thread it did not start, and
     # a client answering one names it and lets the server create its record
     with pytest.raises(NotFoundError):
@@ -96,17 +96,17 @@ def test_a_draft_from_nurture_draft_is_answered_through_the_server(
     assert client.threads.get(row.thread_id)["status"] == "idle"
     assert len(world.delivered()) == 1
     decided = get_approval(world.agent.ctx.db, row.id)
-    assert (decided.status, decided.decided_by) == ("accepted", "langgraph-server")
+    assert (decided.status, decided.decided_by) == ("accepted", "marketer-holder")
     assert world.agent.result(row.thread_id).outcome == "sent"
     again = nurture(world.settings, "approve", row.id, "--by", "mara")
-    assert again.returncode == 2 and "already decided (accepted by langgraph-server" in again.stderr
+    assert again.returncode == 2 and "already decided (accepted by marketer-holder" in again.stderr
     assert len(world.delivered()) == 1
 
 
 def test_a_draft_started_on_the_server_is_answered_with_nurture_approve(
-    langgraph_dev: str, world: World
+    langgraph_dev: str, world: World, keys: dict[Role, str]
 ) -> None:
-    client = get_sync_client(url=langgraph_dev)
+    client = dev._client(langgraph_dev, keys["marketer"])
     thread, approval_id = _on_server(client, world, 22)
 
     approved = nurture(world.settings, "approve", approval_id, "--by", "mara")
@@ -123,9 +123,9 @@ def test_a_draft_started_on_the_server_is_answered_with_nurture_approve(
 
 
 def test_a_draft_started_on_the_server_is_in_the_inbox_pages(
-    langgraph_dev: str, world: World
+    langgraph_dev: str, world: World, keys: dict[Role, str]
 ) -> None:
-    client = get_sync_client(url=langgraph_dev)
+    client = dev._client(langgraph_dev, keys["marketer"])
     _, approval_id = _on_server(client, world, 23)
     key = create_key(world.agent.ctx.db, name="mara", role="marketer", at=datetime.now(UTC))
     with TestClient(create_app(world.settings)) as site:
@@ -137,9 +137,9 @@ def test_a_draft_started_on_the_server_is_in_the_inbox_pages(
 
 
 def test_two_accepts_at_once_from_the_server_and_the_cli_send_once(
-    langgraph_dev: str, world: World
+    langgraph_dev: str, world: World, keys: dict[Role, str]
 ) -> None:
-    client = get_sync_client(url=langgraph_dev)
+    client = dev._client(langgraph_dev, keys["marketer"])
     thread, approval_id = _on_server(client, world, 24)
 
     with ThreadPoolExecutor(2) as pool:
@@ -155,7 +155,7 @@ def test_two_accepts_at_once_from_the_server_and_the_cli_send_once(
         assert cli.returncode == 0, cli.stdout + cli.stderr
         assert refusal in str(server_values), server_values
     else:
-        assert decided.decided_by == "langgraph-server"
+        assert decided.decided_by == "marketer-holder"
         assert cli.returncode == 2 and refusal in cli.stderr, cli.stdout + cli.stderr
     # whoever lost, the thread's state is the winner's: sent
     assert _outcome(client, thread) == "sent"
@@ -163,9 +163,9 @@ def test_two_accepts_at_once_from_the_server_and_the_cli_send_once(
 
 
 def test_a_server_run_that_loses_the_race_ends_in_error_saying_who_won(
-    langgraph_dev: str, world: World
+    langgraph_dev: str, world: World, keys: dict[Role, str]
 ) -> None:
-    client = get_sync_client(url=langgraph_dev)
+    client = dev._client(langgraph_dev, keys["marketer"])
     thread, approval_id = _on_server(client, world, 25)
     # the CLI's answer won the conditional write, its run has not resumed the thread yet
     record_answer(world.agent.ctx.db, approval_id, answer="accept", by="mara", at=datetime.now(UTC))
