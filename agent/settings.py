@@ -71,6 +71,13 @@ class Settings(BaseSettings):
         description="PostgreSQL: a job whose worker has not said it is alive for this long is "
         "given to another worker (checked by a periodic job).",
     )
+    answer_wait_seconds: float = Field(
+        default=5,
+        ge=0,
+        le=60,
+        description="How long an answer to a draft (API, inbox page) waits for the job that "
+        "resumes its thread before answering 202 (the answer is kept; GET the approval).",
+    )
     playbook_poll_seconds: float = Field(
         default=2,
         ge=0,
