@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.types import Command
+from langgraph.types import Command, StateSnapshot
 
 from agent.context import AgentContext
 from agent.errors import NurtureError
 from agent.graph import build_graph
-from agent.store.approvals import Answer, check_answer
+from agent.store.answers import claim_answer, claimed_response
+from agent.store.approvals import ANSWERING, Answer, get_approval
 from agent.store.runs import get_run
+from agent.store.schema import ApprovalRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,43 +59,72 @@ class NurtureAgent:
         body: str | None = None,
         override_guardrails: bool = False,
     ) -> RunResult:
-        """Resumes the waiting thread with that answer, in Agent Inbox's shape; the graph's
-        review node records who decided what (as for any client). What it would refuse is
-        refused here first, with the thread still waiting: accepting a draft whose guardrails
-        failed raises GuardrailsNotOverridden unless `override_guardrails` says the person
-        means it; a decided one raises AlreadyDecided. An answer that loses a race to another
-        raises AlreadyDecided from the graph, having sent nothing."""
-        row = check_answer(
-            self.ctx.db,
+        """Claims the answer and resumes the waiting thread with it, in this process (see
+        `claim` and `resume_answered`)."""
+        self.claim(
             approval_id,
-            answer=answer,
+            answer,
+            by=by,
             feedback=feedback,
             subject=subject,
             body=body,
             override_guardrails=override_guardrails,
         )
-        args: Any = None
-        if answer == "respond":
-            args = feedback or ""
-        elif answer == "edit":
-            args = {
-                "action": "send_email",
-                "args": {"subject": subject or row.subject, "body": body or row.body},
-            }
-        response = {
-            "type": "response" if answer == "respond" else answer,
-            "args": args,
-            "by": by,
-            "override_guardrails": override_guardrails,
-        }
-        self.graph.invoke(Command(resume=[response]), self.config(row.thread_id), context=self.ctx)
+        return self.resume_answered(approval_id)
+
+    def claim(
+        self,
+        approval_id: str,
+        answer: Answer,
+        *,
+        by: str,
+        feedback: str | None = None,
+        subject: str | None = None,
+        body: str | None = None,
+        override_guardrails: bool = False,
+    ) -> ApprovalRow:
+        """Writes the answer to the approval (pending → answering) so it outlives this process;
+        resuming the thread with it is `resume_answered`, here or in a job. What the graph would
+        refuse is refused here first, with the draft still waiting: accepting a draft whose
+        guardrails failed raises GuardrailsNotOverridden unless `override_guardrails` says the
+        person means it; an approval already claimed or decided raises AlreadyDecided (of two
+        concurrent answers, exactly one claims it)."""
+        return claim_answer(
+            self.ctx.db,
+            approval_id,
+            answer=answer,
+            by=by,
+            at=self.ctx.clock(),
+            feedback=feedback,
+            subject=subject,
+            body=body,
+            override_guardrails=override_guardrails,
+        )
+
+    def resume_answered(self, approval_id: str) -> RunResult:
+        """Takes a claimed answer to its thread: resumes it when it still waits on this
+        approval (the graph's review node records who decided what, as for any client), or
+        finishes the node a killed process left unfinished after it (a claimed send is never
+        sent again). Running it twice does nothing more."""
+        row = get_approval(self.ctx.db, approval_id)
+        config = self.config(row.thread_id)
+        snapshot = self.graph.get_state(config)
+        if row.status != "pending" and waiting_on(snapshot) == approval_id:
+            answer = [claimed_response(row)]
+            self.graph.invoke(Command(resume=answer), config, context=self.ctx)
+        elif snapshot.next and not snapshot.interrupts:
+            self.graph.invoke(None, config, context=self.ctx)
         return self.result(row.thread_id)
 
     def recover(self, thread_id: str) -> RunResult:
-        """Re-runs whatever node an interrupted process left unfinished (never re-sends)."""
+        """Re-runs whatever node an interrupted process left unfinished (never re-sends), and
+        takes an answer claimed but not yet used to its thread."""
         snapshot = self.graph.get_state(self.config(thread_id))
         if not snapshot.values:
             raise NurtureError(f"no run with thread id '{thread_id}'")
+        waiting = waiting_on(snapshot)
+        if waiting and get_approval(self.ctx.db, waiting).status == ANSWERING:
+            return self.resume_answered(waiting)
         if snapshot.interrupts or not snapshot.next:
             # waiting for a human, or ended: nothing to re-run (resuming an ended thread would
             # raise LangGraph's EmptyInputError); where it stands is the answer
@@ -121,3 +151,14 @@ class NurtureAgent:
     def config(thread_id: str) -> RunnableConfig:
         """The LangGraph config that names a thread."""
         return {"configurable": {"thread_id": thread_id}}
+
+
+def waiting_on(snapshot: StateSnapshot) -> str | None:
+    """The approval a thread waits on (its review interrupt names it), if it waits."""
+    for pending in snapshot.interrupts:
+        requests = pending.value if isinstance(pending.value, list) else [pending.value]
+        for request in requests:
+            approval_id = (request.get("action_request") or {}).get("args", {}).get("approval_id")
+            if approval_id:
+                return str(approval_id)
+    return None

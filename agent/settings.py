@@ -77,6 +77,13 @@ class Settings(BaseSettings):
         description="How long the service trusts an API key it verified before reading it "
         "again: a revoked key stops working within this time. 0: read on every request.",
     )
+    answer_wait_seconds: float = Field(
+        default=5,
+        ge=0,
+        le=60,
+        description="How long an answer to a draft (API, inbox page) waits for the job that "
+        "resumes its thread before answering 202 (the answer is kept; GET the approval).",
+    )
     playbook_poll_seconds: float = Field(
         default=2,
         ge=0,

@@ -221,6 +221,17 @@ class DecisionOut(BaseModel):
     )
 
 
+class AnswerAccepted(BaseModel):
+    """An answer kept, whose thread had not finished resuming within the wait."""
+
+    approval: ApprovalOut = Field(
+        description='Its status is "answering" until the thread takes the answer, then the '
+        "decision (accepted, edited, responded, ignored)."
+    )
+    status_url: str = Field(description="Where to read the approval, and then its send.")
+    run_status_url: str = Field(description="Where to read the run: where it went next.")
+
+
 class ContentHit(BaseModel):
     asset_id: str
     title: str

@@ -225,8 +225,8 @@ def test_an_answer_that_lost_to_another_is_refused_and_sends_nothing(
 
 
 def test_the_runner_records_the_answer_once_through_the_graph(world: World) -> None:
-    """NurtureAgent.answer no longer records before resuming: the review node does, so the
-    graph sees a pending row and records the answer itself."""
+    """NurtureAgent.answer only claims the answer (the row is "answering", so a second answer is
+    refused) before resuming; the review node records it, once."""
     from tests.utils.agent_world import drafted
 
     approval_id = drafted(world)
@@ -240,5 +240,5 @@ def test_the_runner_records_the_answer_once_through_the_graph(world: World) -> N
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(review, "record_answer", counting)
         assert world.agent.answer(approval_id, "accept", by="sam").outcome == "sent"
-    assert seen == ["pending"]
+    assert seen == ["answering"]
     assert get_approval(world.agent.ctx.db, approval_id).decided_by == "sam"

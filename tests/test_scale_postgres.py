@@ -29,7 +29,7 @@ from agent.store.schema import ApprovalRow, SendRow
 from tests.test_agent_llm import GOOD
 from tests.utils.agent_world import DANA
 from tests.utils.fake_openai import FakeOpenAI, Reply
-from tests.utils.smtp import free_port
+from tests.utils.smtp import CollectingHandler, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 LEADS = [f"lead-{n:04d}" for n in range(20)]
@@ -231,8 +231,34 @@ class StallingHandler:
         return "250 OK"
 
 
+def _awaiting(replica: str, headers: dict[str, str], lead: str) -> dict[str, Any]:
+    """Asks for a draft for the lead and waits until it waits for a human."""
+    accepted = httpx.post(f"{replica}/v1/leads/{lead}/drafts", headers=headers).json()
+    deadline = time.monotonic() + 60
+    run: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        run = httpx.get(f"{replica}{accepted['status_url']}", headers=headers).json()
+        if run["status"] == "awaiting_approval":
+            return run
+        time.sleep(0.1)
+    raise AssertionError(f"no draft waiting: {run}")
+
+
+def _send_status(db: Database, approval: str, *, not_: tuple[str, ...], seconds: float) -> str:
+    deadline = time.monotonic() + seconds
+    status = None
+    while time.monotonic() < deadline:
+        with db.session() as session:
+            send = session.get(SendRow, approval)
+        status = send.status if send else None
+        if status is not None and status not in not_:
+            return status
+        time.sleep(0.2)
+    raise AssertionError(f"the send of {approval} is still {status} after {seconds} s")
+
+
 @pytest.mark.postgres
-def test_a_process_killed_during_smtp_data_never_sends_twice(
+def test_a_worker_killed_during_smtp_data_never_sends_twice(
     cluster: tuple[Cluster, Database, str],
 ) -> None:
     processes, db, key = cluster
@@ -245,22 +271,15 @@ def test_a_process_killed_during_smtp_data_never_sends_twice(
                 "NURTURE_SMTP_HOST": "127.0.0.1",
                 "NURTURE_SMTP_PORT": str(smtp.port),
                 "NURTURE_SMTP_STARTTLS": "false",
+                "NURTURE_ANSWER_WAIT_SECONDS": "1",
             }
         )
         marketer = create_key(db, name="m", role="marketer", at=datetime.now(UTC))
         replica = processes.replica()
-        processes.start("worker")
+        worker = processes.start("worker")
         headers = {"Authorization": f"Bearer {key}"}
-        accepted = httpx.post(f"{replica}/v1/leads/{LEADS[1]}/drafts", headers=headers).json()
-        deadline = time.monotonic() + 60
-        run: dict[str, Any] = {}
-        while time.monotonic() < deadline:
-            run = httpx.get(f"{replica}{accepted['status_url']}", headers=headers).json()
-            if run["status"] == "awaiting_approval":
-                break
-            time.sleep(0.1)
+        run = _awaiting(replica, headers, LEADS[1])
         approval = run["approval_id"]
-        assert approval, run
         answering = ThreadPoolExecutor(1).submit(
             httpx.post,
             f"{replica}/v1/approvals/{approval}/decision",
@@ -268,12 +287,19 @@ def test_a_process_killed_during_smtp_data_never_sends_twice(
             json={"answer": "accept"},
             timeout=60,
         )
+        # the worker holds the SMTP session: the API answers once its short wait is over
+        answered = answering.result(timeout=15)
+        assert answered.status_code == 202, answered.text
+        deadline = time.monotonic() + 60
         while not handler.data and time.monotonic() < deadline:
             time.sleep(0.05)
         assert handler.data, "the message never reached DATA"
-        processes.processes[0].kill()  # kill -9 of the process holding the SMTP session
-        with pytest.raises(httpx.HTTPError):
-            answering.result(timeout=30)
+        worker.kill()  # kill -9 of the worker holding the SMTP session
+        worker.wait()
+        processes.start("worker")  # the job comes back to it (retry_stalled) and is finished
+        assert _send_status(db, approval, not_=("sending",), seconds=60) == "needs_check"
+        seen = httpx.get(f"{replica}/v1/approvals/{approval}", headers=headers).json()
+        assert seen["status"] == "accepted", seen
 
         def nurture(*args: str) -> subprocess.CompletedProcess[str]:
             return subprocess.run(
@@ -287,7 +313,7 @@ def test_a_process_killed_during_smtp_data_never_sends_twice(
             )
 
         for _ in range(2):  # recovering twice sends nothing either time
-            recovered = nurture("recover", accepted["thread_id"])
+            recovered = nurture("recover", run["thread_id"])
             assert recovered.returncode == 3, recovered.stdout + recovered.stderr
             assert "needs_check" in recovered.stdout
         approved = nurture("approve", approval)
@@ -297,5 +323,64 @@ def test_a_process_killed_during_smtp_data_never_sends_twice(
         with db.session() as session:
             send = session.get(SendRow, approval)
         assert send is not None and send.status == "needs_check"
+    finally:
+        smtp.stop()
+
+
+@pytest.mark.postgres
+def test_an_answer_outlives_a_killed_worker_and_of_two_answers_one_gets_409(
+    cluster: tuple[Cluster, Database, str],
+) -> None:
+    processes, db, key = cluster
+    smtp_handler = CollectingHandler()
+    smtp = Controller(smtp_handler, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    try:
+        processes.env.update(
+            {
+                "NURTURE_SMTP_HOST": "127.0.0.1",
+                "NURTURE_SMTP_PORT": str(smtp.port),
+                "NURTURE_SMTP_STARTTLS": "false",
+                "NURTURE_ANSWER_WAIT_SECONDS": "1",
+            }
+        )
+        deciders = [
+            create_key(db, name=name, role="marketer", at=datetime.now(UTC))
+            for name in ("m1", "m2")
+        ]
+        replicas = [processes.replica(), processes.replica()]
+        first = processes.start("worker")
+        headers = {"Authorization": f"Bearer {key}"}
+        run = _awaiting(replicas[0], headers, LEADS[2])
+        approval = run["approval_id"]
+        first.kill()  # kill -9: no worker is left to take the answer
+        first.wait()
+        with ThreadPoolExecutor(2) as pool:
+            posts = [
+                pool.submit(
+                    httpx.post,
+                    f"{base}/v1/approvals/{approval}/decision",
+                    headers={"Authorization": f"Bearer {decider}"},
+                    json={"answer": "accept"},
+                    timeout=60,
+                )
+                for base, decider in zip(replicas, deciders, strict=True)
+            ]
+            answers = [post.result() for post in posts]
+        assert sorted(a.status_code for a in answers) == [202, 409], [a.text for a in answers]
+        kept = next(a for a in answers if a.status_code == 202).json()
+        assert kept["approval"]["status"] == "answering"
+        for base in replicas:  # kept in the database: every replica says so
+            seen = httpx.get(f"{base}{kept['status_url']}", headers=headers).json()
+            assert seen["status"] == "answering", seen
+        processes.start("worker")  # a worker started later finishes it
+        assert _send_status(db, approval, not_=("sending",), seconds=60) == "sent"
+        finished = httpx.get(f"{replicas[1]}{kept['run_status_url']}", headers=headers).json()
+        assert finished["status"] == "sent", finished
+        assert len(smtp_handler.envelopes) == 1
+        with db.session() as session:
+            row = session.get(ApprovalRow, approval)
+        assert row is not None and row.status == "accepted"
+        assert row.decided_by == kept["approval"]["decided_by"]
     finally:
         smtp.stop()

@@ -11,6 +11,9 @@ class Executor(Protocol):
     def submit_draft(self, thread_id: str, lead_id: str) -> None:
         """Runs a draft run already written to the store as queued (`queue_run`)."""
 
+    def submit_answer(self, approval_id: str, lead_id: str) -> None:
+        """Resumes the thread of an approval whose answer is claimed (`claim_answer`)."""
+
     def redecide(self, lead_ids: Iterable[str]) -> None:
         """Records fresh decisions for leads whose timelines changed (coalesced per lead)."""
 

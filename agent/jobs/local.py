@@ -9,11 +9,13 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+from agent.jobs.answers import resume_answer
 from agent.jobs.decisions import Coalescer, Sweeper, redecide
 from agent.jobs.drafts import run_draft
 from agent.jobs.workers import worker_gone, worker_id
 from agent.runner import NurtureAgent
 from agent.settings import Settings
+from agent.store.answers import answering
 from agent.store.runs import unfinished_runs
 
 log = logging.getLogger(__name__)
@@ -35,11 +37,15 @@ class LocalExecutor:
     def submit_draft(self, thread_id: str, lead_id: str) -> None:
         self._pool.submit(self._draft, thread_id, None)
 
+    def submit_answer(self, approval_id: str, lead_id: str) -> None:
+        self._pool.submit(self._answer, approval_id)
+
     def redecide(self, lead_ids: Iterable[str]) -> None:
         self.redecider.add({lead_id: lead_id for lead_id in lead_ids})
 
     def start(self) -> None:
         self.pick_up_unfinished()
+        self.pick_up_answers()
         self.sweeper.start()
 
     def stop(self) -> None:
@@ -63,6 +69,22 @@ class LocalExecutor:
         if taken:
             log.warning("picked up %d draft runs a previous process left unfinished", taken)
         return taken
+
+    def pick_up_answers(self) -> int:
+        """Resumes the threads of answers a process that died had claimed but not taken to
+        their thread. Returns how many."""
+        rows = answering(self._agent.ctx.db)
+        for row in rows:
+            self._pool.submit(self._answer, row.id)
+        if rows:
+            log.warning("picked up %d answers a previous process left unfinished", len(rows))
+        return len(rows)
+
+    def _answer(self, approval_id: str) -> None:
+        try:
+            resume_answer(self._agent, approval_id)
+        except Exception:  # noqa: BLE001 - the approval stays answering: recover finishes it
+            log.exception("resuming the thread of answered approval %s failed", approval_id)
 
     def _draft(self, thread_id: str, taking_over: str | None) -> None:
         try:

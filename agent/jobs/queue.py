@@ -2,10 +2,11 @@
 fetching, locks, queueing locks, retries with backoff, periodic jobs, worker heartbeats).
 
 Jobs: `nurture.draft_run` (retried with backoff; lock per lead, so two never run for one lead),
-`nurture.redecide` (queueing lock per lead: a lead waits in the queue once), and two periodic
-ones that procrastinate defers once per cluster, not once per worker: `nurture.sweep` (stale
-decisions) and `nurture.retry_stalled` (jobs whose worker stopped sending heartbeats go to
-another worker: procrastinate does not retry them by itself)."""
+`nurture.resume_answer` (a thread resumed with a claimed answer; retried, under the
+lead's lock), `nurture.redecide` (queueing lock per lead: a lead waits in the queue once), and
+two periodic ones that procrastinate defers once per cluster, not once per worker:
+`nurture.sweep` (stale decisions) and `nurture.retry_stalled` (jobs whose worker stopped
+sending heartbeats go to another worker: procrastinate does not retry them by itself)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
 from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy.engine import make_url
 
+from agent.jobs.answers import resume_answer
 from agent.jobs.decisions import redecide
 from agent.jobs.drafts import run_draft
 from agent.jobs.heartbeat import with_heartbeat
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 DRAFTS, DECISIONS, UPKEEP = "drafts", "decisions", "upkeep"
 QUEUES = (DRAFTS, DECISIONS, UPKEEP)
 DRAFT_RUN, REDECIDE = "nurture.draft_run", "nurture.redecide"
+RESUME_ANSWER = "nurture.resume_answer"
 DRAFT_RETRY = RetryStrategy(max_attempts=5, exponential_wait=2)
 
 
@@ -57,6 +60,19 @@ class QueueExecutor:
         self._app.configure_task(DRAFT_RUN, queue=DRAFTS, lock=f"lead:{lead_id}").defer(
             thread_id=thread_id
         )
+
+    def submit_answer(self, approval_id: str, lead_id: str) -> None:
+        # the lead's lock: never at the same time as a draft run (or another answer) of the lead
+        job = self._app.configure_task(
+            RESUME_ANSWER,
+            queue=DRAFTS,
+            lock=f"lead:{lead_id}",
+            queueing_lock=f"answer:{approval_id}",
+        )
+        try:
+            job.defer(approval_id=approval_id)
+        except AlreadyEnqueued:  # the same answer is already waiting for a worker
+            pass
 
     def redecide(self, lead_ids: Iterable[str]) -> None:
         for lead_id in lead_ids:
@@ -95,6 +111,12 @@ def worker_app(agent: NurtureAgent, settings: Settings) -> App:
         # whose worker died (the job came back through retry_stalled)
         taking_over = (row.worker or "") if row.outcome == "running" else None
         run_draft(agent, thread_id, worker=me, taking_over=taking_over)
+
+    @app.task(name=RESUME_ANSWER, queue=DRAFTS, retry=DRAFT_RETRY)
+    def resume_answered(approval_id: str) -> None:
+        # a retry after its worker died finds the thread past the review: resume_answer then
+        # finishes the node left unfinished, and a claimed send is flagged, never repeated
+        resume_answer(agent, approval_id)
 
     @app.task(name=REDECIDE, queue=DECISIONS)
     def redecide_lead(lead_id: str) -> None:

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, func, select, update
 
 from agent.errors import NurtureError
 from agent.store.database import Database
@@ -15,6 +15,8 @@ from agent.store.upsert import insert_ignoring_duplicates
 from agent.store.values import text_problem
 
 Answer = Literal["accept", "edit", "respond", "ignore"]
+ANSWERING = "answering"
+"""The status of an approval whose answer is claimed and waits for its thread to resume."""
 STATUS_FOR: dict[str, str] = {
     "accept": "accepted",
     "edit": "edited",
@@ -118,6 +120,8 @@ def record_answer(
     """Marks a pending approval decided. A decided one cannot be decided again: the write only
     happens while the row is still pending, so of two concurrent answers exactly one wins (a
     read-then-write would let both through on SQLite, which ignores SELECT ... FOR UPDATE).
+    A row claimed by claim_answer is decided only by the answer that claimed it, keeping the
+    time of the claim.
 
     Accepting unchanged a draft whose guardrails failed needs `override_guardrails`, which is
     recorded with who gave it and which checks it overrode. (An edit needs none: the guardrails
@@ -133,18 +137,23 @@ def record_answer(
         final_subject, final_body = ApprovalRow.subject, ApprovalRow.body
         # a draft's violations never change once it waits, so reading them first is safe
         current = get_approval(db, approval_id)
-        if current.status == "pending" and current.violations:
+        if current.status in ("pending", ANSWERING) and current.violations:
             if not override_guardrails:
                 raise GuardrailsNotOverridden(approval_id, current.violations)
             overridden_by, overridden = by, failed_checks(current.violations)
+    # an answer claimed earlier (claim_answer) is this same answer arriving in the graph
+    ours = (ApprovalRow.status == ANSWERING) & (ApprovalRow.answer == answer)
     decided = (
         update(ApprovalRow)
-        .where(ApprovalRow.id == approval_id, ApprovalRow.status == "pending")
+        .where(
+            ApprovalRow.id == approval_id,
+            (ApprovalRow.status == "pending") | (ours & (ApprovalRow.decided_by == by)),
+        )
         .values(
             status=STATUS_FOR[answer],
             answer=answer,
             decided_by=by,
-            decided_at=at,
+            decided_at=func.coalesce(ApprovalRow.decided_at, at),
             feedback=feedback,
             final_subject=final_subject,
             final_body=final_body,

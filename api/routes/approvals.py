@@ -7,10 +7,12 @@ from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agent.errors import NurtureError
+from agent.jobs.answers import wait_for_answer
 from agent.playbook.models import Stage
 from agent.staleness import stale_reasons
 from agent.store.api_keys import Principal
@@ -20,14 +22,22 @@ from agent.store.schema import ApprovalRow, SendRow
 from agent.store.sends import get_send, list_sends, send_history
 from api.convert import approval_out, run_out, send_out
 from api.deps import StateDep, require
-from api.schemas import AUTH_ERRORS, ApprovalDecision, ApprovalOut, DecisionOut, SendOut, errors
+from api.schemas import (
+    AUTH_ERRORS,
+    AnswerAccepted,
+    ApprovalDecision,
+    ApprovalOut,
+    DecisionOut,
+    SendOut,
+    errors,
+)
 from api.state import ServiceState
 
 router = APIRouter(prefix="/v1", tags=["approvals"], responses=AUTH_ERRORS)
 
 Reader = Annotated[Principal, Depends(require("rep", "marketer"))]
 Decider = Annotated[Principal, Depends(require("marketer"))]
-Status = Literal["pending", "accepted", "edited", "responded", "ignored"]
+Status = Literal["pending", "answering", "accepted", "edited", "responded", "ignored"]
 
 
 @router.get("/approvals", response_model=list[ApprovalOut])
@@ -75,16 +85,25 @@ def approval(approval_id: str, state: StateDep, _: Reader) -> ApprovalOut:
 @router.post(
     "/approvals/{approval_id:id}/decision",
     response_model=DecisionOut,
-    responses=errors(400, 404, 409),
+    responses={
+        202: {
+            "model": AnswerAccepted,
+            "description": "Answer kept; its thread had not finished resuming within "
+            "NURTURE_ANSWER_WAIT_SECONDS (a job does it): follow status_url",
+        },
+        **errors(400, 404, 409),
+    },
 )
 def decide_approval(
     approval_id: str, decision: ApprovalDecision, state: StateDep, principal: Decider
-) -> DecisionOut:
+) -> DecisionOut | JSONResponse:
     """accept sends the draft as it is (a draft whose guardrails failed only with
     `override_guardrails`, else 409 naming the failed checks); edit sends your subject and
     body (checked against the guardrails again: a refused edit comes back as a new draft);
     respond asks for a new draft with your feedback; ignore drops it. Recorded with who and
-    when, before and after."""
+    when, before and after. The answer is kept (status "answering") before a job resumes the
+    thread with it, so a second answer gets 409 from any replica; the outcome comes back when
+    the job finishes within NURTURE_ANSWER_WAIT_SECONDS, else 202."""
     db = state.agent.ctx.db
     try:
         row = get_approval(db, approval_id)
@@ -94,16 +113,25 @@ def decide_approval(
         raise HTTPException(409, f"already {row.status} by {row.decided_by} at {row.decided_at}")
     fields = decision.model_dump(exclude={"answer"})
     try:
-        result = state.agent.answer(approval_id, decision.answer, by=principal.name, **fields)
+        state.agent.claim(approval_id, decision.answer, by=principal.name, **fields)
     except GuardrailsNotOverridden as exc:
         raise HTTPException(409, f'{exc} with "override_guardrails": true') from exc
     except NurtureError as exc:  # decided by someone else since the read above
         raise HTTPException(409, str(exc)) from exc
     state.metrics.approvals.labels(decision.answer).inc()
+    state.jobs.submit_answer(approval_id, row.lead_id)
+    if not wait_for_answer(db, approval_id, seconds=state.settings.answer_wait_seconds):
+        accepted = AnswerAccepted(
+            approval=approval_out(get_approval(db, approval_id), get_send(db, approval_id)),
+            status_url=f"/v1/approvals/{approval_id}",
+            run_status_url=f"/v1/runs/{row.thread_id}",
+        )
+        return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
+    run = require_run(db, row.thread_id)
     return DecisionOut(
         approval=approval_out(get_approval(db, approval_id), get_send(db, approval_id)),
-        run=run_out(require_run(db, result.thread_id)),
-        next_approval_id=result.approval_id,
+        run=run_out(run),
+        next_approval_id=run.detail if run.outcome == "awaiting_approval" else None,
     )
 
 

@@ -17,9 +17,11 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from agent.errors import NurtureError
+from agent.jobs.answers import wait_for_answer
 from agent.playbook.models import STAGES
 from agent.store.api_keys import Principal, split_key
 from agent.store.approvals import Answer, GuardrailsNotOverridden, UnstorableAnswer, get_approval
+from agent.store.runs import get_run
 from agent.store.schema import ApprovalRow
 from api.auth_failures import TooManyFailures
 from api.csrf import refuse_other_origins, require_token
@@ -249,10 +251,12 @@ def _answer(
     override_guardrails: bool = False,
     **fields: str,
 ) -> RedirectResponse:
-    """Resumes the waiting thread, then shows the new draft it produced (feedback, or an edit
-    the guardrails refused) or else the next draft waiting, with the outcome as a flash."""
+    """Keeps the answer and has a job resume the waiting thread, then shows the new draft it
+    produced (feedback, or an edit the guardrails refused) or else the next draft waiting,
+    with the outcome as a flash (or, when the job takes longer than the wait, that the answer
+    is kept and being worked on)."""
     try:
-        result = state.agent.answer(
+        state.agent.claim(
             row.id, answer, by=principal.name, override_guardrails=override_guardrails, **fields
         )
     except GuardrailsNotOverridden as exc:
@@ -266,7 +270,13 @@ def _answer(
         raise PageProblem(422, "This text cannot be kept", f"{exc} Nothing was changed.") from exc
     except NurtureError as exc:  # someone else answered between the page load and now
         raise PageProblem(409, "Already decided", str(exc)) from exc
-    target = result.approval_id or next_pending(state.agent.ctx, row)
+    db = state.agent.ctx.db
+    state.jobs.submit_answer(row.id, row.lead_id)
+    new_draft = None
+    if wait_for_answer(db, row.id, seconds=state.settings.answer_wait_seconds):
+        run = get_run(db, row.thread_id)
+        new_draft = run.detail if run and run.outcome == "awaiting_approval" else None
+    target = new_draft or next_pending(state.agent.ctx, row)
     where = f"/inbox/{path_part(target)}" if target else "/inbox"
     return RedirectResponse(f"{where}?done={quote(row.id, safe='')}", status_code=303)
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
+from urllib.parse import quote
 
 from markupsafe import Markup
 from sqlalchemy import select
@@ -17,7 +18,7 @@ from agent.playbook.models import STAGES
 from agent.runner import NurtureAgent
 from agent.staleness import stale_reasons
 from agent.state import AgentState
-from agent.store.approvals import pending
+from agent.store.approvals import ANSWERING, pending
 from agent.store.runs import get_run
 from agent.store.schema import ApprovalRow, LeadRow
 from agent.store.sends import get_send
@@ -210,6 +211,14 @@ def outcome_flash(ctx: AgentContext, row: ApprovalRow) -> Flash | None:
     new_draft = (
         run.detail if run and run.outcome == "awaiting_approval" and run.detail != row.id else None
     )
+    if row.status == ANSWERING:
+        return Flash(
+            "info",
+            f"Your answer for {who} is kept; the agent is still working on it. Open the draft "
+            "later to see what became of it.",
+            f"/inbox/{quote(row.id, safe=':@')}",
+            "Open",
+        )
     if row.status == "ignored":
         return Flash("info", f"Discarded the draft for {who}. Nothing was sent.")
     if row.status == "responded":
