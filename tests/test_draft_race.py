@@ -18,7 +18,7 @@ from agent.jobs.drafts import accept_draft, run_draft
 from agent.runner import NurtureAgent
 from agent.settings import Settings
 from agent.store.approvals import PendingDraft, open_approval, pending
-from agent.store.runs import get_run, record_run
+from agent.store.runs import get_run, queue_run, record_run
 from tests.conftest import POSTGRES_URL
 from tests.utils.agent_world import DANA, WHITEPAPER, World
 from tests.utils.replicas import fresh_postgres
@@ -78,7 +78,7 @@ def test_the_loser_of_the_race_ends_blocked_with_one_pending_draft(
     world.seed(DANA, WHITEPAPER)
     db = world.agent.ctx.db
     winner = f"{DANA['id']}:winner"
-    real_queue_run = drafts.queue_run
+    real_queue_run = queue_run
 
     def other_run_reaches_review_meanwhile(*args: Any, **kwargs: Any) -> None:
         # queue_run checks for a pending draft, then inserts the run: the other run of this
