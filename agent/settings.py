@@ -118,6 +118,20 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr = Field(
         default=SecretStr("change-me"), description="HMAC-SHA256 key for the webhook signature."
     )
+    handoff_attempts: int = Field(
+        default=8,
+        ge=1,
+        le=20,
+        description="Requests a hand-off webhook gets (from a job) before it is marked failed; "
+        "only connection errors, timeouts, 429 and 5xx are tried again.",
+    )
+    handoff_backoff_seconds: int = Field(
+        default=3,
+        ge=1,
+        le=60,
+        description="The wait before the n-th retry of a hand-off webhook is this to the power "
+        "n seconds (3: 3, 9, 27, ... s).",
+    )
 
     # --- the service's defences -----------------------------------------------------------------
     auth_failures_per_minute: int = Field(

@@ -28,12 +28,12 @@ from agent.store.runs import queue_run
 from agent.store.schema import HandoffRow
 from tests.conftest import POSTGRES_URL
 from tests.test_crm_webhook import WebhookServer
-from tests.utils.agent_world import DANA, World
+from tests.utils.agent_world import DANA, SeedEvent, World
 from tests.utils.replicas import NURTURE, fresh_postgres, nurture_env
 from tests.utils.smtp import CollectingHandler
 
 SAM = {**DANA, "id": "L2", "email": "sam@northwind.example", "name": "Sam Reyes"}
-DEMO_REQUEST = [("demo_request", 2, {})]
+DEMO_REQUEST: list[SeedEvent] = [("demo_request", 2, {})]
 """A timeline that hands the lead to sales."""
 
 

@@ -2,7 +2,9 @@
 fetching, locks, queueing locks, retries with backoff, periodic jobs, worker heartbeats).
 
 Jobs: `nurture.draft_run` (retried with backoff; lock per lead, so two never run for one lead),
-`nurture.redecide` (queueing lock per lead: a lead waits in the queue once), and two periodic
+`nurture.redecide` (queueing lock per lead: a lead waits in the queue once),
+`nurture.handoff_webhook` (the sales webhook, retried with backoff on transient failures only;
+queueing lock per hand-off), and two periodic
 ones that procrastinate defers once per cluster, not once per worker: `nurture.sweep` (stale
 decisions) and `nurture.retry_stalled` (jobs whose worker stopped sending heartbeats go to
 another worker: procrastinate does not retry them by itself)."""
@@ -19,6 +21,7 @@ from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
 from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy.engine import make_url
 
+from agent.handoffs import WebhookRetry, attempt
 from agent.jobs.decisions import redecide
 from agent.jobs.drafts import run_draft
 from agent.jobs.workers import worker_id
@@ -29,10 +32,11 @@ from agent.store.runs import get_run, requeue_run
 
 log = logging.getLogger(__name__)
 
-DRAFTS, DECISIONS, UPKEEP = "drafts", "decisions", "upkeep"
-QUEUES = (DRAFTS, DECISIONS, UPKEEP)
+DRAFTS, DECISIONS, UPKEEP, HANDOFFS = "drafts", "decisions", "upkeep", "handoffs"
+QUEUES = (DRAFTS, DECISIONS, UPKEEP, HANDOFFS)
 DRAFT_RUN, REDECIDE = "nurture.draft_run", "nurture.redecide"
 DRAFT_RETRY = RetryStrategy(max_attempts=5, exponential_wait=2)
+HANDOFF_WEBHOOK = "nurture.handoff_webhook"
 
 
 def libpq_url(settings: Settings) -> str:
@@ -70,11 +74,42 @@ class QueueExecutor:
             except AlreadyEnqueued:  # still waiting: it will read the newest timeline anyway
                 pass
 
+    def deliver_handoff(self, handoff_id: str) -> None:
+        defer_handoff(self._app, handoff_id)
+
     def start(self) -> None:
         self._app.open()
 
     def stop(self) -> None:
         self._app.close()
+
+
+def defer_handoff(app: App, handoff_id: str) -> None:
+    job = app.configure_task(HANDOFF_WEBHOOK, queue=HANDOFFS, queueing_lock=f"handoff:{handoff_id}")
+    try:
+        job.defer(handoff_id=handoff_id)
+    except AlreadyEnqueued:  # a node that re-ran on resume: its delivery is already waiting
+        pass
+
+
+class _QueuedHandoffs:
+    """What the graph in a worker hands webhooks to: a job in the same queue."""
+
+    def __init__(self, app: App) -> None:
+        self._app = app
+
+    def deliver_handoff(self, handoff_id: str) -> None:
+        defer_handoff(self._app, handoff_id)
+
+
+def handoff_retry(settings: Settings) -> RetryStrategy:
+    """Transient failures only (WebhookRetry), settings.handoff_attempts runs in all, waiting
+    backoff_seconds(base, n) before each retry."""
+    return RetryStrategy(
+        max_attempts=settings.handoff_attempts - 1,  # procrastinate counts retries
+        exponential_wait=settings.handoff_backoff_seconds,
+        retry_exceptions={WebhookRetry},
+    )
 
 
 def worker_app(agent: NurtureAgent, settings: Settings) -> App:
@@ -93,6 +128,16 @@ def worker_app(agent: NurtureAgent, settings: Settings) -> App:
         # whose worker died (the job came back through retry_stalled)
         taking_over = (row.worker or "") if row.outcome == "running" else None
         run_draft(agent, thread_id, worker=me, taking_over=taking_over)
+
+    agent.ctx.handoffs = _QueuedHandoffs(app)  # the graphs this worker runs defer webhooks
+
+    @app.task(
+        name=HANDOFF_WEBHOOK, queue=HANDOFFS, retry=handoff_retry(settings), pass_context=True
+    )
+    def handoff_webhook(context: JobContext, handoff_id: str) -> None:
+        assert context.job is not None  # procrastinate passes the job it runs
+        last = context.job.attempts + 1 >= settings.handoff_attempts
+        attempt(agent.ctx, handoff_id, last=last)
 
     @app.task(name=REDECIDE, queue=DECISIONS)
     def redecide_lead(lead_id: str) -> None:
