@@ -28,7 +28,7 @@ from agent.jobs.workers import worker_id
 from agent.runner import NurtureAgent
 from agent.settings import Settings
 from agent.store.decisions import stale_decisions
-from agent.store.runs import get_run, requeue_run
+from agent.store.runs import get_run, requeue_run, retry_run_later
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +117,8 @@ def worker_app(agent: NurtureAgent, settings: Settings) -> App:
     app = new_app(settings)
     me = worker_id()
 
-    @app.task(name=DRAFT_RUN, queue=DRAFTS, retry=DRAFT_RETRY)
-    def draft_run(thread_id: str) -> None:
+    @app.task(name=DRAFT_RUN, queue=DRAFTS, retry=DRAFT_RETRY, pass_context=True)
+    def draft_run(context: JobContext, thread_id: str) -> None:
         row = get_run(agent.ctx.db, thread_id)
         if row is None:
             return
@@ -127,7 +127,11 @@ def worker_app(agent: NurtureAgent, settings: Settings) -> App:
         # the lead's lock means no other job runs this thread: a run marked running is one
         # whose worker died (the job came back through retry_stalled)
         taking_over = (row.worker or "") if row.outcome == "running" else None
-        run_draft(agent, thread_id, worker=me, taking_over=taking_over)
+        try:
+            run_draft(agent, thread_id, worker=me, taking_over=taking_over)
+        except Exception as exc:
+            _say_when_retried(agent, thread_id, context, exc)
+            raise
 
     agent.ctx.handoffs = _QueuedHandoffs(app)  # the graphs this worker runs defer webhooks
 
@@ -174,6 +178,20 @@ def worker_app(agent: NurtureAgent, settings: Settings) -> App:
             await manager.retry_job(job)
 
     return app
+
+
+def _say_when_retried(
+    agent: NurtureAgent, thread_id: str, context: JobContext, exc: Exception
+) -> None:
+    """The run failed (run_draft said so); when procrastinate will run it again, it is queued
+    with the error and the time of the retry instead: `failed` only once no retry is left."""
+    assert context.job is not None  # procrastinate passes the job it runs
+    decision = DRAFT_RETRY.get_retry_decision(exception=exc, job=context.job)
+    if decision is None:
+        return
+    now = agent.ctx.clock()
+    error = str(exc) or type(exc).__name__
+    retry_run_later(agent.ctx.db, thread_id, error=error, at=now, retry_at=decision.retry_at or now)
 
 
 def run_worker(

@@ -145,6 +145,8 @@ class RunRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
     """Why the last attempt failed."""
+    retry_at: Mapped[datetime | None]
+    """While queued after a failed attempt: when the job queue runs it again."""
 
 
 class ApprovalRow(Base):

@@ -1,5 +1,6 @@
 """Hand-off delivery as a job: a hand-off keeps the payload it is delivered with (every retry
-sends the same bytes), how many attempts were made, and when the receiver took it.
+sends the same bytes), how many attempts were made, and when the receiver took it. A run
+waiting for the retry of its failed job says when that is due (runs.retry_at).
 
 Rows from before keep their status (delivered, failed or not_configured); their attempts are
 unknown and recorded as 1 where a webhook was tried.
@@ -28,9 +29,13 @@ def upgrade() -> None:
         batch.add_column(sa.Column("delivered_at", sa.DateTime(timezone=True)))
     op.execute("UPDATE handoffs SET attempts = 1 WHERE webhook_status IN ('delivered', 'failed')")
     op.execute("UPDATE handoffs SET delivered_at = created_at WHERE webhook_status = 'delivered'")
+    with op.batch_alter_table("runs") as batch:
+        batch.add_column(sa.Column("retry_at", sa.DateTime(timezone=True)))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("runs") as batch:
+        batch.drop_column("retry_at")
     with op.batch_alter_table("handoffs") as batch:
         batch.drop_column("delivered_at")
         batch.drop_column("attempts")
