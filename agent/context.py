@@ -24,6 +24,11 @@ class Sender(Protocol):
     def send(self, message: Any) -> None: ...
 
 
+class HandoffQueue(Protocol):
+    def deliver_handoff(self, handoff_id: str) -> None:
+        """Delivers a recorded hand-off's webhook later, with retries and backoff."""
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -59,6 +64,9 @@ class AgentContext:
     drafter: Drafter = _MISSING
     sender: Sender = _MISSING
     clock: Callable[[], datetime] = utc_now
+    handoffs: HandoffQueue | None = None
+    """The job executor that delivers hand-off webhooks (retried with backoff). None, as when
+    LangGraph Server runs the graph alone: the node delivers at once."""
     after_send: Callable[[str], None] = field(default=lambda _approval_id: None)
     """Called between the SMTP server accepting and the send being recorded (tests crash here)."""
     _completed: AgentContext | None = field(default=None, init=False, repr=False, compare=False)

@@ -45,8 +45,10 @@ class PlaybookWatch:
       transaction. A lost connection is opened again (backing off up to 5 s), and every
       (re)connection re-reads the store after LISTEN, so an activation whose notification went
       to no one is still picked up.
-    - SQLite (no notifications): a one-row query every `poll_seconds` (default: the setting
-      NURTURE_PLAYBOOK_POLL_SECONDS; 0 turns the thread off).
+    - SQLite (no notifications), or PostgreSQL with NURTURE_PLAYBOOK_WATCH=poll (behind a
+      transaction-pooling proxy such as pgbouncer, a LISTEN hears nothing): a one-row query
+      every `poll_seconds` (default: the setting NURTURE_PLAYBOOK_POLL_SECONDS; 0 turns the
+      thread off).
 
     Swapping is one attribute assignment: a run in progress reads `ctx.playbook` once per step,
     so it uses the new rules from its next step on. The watch never re-derives scores: the
@@ -65,7 +67,8 @@ class PlaybookWatch:
         if self._thread is not None:
             raise RuntimeError("this playbook watch was already started")
         self.check()  # whatever was activated since the context was built
-        if self._ctx.db.dialect == "postgresql":
+        settings = self._ctx.settings
+        if self._ctx.db.dialect == "postgresql" and settings.playbook_watch == "notify":
             loop = self._listen
         elif self._poll > 0:
             loop = self._poll_loop

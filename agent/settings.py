@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -89,7 +90,14 @@ class Settings(BaseSettings):
         ge=0,
         description="On SQLite, how often a running service checks whether another process "
         "(e.g. `nurture playbook activate`) put a playbook in force; a one-row query. 0: never. "
-        "PostgreSQL tells every process at once (LISTEN/NOTIFY).",
+        "On PostgreSQL the same, when playbook_watch is poll.",
+    )
+    playbook_watch: Literal["notify", "poll"] = Field(
+        default="notify",
+        description="PostgreSQL: how a running process learns of a playbook activation. notify: "
+        "LISTEN/NOTIFY (at once). poll: a one-row query every playbook_poll_seconds, for a "
+        "database reached through a transaction-pooling proxy (pgbouncer), where LISTEN hears "
+        "nothing. SQLite always polls.",
     )
     decision_max_age_hours: float = Field(
         default=24, gt=0, description="Scores decay: a recorded decision older than this is stale."
@@ -122,6 +130,20 @@ class Settings(BaseSettings):
     )
     webhook_secret: SecretStr = Field(
         default=SecretStr("change-me"), description="HMAC-SHA256 key for the webhook signature."
+    )
+    handoff_attempts: int = Field(
+        default=8,
+        ge=1,
+        le=20,
+        description="Requests a hand-off webhook gets (from a job) before it is marked failed; "
+        "only connection errors, timeouts, 429 and 5xx are tried again.",
+    )
+    handoff_backoff_seconds: int = Field(
+        default=3,
+        ge=1,
+        le=60,
+        description="The wait before the n-th retry of a hand-off webhook is this to the power "
+        "n seconds (3: 3, 9, 27, ... s).",
     )
 
     # --- the service's defences -----------------------------------------------------------------

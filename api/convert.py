@@ -130,10 +130,12 @@ def approval_out(
 def run_out(row: RunRow) -> RunOut:
     waiting = row.outcome == "awaiting_approval"
     running = row.outcome == "running"
+    # queued again after a failed attempt: the job queue will run it at retry_at
+    retrying = row.outcome == "queued" and row.retry_at is not None
     return RunOut(
         thread_id=row.thread_id,
         lead_id=row.lead_id,
-        status=row.outcome,
+        status="retrying" if retrying else row.outcome,
         action=row.action,
         detail=row.detail,
         playbook_version=row.playbook_version,
@@ -142,5 +144,6 @@ def run_out(row: RunRow) -> RunOut:
         worker=row.worker if running else None,
         running_since=row.running_since if running else None,
         attempts=row.attempts,
-        error=row.error if row.outcome == "failed" else None,
+        error=row.error if row.outcome == "failed" or retrying else None,
+        retry_at=row.retry_at if retrying else None,
     )

@@ -85,7 +85,9 @@ class RunOut(BaseModel):
     thread_id: str
     lead_id: str
     status: str = Field(
-        description="queued, running, failed (see error), or where the run ended: "
+        description="queued, running, retrying (an attempt failed, see error; the job queue "
+        "runs it again at retry_at), failed (see error; no retry is left), or where the run "
+        "ended: "
         "awaiting_approval, "
         "sent, suppressed, waiting, with_sales, handed_off, ..."
     )
@@ -97,7 +99,10 @@ class RunOut(BaseModel):
     worker: str | None = Field(default=None, description="While running: which process.")
     running_since: datetime | None = Field(default=None, description="While running: since.")
     attempts: int = Field(default=0, description="How many times a worker took the run.")
-    error: str | None = Field(default=None, description="When failed: why.")
+    error: str | None = Field(default=None, description="When failed or retrying: why.")
+    retry_at: datetime | None = Field(
+        default=None, description="While retrying: when the next attempt is due."
+    )
 
 
 class SendActionOut(BaseModel):

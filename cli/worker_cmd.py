@@ -22,10 +22,13 @@ def worker(
     ] = None,
     queues: Annotated[
         list[str] | None,
-        typer.Option("--queues", help="Only these queues: drafts, decisions, upkeep (repeat)."),
+        typer.Option(
+            "--queues", help="Only these queues: drafts, decisions, upkeep, handoffs (repeat)."
+        ),
     ] = None,
 ) -> None:
-    """Run background jobs (drafts, re-decisions, the sweep) until SIGTERM, which drains it."""
+    """Run background jobs (drafts, re-decisions, hand-off webhooks, the sweep) until SIGTERM,
+    which drains it."""
     from agent.jobs.queue import QUEUES, run_worker
 
     config = settings()

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from agent.runner import NurtureAgent, RunResult
 from agent.store import Database
-from agent.store.approvals import PendingDraft, open_approval
+from agent.store.approvals import DraftAlreadyPending, PendingDraft, open_approval
 from agent.store.leads import upsert_leads
 from agent.store.runs import get_run, record_run
 from api.main import create_app
@@ -108,7 +108,7 @@ def test_the_database_holds_one_active_run_and_one_pending_draft_per_lead(
     )
     record_run(db, thread_id="L1:b", lead_id="L1", outcome="queued", at=now, playbook_version="v")
     open_approval(db, _draft("L1:a", 1))
-    with pytest.raises(IntegrityError):
+    with pytest.raises(DraftAlreadyPending, match="already pending for this lead: L1:a.1"):
         open_approval(db, _draft("L1:b", 1))
 
 

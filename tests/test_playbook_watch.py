@@ -257,3 +257,62 @@ def test_a_decision_carries_the_version_it_was_made_with(
     with ctx.db.session() as session:
         recorded = session.get(LeadDecisionRow, "L1")
     assert recorded is not None and recorded.playbook_version == made_with
+
+
+def watch_listeners(url: str) -> int:
+    """How many playbook-watch LISTEN connections are open on the database at `url`."""
+    db = Database(url)
+    try:
+        with db.session() as session:
+            return int(
+                session.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND application_name = :name"
+                    ),
+                    {"name": "nurture-playbook-watch"},
+                )
+                or 0
+            )
+    finally:
+        db.dispose()
+
+
+@pytest.mark.postgres
+@NEEDS_POSTGRES
+def test_poll_mode_reaches_another_replica_without_listen_on_postgresql(tmp_path: Path) -> None:
+    """Behind a transaction-pooling proxy (pgbouncer) LISTEN hears nothing: with
+    NURTURE_PLAYBOOK_WATCH=poll no process listens, and an activation still reaches a second
+    replica within the poll interval."""
+    assert POSTGRES_URL
+    poll_seconds = 1.0
+    with fresh_postgres(POSTGRES_URL) as url, ExitStack() as replicas:
+        keys = seed(url)
+        a, b = (
+            replicas.enter_context(
+                nurture_serve(
+                    nurture_env(
+                        database_url=url,
+                        data_dir=str(tmp_path / name),
+                        sweep_seconds="0",
+                        playbook_watch="poll",
+                        playbook_poll_seconds=str(poll_seconds),
+                    ),
+                    tmp_path / f"{name}.log",
+                )
+            )
+            for name in ("a", "b")
+        )
+        assert next_action(b, keys["rep"])["playbook_version"] == FILE_VERSION
+        assert watch_listeners(url) == 0, "a replica LISTENs although polling was asked for"
+        answer = httpx.post(
+            f"{a}/v1/playbook/activate",
+            json={"yaml": candidate("polled-2")},
+            headers={"Authorization": f"Bearer {keys['admin']}"},
+            timeout=30,
+        )
+        assert answer.status_code == 200, answer.text
+        since = time.monotonic()
+        after = wait_for_version(b, keys["rep"], "polled-2", since=since)
+        assert after["score"]["hot"] is True
+        assert time.monotonic() - since < poll_seconds + 2.0

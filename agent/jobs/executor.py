@@ -17,6 +17,9 @@ class Executor(Protocol):
     def redecide(self, lead_ids: Iterable[str]) -> None:
         """Records fresh decisions for leads whose timelines changed (coalesced per lead)."""
 
+    def deliver_handoff(self, handoff_id: str) -> None:
+        """Delivers a recorded hand-off's webhook, retrying transient failures with backoff."""
+
     def start(self) -> None:
         """Starts taking work, beginning with what was left unfinished."""
 

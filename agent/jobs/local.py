@@ -12,6 +12,7 @@ from datetime import timedelta
 from agent.jobs.answers import resume_answer
 from agent.jobs.decisions import Coalescer, Sweeper, redecide
 from agent.jobs.drafts import run_draft
+from agent.jobs.handoffs import LocalHandoffs
 from agent.jobs.workers import worker_gone, worker_id
 from agent.runner import NurtureAgent
 from agent.settings import Settings
@@ -33,6 +34,7 @@ class LocalExecutor:
         )
         max_age = timedelta(hours=settings.decision_max_age_hours)
         self.sweeper = Sweeper(agent, self.redecider, settings.sweep_seconds, max_age)
+        self.handoffs = LocalHandoffs(agent.ctx, self._pool)
 
     def submit_draft(self, thread_id: str, lead_id: str) -> None:
         self._pool.submit(self._draft, thread_id, None)
@@ -43,15 +45,23 @@ class LocalExecutor:
     def redecide(self, lead_ids: Iterable[str]) -> None:
         self.redecider.add({lead_id: lead_id for lead_id in lead_ids})
 
+    def deliver_handoff(self, handoff_id: str) -> None:
+        self.handoffs.deliver(handoff_id)
+
     def start(self) -> None:
+        self._agent.ctx.handoffs = self  # the graphs this process runs hand webhooks to us
         self.pick_up_unfinished()
         self.pick_up_answers()
+        self.handoffs.pick_up_unsettled()
         self.sweeper.start()
 
     def stop(self) -> None:
         """Finishes the runs being run; those still queued stay queued in the store, for the
         next start."""
+        if self._agent.ctx.handoffs is self:
+            self._agent.ctx.handoffs = None  # runs after this deliver at once again
         self.sweeper.stop()
+        self.handoffs.stop()
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def pick_up_unfinished(self) -> int:

@@ -3,10 +3,12 @@ fetching, locks, queueing locks, retries with backoff, periodic jobs, worker hea
 
 Jobs: `nurture.draft_run` (retried with backoff; lock per lead, so two never run for one lead),
 `nurture.resume_answer` (a thread resumed with a claimed answer; retried, under the
-lead's lock), `nurture.redecide` (queueing lock per lead: a lead waits in the queue once), and
-two periodic ones that procrastinate defers once per cluster, not once per worker:
-`nurture.sweep` (stale decisions) and `nurture.retry_stalled` (jobs whose worker stopped
-sending heartbeats go to another worker: procrastinate does not retry them by itself)."""
+lead's lock), `nurture.redecide` (queueing lock per lead: a lead waits in the queue once),
+`nurture.handoff_webhook` (the sales webhook, retried with backoff on transient failures only;
+queueing lock per hand-off), and two periodic ones that procrastinate defers once per cluster,
+not once per worker: `nurture.sweep` (stale decisions) and `nurture.retry_stalled` (jobs whose
+worker stopped sending heartbeats go to another worker: procrastinate does not retry them by
+itself)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
 from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy.engine import make_url
 
+from agent.handoffs import WebhookRetry, attempt
 from agent.jobs.answers import resume_answer
 from agent.jobs.decisions import redecide
 from agent.jobs.drafts import run_draft
@@ -28,15 +31,16 @@ from agent.jobs.workers import worker_id
 from agent.runner import NurtureAgent
 from agent.settings import Settings
 from agent.store.decisions import stale_decisions
-from agent.store.runs import get_run, requeue_run
+from agent.store.runs import get_run, requeue_run, retry_run_later
 
 log = logging.getLogger(__name__)
 
-DRAFTS, DECISIONS, UPKEEP = "drafts", "decisions", "upkeep"
-QUEUES = (DRAFTS, DECISIONS, UPKEEP)
+DRAFTS, DECISIONS, UPKEEP, HANDOFFS = "drafts", "decisions", "upkeep", "handoffs"
+QUEUES = (DRAFTS, DECISIONS, UPKEEP, HANDOFFS)
 DRAFT_RUN, REDECIDE = "nurture.draft_run", "nurture.redecide"
 RESUME_ANSWER = "nurture.resume_answer"
 DRAFT_RETRY = RetryStrategy(max_attempts=5, exponential_wait=2)
+HANDOFF_WEBHOOK = "nurture.handoff_webhook"
 
 
 def libpq_url(settings: Settings) -> str:
@@ -84,11 +88,42 @@ class QueueExecutor:
             except AlreadyEnqueued:  # still waiting: it will read the newest timeline anyway
                 pass
 
+    def deliver_handoff(self, handoff_id: str) -> None:
+        defer_handoff(self._app, handoff_id)
+
     def start(self) -> None:
         self._app.open()
 
     def stop(self) -> None:
         self._app.close()
+
+
+def defer_handoff(app: App, handoff_id: str) -> None:
+    job = app.configure_task(HANDOFF_WEBHOOK, queue=HANDOFFS, queueing_lock=f"handoff:{handoff_id}")
+    try:
+        job.defer(handoff_id=handoff_id)
+    except AlreadyEnqueued:  # a node that re-ran on resume: its delivery is already waiting
+        pass
+
+
+class _QueuedHandoffs:
+    """What the graph in a worker hands webhooks to: a job in the same queue."""
+
+    def __init__(self, app: App) -> None:
+        self._app = app
+
+    def deliver_handoff(self, handoff_id: str) -> None:
+        defer_handoff(self._app, handoff_id)
+
+
+def handoff_retry(settings: Settings) -> RetryStrategy:
+    """Transient failures only (WebhookRetry), settings.handoff_attempts runs in all, waiting
+    backoff_seconds(base, n) before each retry."""
+    return RetryStrategy(
+        max_attempts=settings.handoff_attempts - 1,  # procrastinate counts retries
+        exponential_wait=settings.handoff_backoff_seconds,
+        retry_exceptions={WebhookRetry},
+    )
 
 
 def worker_app(agent: NurtureAgent, settings: Settings) -> App:
@@ -99,9 +134,9 @@ def worker_app(agent: NurtureAgent, settings: Settings) -> App:
     @app.task(name=DRAFT_RUN, queue=DRAFTS, retry=DRAFT_RETRY, pass_context=True)
     async def draft_run(context: JobContext, thread_id: str) -> None:
         # a draining worker has stopped its heartbeat: the draft keeps it going (heartbeat.py)
-        await with_heartbeat(context, settings.job_heartbeat_seconds, draft, thread_id)
+        await with_heartbeat(context, settings.job_heartbeat_seconds, draft, context, thread_id)
 
-    def draft(thread_id: str) -> None:
+    def draft(context: JobContext, thread_id: str) -> None:
         row = get_run(agent.ctx.db, thread_id)
         if row is None:
             return
@@ -110,7 +145,21 @@ def worker_app(agent: NurtureAgent, settings: Settings) -> App:
         # the lead's lock means no other job runs this thread: a run marked running is one
         # whose worker died (the job came back through retry_stalled)
         taking_over = (row.worker or "") if row.outcome == "running" else None
-        run_draft(agent, thread_id, worker=me, taking_over=taking_over)
+        try:
+            run_draft(agent, thread_id, worker=me, taking_over=taking_over)
+        except Exception as exc:
+            _say_when_retried(agent, thread_id, context, exc)
+            raise
+
+    agent.ctx.handoffs = _QueuedHandoffs(app)  # the graphs this worker runs defer webhooks
+
+    @app.task(
+        name=HANDOFF_WEBHOOK, queue=HANDOFFS, retry=handoff_retry(settings), pass_context=True
+    )
+    def handoff_webhook(context: JobContext, handoff_id: str) -> None:
+        assert context.job is not None  # procrastinate passes the job it runs
+        last = context.job.attempts + 1 >= settings.handoff_attempts
+        attempt(agent.ctx, handoff_id, last=last)
 
     @app.task(name=RESUME_ANSWER, queue=DRAFTS, retry=DRAFT_RETRY)
     def resume_answered(approval_id: str) -> None:
@@ -153,6 +202,20 @@ def worker_app(agent: NurtureAgent, settings: Settings) -> App:
             await manager.retry_job(job)
 
     return app
+
+
+def _say_when_retried(
+    agent: NurtureAgent, thread_id: str, context: JobContext, exc: Exception
+) -> None:
+    """The run failed (run_draft said so); when procrastinate will run it again, it is queued
+    with the error and the time of the retry instead: `failed` only once no retry is left."""
+    assert context.job is not None  # procrastinate passes the job it runs
+    decision = DRAFT_RETRY.get_retry_decision(exception=exc, job=context.job)
+    if decision is None:
+        return
+    now = agent.ctx.clock()
+    error = str(exc) or type(exc).__name__
+    retry_run_later(agent.ctx.db, thread_id, error=error, at=now, retry_at=decision.retry_at or now)
 
 
 def run_worker(

@@ -1,18 +1,21 @@
-"""Hand a lead to sales: notify the rep (HMAC-signed webhook), record it, draft nothing."""
+"""Hand a lead to sales: record it, notify the rep (HMAC-signed webhook, delivered by a job
+when the graph runs under an executor), draft nothing."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
 from agent.context import AgentContext
+from agent.handoffs import deliver_now
 from agent.nodes.common import context_of, finish, thread_id
 from agent.state import AgentState
 from agent.store.handoffs import record_handoff
 from agent.store.ingest import ingest_events
-from agent.tools.crm import notify_sales
+from agent.tools.crm import encode_payload
 
 
 def notify_sales_node(
@@ -21,31 +24,28 @@ def notify_sales_node(
     ctx = context_of(runtime)
     handoff_id = f"handoff-{thread_id(config)}"
     reason = state["decision"]["reasons"][0]
-    payload = {
-        "handoff_id": handoff_id,
-        "lead_id": state["lead_id"],
-        "rule": reason["rule"],
-        "reason": reason["text"],
-        "score": state["decision"]["score"]["total"],
-        "stage": state["decision"]["stage"],
-        "at": state["at"],
-    }
-    status, error = "not_configured", None
-    if ctx.settings.sales_webhook_url:
-        result = notify_sales(
-            ctx.settings.sales_webhook_url, ctx.settings.webhook_secret.get_secret_value(), payload
-        )
-        status, error = ("delivered", None) if result.delivered else ("failed", result.error)
+    payload = _as_json(
+        {
+            "handoff_id": handoff_id,
+            "lead_id": state["lead_id"],
+            "rule": reason["rule"],
+            "reason": reason["text"],
+            "score": state["decision"]["score"]["total"],
+            "stage": state["decision"]["stage"],
+            "at": state["at"],
+        }
+    )
     record_handoff(
         ctx.db,
         handoff_id=handoff_id,
         lead_id=state["lead_id"],
         rule=reason["rule"],
         reason=reason["text"],
-        webhook_status=status,
-        webhook_error=error,
+        payload=payload,
+        webhook_status="queued" if ctx.settings.sales_webhook_url else "not_configured",
         at=ctx.clock(),
     )
+    status = _deliver(ctx, handoff_id)
     # The handoff event puts the lead with sales: the next decision is with_sales.
     ingest_events(
         ctx.db,
@@ -68,3 +68,21 @@ def notify_sales_node(
         "handed_off",
         f"{reason['rule']}: {reason['text']} (webhook {status})",
     )
+
+
+def _deliver(ctx: AgentContext, handoff_id: str) -> str:
+    """Hands the webhook to the executor (status `queued`), or delivers it now when the graph
+    runs without one."""
+    if not ctx.settings.sales_webhook_url:
+        return "not_configured"
+    if ctx.handoffs is None:
+        return deliver_now(ctx, handoff_id)
+    ctx.handoffs.deliver_handoff(handoff_id)
+    return "queued"
+
+
+def _as_json(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload as the webhook's body has it (timestamps as text), so the stored copy gives
+    the same bytes on every attempt."""
+    decoded: dict[str, Any] = json.loads(encode_payload(payload))
+    return decoded

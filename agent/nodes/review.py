@@ -19,6 +19,7 @@ from agent.nodes.common import context_of, finish, server_caller, thread_id
 from agent.state import AgentState
 from agent.store.approvals import (
     AlreadyDecided,
+    DraftAlreadyPending,
     GuardrailsNotOverridden,
     PendingDraft,
     UnstorableAnswer,
@@ -37,24 +38,29 @@ def human_review(
     round_ = state.get("review_round", 0) + 1
     approval_id = f"{thread_id(config)}.{round_}"  # stable when this node re-runs on resume
     draft = state["draft"]
-    open_approval(
-        ctx.db,
-        PendingDraft(
-            approval_id=approval_id,
-            thread_id=thread_id(config),
-            lead_id=state["lead_id"],
-            subject=draft["subject"],
-            body=draft["body"],
-            cited_asset_ids=draft["cited_asset_ids"],
-            lead_facts_used=draft["lead_facts_used"],
-            drafter=draft["drafter"],
-            prompt_version=draft["prompt_version"],
-            playbook_version=ctx.playbook.version,
-            violations=state.get("violations", []),
-            decision=state["decision"],
-            created_at=ctx.clock(),
-        ),
-    )
+    try:
+        open_approval(
+            ctx.db,
+            PendingDraft(
+                approval_id=approval_id,
+                thread_id=thread_id(config),
+                lead_id=state["lead_id"],
+                subject=draft["subject"],
+                body=draft["body"],
+                cited_asset_ids=draft["cited_asset_ids"],
+                lead_facts_used=draft["lead_facts_used"],
+                drafter=draft["drafter"],
+                prompt_version=draft["prompt_version"],
+                playbook_version=ctx.playbook.version,
+                violations=state.get("violations", []),
+                decision=state["decision"],
+                created_at=ctx.clock(),
+            ),
+        )
+    except DraftAlreadyPending as waiting:  # another run of this lead reached review first
+        return Command(
+            goto="__end__", update=finish(ctx, config, dict(state), "blocked", str(waiting))
+        )
     record_run(
         ctx.db,
         thread_id=thread_id(config),

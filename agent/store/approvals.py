@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Literal, cast
 
 from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from agent.errors import NurtureError
 from agent.store.database import Database
@@ -40,6 +41,14 @@ class GuardrailsNotOverridden(NurtureError):
             "still waiting: edit it, ask for changes, or override the failed checks explicitly "
             f"({', '.join(self.rules)})"
         )
+
+
+class DraftAlreadyPending(NurtureError):
+    """Another draft of the lead is already waiting in the inbox (one pending draft per lead)."""
+
+    def __init__(self, approval_id: str) -> None:
+        self.approval_id = approval_id
+        super().__init__(f"a draft is already pending for this lead: {approval_id}")
 
 
 class AlreadyDecided(NurtureError, RuntimeError):
@@ -82,11 +91,19 @@ class PendingDraft:
 
 def open_approval(db: Database, draft: PendingDraft) -> None:
     """Adds the draft to the inbox; a second call for the same id changes nothing (nodes re-run
-    when a graph resumes)."""
+    when a graph resumes). DraftAlreadyPending when another draft of the lead waits: the unique
+    index decides, because a check made when the run was queued can be overtaken by another run
+    reaching review meanwhile."""
     row = {**asdict(draft), "id": draft.approval_id, "status": "pending"}
     del row["approval_id"]
-    with db.session() as session:
-        insert_ignoring_duplicates(session, ApprovalRow, [row])
+    try:
+        with db.session() as session:
+            insert_ignoring_duplicates(session, ApprovalRow, [row])
+    except IntegrityError:
+        waiting = pending(db, lead_id=draft.lead_id, limit=1)
+        if not waiting or waiting[0].id == draft.approval_id:
+            raise  # not the one-pending-draft rule: a real fault
+        raise DraftAlreadyPending(waiting[0].id) from None
 
 
 def get_approval(db: Database, approval_id: str) -> ApprovalRow:

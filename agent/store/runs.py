@@ -109,6 +109,7 @@ def claim_run(
             running_since=at,
             updated_at=at,
             attempts=RunRow.attempts + 1,
+            retry_at=None,
         )
         .execution_options(synchronize_session=False)
     )
@@ -129,6 +130,26 @@ def fail_run(db: Database, thread_id: str, *, error: str, at: datetime) -> None:
             .values(outcome="failed", error=error[:2000], updated_at=at)
             .execution_options(synchronize_session=False)
         )
+
+
+def retry_run_later(
+    db: Database, thread_id: str, *, error: str, at: datetime, retry_at: datetime
+) -> bool:
+    """A run whose job failed and will be run again by the queue: queued again (so the lead
+    keeps its one active run), with the error and when the retry is due. False when it could
+    not be (it is no longer failed, or the lead has another run going meanwhile)."""
+    try:
+        with db.session() as session:
+            retry = (
+                update(RunRow)
+                .where(RunRow.thread_id == thread_id, RunRow.outcome == "failed")
+                .values(outcome="queued", error=error[:2000], retry_at=retry_at, updated_at=at)
+                .execution_options(synchronize_session=False)
+            )
+            done = cast(CursorResult[Any], session.execute(retry)).rowcount
+    except IntegrityError:
+        return False
+    return done == 1
 
 
 def requeue_run(db: Database, thread_id: str, *, at: datetime) -> bool:

@@ -146,6 +146,8 @@ class RunRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
     """Why the last attempt failed."""
+    retry_at: Mapped[datetime | None]
+    """While queued after a failed attempt: when the job queue runs it again."""
 
 
 class ApprovalRow(Base):
@@ -240,15 +242,25 @@ class SendActionRow(Base):
 
 
 class HandoffRow(Base):
+    """A lead handed to sales, and the delivery of its webhook: queued -> retrying (a transient
+    failure, another attempt is scheduled) -> delivered or failed (refused, or no attempt
+    left); not_configured when no webhook URL is set."""
+
     __tablename__ = "handoffs"
 
     id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    """Also the webhook's Idempotency-Key, so the receiver recognises a retried delivery."""
     lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
     rule: Mapped[str] = mapped_column(String(80))
     reason: Mapped[str] = mapped_column(Text)
     webhook_status: Mapped[str] = mapped_column(String(16))
     webhook_error: Mapped[str | None] = mapped_column(Text)
+    """The last failed attempt's error (kept after a later delivery: the trouble stays seen)."""
     created_at: Mapped[datetime]
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JsonDict)
+    """What the webhook is sent: every attempt sends the same bytes."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    delivered_at: Mapped[datetime | None]
 
 
 class ApiKeyRow(Base):

@@ -55,12 +55,15 @@ RETRYABLE_ERRORS: tuple[type[Exception], ...] = (
 @dataclass(frozen=True)
 class WebhookResult:
     """How the hand-off went: `status` is the last HTTP status (None when no answer came),
-    `error` says what went wrong (None when delivered), `attempts` counts the requests made."""
+    `error` says what went wrong (None when delivered), `attempts` counts the requests made,
+    `retryable` says whether the same request may succeed later (a connection error, a timeout,
+    429, 5xx) or would be refused again."""
 
     delivered: bool
     status: int | None
     error: str | None
     attempts: int = 1
+    retryable: bool = False
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -111,7 +114,8 @@ def notify_sales(
             response = retrying(client.post, url, content=body, headers=headers)
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        return WebhookResult(False, None, error, _attempts(retrying))
+        retryable = isinstance(exc, RETRYABLE_ERRORS)
+        return WebhookResult(False, None, error, _attempts(retrying), retryable)
     return _result(response, _attempts(retrying))
 
 
@@ -151,7 +155,7 @@ def _result(response: httpx.Response, attempts: int) -> WebhookResult:
     if response.is_success:
         return WebhookResult(True, response.status_code, None, attempts)
     error = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
-    return WebhookResult(False, response.status_code, error, attempts)
+    return WebhookResult(False, response.status_code, error, attempts, _is_transient(response))
 
 
 def _json_default(value: object) -> str:
