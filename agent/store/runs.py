@@ -56,11 +56,7 @@ def queue_run(
         with db.session() as session:
             if session.get(LeadRow, lead_id) is None:
                 raise NurtureError(f"no lead with id '{lead_id}'")
-            waiting = session.scalar(
-                select(ApprovalRow.id)
-                .where(ApprovalRow.lead_id == lead_id, ApprovalRow.status == "pending")
-                .limit(1)
-            )
+            waiting = pending_draft(db, lead_id)
             if waiting is not None:
                 raise DraftRefused(f"a draft for this lead is waiting for approval: {waiting}")
             session.add(
@@ -76,11 +72,25 @@ def queue_run(
             )
     except IntegrityError as exc:
         active = active_run(db, lead_id)
-        if active is None:  # it ended meanwhile, or the row broke another rule: say which
-            raise DraftRefused(f"cannot queue a draft run for '{lead_id}': {exc.orig}") from exc
-        raise DraftRefused(
-            f"a draft run for this lead is already {active.outcome}: {active.thread_id}"
-        ) from exc
+        if active is not None:
+            raise DraftRefused(
+                f"a draft run for this lead is already {active.outcome}: {active.thread_id}"
+            ) from exc
+        # the run that won has already reached the inbox (a loaded machine, a quick drafter)
+        waiting = pending_draft(db, lead_id)
+        if waiting is not None:
+            raise DraftRefused(f"a draft for this lead is waiting for approval: {waiting}") from exc
+        raise DraftRefused(f"cannot queue a draft run for '{lead_id}': {exc.orig}") from exc
+
+
+def pending_draft(db: Database, lead_id: str) -> str | None:
+    """The id of the lead's draft waiting for approval, if one is."""
+    with db.session() as session:
+        return session.scalar(
+            select(ApprovalRow.id)
+            .where(ApprovalRow.lead_id == lead_id, ApprovalRow.status == "pending")
+            .limit(1)
+        )
 
 
 def active_run(db: Database, lead_id: str) -> RunRow | None:
