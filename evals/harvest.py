@@ -143,7 +143,7 @@ def case_from_approval(db: Database, row: ApprovalRow) -> HarvestedCase:
         expect["content_kinds"] = list(content["kinds"])
     return HarvestedCase.model_validate(
         {
-            "id": case_id(row.id),
+            "id": case_id(row.id, row.lead_id),
             "description": _description(row, lead),
             "lead": _lead_in(lead),
             "events": [_event_in(e, anchor) for e in events],
@@ -154,10 +154,11 @@ def case_from_approval(db: Database, row: ApprovalRow) -> HarvestedCase:
     )
 
 
-def case_id(approval_id: str) -> str:
-    """A suite-safe id: readable, and unique through a hash of the original (lower-casing and
-    replacing characters could otherwise make two approvals one case)."""
-    slug = _UNSAFE_ID.sub("-", approval_id.lower()).strip("-.")[:60]
+def case_id(approval_id: str, lead_id: str) -> str:
+    """A suite-safe id: readable through the lead's id (approval ids are UUIDs), and unique
+    through a hash of the approval id (lower-casing and replacing characters in the lead's id
+    could otherwise make two cases one)."""
+    slug = _UNSAFE_ID.sub("-", lead_id.lower()).strip("-.")[:60]
     digest = hashlib.sha256(approval_id.encode("utf-8")).hexdigest()[:8]
     return f"harvest-{slug}-{digest}" if slug else f"harvest-{digest}"
 

@@ -74,7 +74,7 @@ def test_an_edited_draft_becomes_a_case_that_loads_back(world: World, tmp_path: 
         core.thresholds,
     )
     [case] = suite.cases
-    assert case.id == case_id(edited_id) and case.id.startswith("harvest-l1-")
+    assert case.id == case_id(edited_id, "L1") and case.id.startswith("harvest-l1-")
     assert case.reference.subject == EDITED_SUBJECT
     assert case.reference.body == approved_body
     assert case.lead.id == "L1" and case.lead.company == "Northwind Freight"
@@ -193,9 +193,12 @@ def test_durations_use_the_suite_syntax(delta: timedelta, text: str) -> None:
 
 
 def test_case_ids_are_suite_safe_and_distinct() -> None:
-    assert case_id("L1:ab12.1") != case_id("l1:ab12.1")
-    assert case_id("L1:ab12.1").startswith("harvest-l1-ab12.1-")
-    assert len(case_id("X" * 500)) <= 80
+    approval = "3f962710-7a4e-4dfb-8677-572df9a65e8c.1"
+    other = "9b1c0c52-2f4e-4a8e-9d0b-0d6a1d3e7f10.1"
+    assert case_id(approval, "L1") != case_id(other, "l1")  # the slugs alone would be equal
+    assert case_id(approval, "L1") != case_id(approval.replace(".1", ".2"), "L1")
+    assert case_id(approval, "L1").startswith("harvest-l1-")
+    assert len(case_id(approval, "X" * 500)) <= 80
 
 
 # --- edit distance -------------------------------------------------------------------------------
