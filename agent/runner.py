@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import TypedDict
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command, StateSnapshot
+from typing_extensions import Unpack
 
 from agent.context import AgentContext
 from agent.errors import NurtureError
@@ -17,6 +19,15 @@ from agent.store.answers import claim_answer, claimed_response
 from agent.store.approvals import ANSWERING, Answer, get_approval
 from agent.store.runs import get_run
 from agent.store.schema import ApprovalRow
+
+
+class AnswerDetails(TypedDict, total=False):
+    """What an answer may carry besides its kind and who gave it (see `NurtureAgent.claim`)."""
+
+    feedback: str | None
+    subject: str | None
+    body: str | None
+    override_guardrails: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,22 +65,11 @@ class NurtureAgent:
         answer: Answer,
         *,
         by: str,
-        feedback: str | None = None,
-        subject: str | None = None,
-        body: str | None = None,
-        override_guardrails: bool = False,
+        **details: Unpack[AnswerDetails],
     ) -> RunResult:
         """Claims the answer and resumes the waiting thread with it, in this process (see
         `claim` and `resume_answered`)."""
-        self.claim(
-            approval_id,
-            answer,
-            by=by,
-            feedback=feedback,
-            subject=subject,
-            body=body,
-            override_guardrails=override_guardrails,
-        )
+        self.claim(approval_id, answer, by=by, **details)
         return self.resume_answered(approval_id)
 
     def claim(
