@@ -24,6 +24,8 @@ class Lead:
     attributes: Mapping[str, Any] = field(default_factory=dict)
     do_not_contact: bool = False
     """Whatever was passed, true when an attribute says do-not-contact (agent.contact)."""
+    owner: str | None = None
+    """The lead's owner in the CRM, when one was imported."""
 
     def __post_init__(self) -> None:
         # every Lead (stored, imported, replayed) decides on the same answer as the store shows
@@ -38,6 +40,7 @@ class Lead:
             "name": self.name,
             "company": self.company,
             "do_not_contact": self.do_not_contact,
+            "owner": self.owner,
         }
 
 

@@ -7,7 +7,13 @@ from sqlalchemy import text
 
 from agent.playbook import Playbook
 from agent.store import Database
-from agent.store.leads import leads_named_query, other_leads_named, upsert_leads
+from agent.store.leads import (
+    lead_ids_by_email,
+    leads_named_query,
+    load_lead,
+    other_leads_named,
+    upsert_leads,
+)
 
 LEADS = [
     {"id": "L1", "email": "dana@northwind.example", "name": "Dana Reyes", "company": "Northwind"},
@@ -43,3 +49,17 @@ def test_the_lookup_reads_the_name_and_company_indexes(db: Database, playbook: P
             plan = "\n".join(str(row[0]) for row in connection.execute(text(f"EXPLAIN {query}")))
     assert "ix_leads_name" in plan, plan
     assert "ix_leads_company" in plan, plan
+
+
+def test_leads_are_found_by_email_in_any_case(db: Database, playbook: Playbook) -> None:
+    upsert_leads(db, [*LEADS, {"id": "L5", "email": "Kim@Acme.example", "name": "Kim 2"}], playbook)
+    found = lead_ids_by_email(db, ["KIM@acme.example", "dana@northwind.example ", "nobody@x.io"])
+    assert found == {"kim@acme.example": ["L3", "L5"], "dana@northwind.example": ["L1"]}
+    assert lead_ids_by_email(db, []) == {}
+
+
+def test_a_lead_keeps_its_crm_owner(db: Database, playbook: Playbook) -> None:
+    upsert_leads(db, [{**LEADS[0], "owner": " rep@routewise.example "}], playbook)  # type: ignore[dict-item]
+    lead = load_lead(db, "L1")
+    assert lead is not None and lead.owner == "rep@routewise.example"
+    assert lead.facts()["owner"] == "rep@routewise.example"

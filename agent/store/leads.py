@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +15,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 
 from agent.contact import says_do_not_contact
 from agent.playbook import Playbook, fingerprint
@@ -43,6 +43,11 @@ class LeadFields(BaseModel):
     attributes: dict[str, AttributeValue] = Field(
         default_factory=dict, description="industry, employees, title, country, ..."
     )
+    owner: str | None = Field(
+        default=None,
+        max_length=320,
+        description="The lead's owner in the CRM (a rep's email or name): hand-offs go to them.",
+    )
     do_not_contact: bool = Field(
         default=False,
         description="Also true when an attribute says so (do_not_contact, unsubscribed, "
@@ -57,7 +62,7 @@ class LeadFields(BaseModel):
 
     # before pydantic's own checks: they would refuse a lone surrogate without a usable reason
     # (and once per member of AttributeValue), and let NUL through to PostgreSQL
-    @field_validator("email", "name", "company", mode="before")
+    @field_validator("email", "name", "company", "owner", mode="before")
     @classmethod
     def _storable_text(cls, value: object) -> object:
         return storable_text(value)
@@ -95,7 +100,13 @@ class LeadIn(LeadFields):
 
     def to_lead(self) -> Lead:
         return Lead(
-            self.id, str(self.email), self.name, self.company, self.attributes, self.do_not_contact
+            self.id,
+            str(self.email),
+            self.name,
+            self.company,
+            self.attributes,
+            self.do_not_contact,
+            self.owner,
         )
 
 
@@ -138,7 +149,33 @@ def load_lead(db: Database, lead_id: str) -> Lead | None:
 
 
 def row_to_lead(row: LeadRow) -> Lead:
-    return Lead(row.id, row.email, row.name, row.company, row.attributes, row.do_not_contact)
+    return Lead(
+        row.id, row.email, row.name, row.company, row.attributes, row.do_not_contact, row.owner
+    )
+
+
+def lead_ids_by_email(db: Database, emails: Iterable[str]) -> dict[str, list[str]]:
+    """The ids of the leads with each address, compared case-insensitively (keys are lower
+    case). An address missing from the result names no lead; two ids mean it is ambiguous."""
+    wanted = {email.strip().lower() for email in emails if email and email.strip()}
+    found: dict[str, list[str]] = {}
+    if not wanted:
+        return found
+    with db.session() as session:
+        for chunk in _chunks(sorted(wanted), 500):
+            rows = session.execute(
+                select(func.lower(LeadRow.email), LeadRow.id)
+                .where(func.lower(LeadRow.email).in_(chunk))
+                .order_by(LeadRow.id)
+            )
+            for email, lead_id in rows:
+                found.setdefault(email, []).append(lead_id)
+    return found
+
+
+def _chunks(values: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def all_lead_ids(db: Database) -> list[str]:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -65,6 +66,8 @@ class LeadRow(Base):
 
     id: Mapped[str] = mapped_column(String(128), primary_key=True)
     email: Mapped[str] = mapped_column(String(320))
+    # the rep who owns the lead in the CRM: hand-off routing and the reps' filters read it
+    owner: Mapped[str | None] = mapped_column(String(320), index=True)
     # indexed for the guardrail that looks up other leads' names and companies in every draft
     name: Mapped[str | None] = mapped_column(String(200), index=True)
     company: Mapped[str | None] = mapped_column(String(200), index=True)
@@ -75,6 +78,10 @@ class LeadRow(Base):
     derived_by: Mapped[str | None] = mapped_column(String(16), index=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+# events and Segment messages may name their lead by address, in any letter case
+Index("ix_leads_email_lower", func.lower(LeadRow.email))
 
 
 class EventRow(Base):
