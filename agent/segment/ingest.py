@@ -1,0 +1,1 @@
+"""Segment messages into leads, events, pending anonymous events and rejections."""
