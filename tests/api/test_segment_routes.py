@@ -55,10 +55,13 @@ class Segment:
 @pytest.fixture
 def segment(settings: Settings) -> Iterator[Segment]:
     settings = settings.model_copy(update={"auth_failures_per_minute": FAILURE_LIMIT})
+    assert settings.database_url is not None
     db = Database(settings.database_url)
     db.migrate()
     now = datetime.now(UTC)
-    keys = {role: create_key(db, name=f"{role}-1", role=role, at=now) for role in ROLES}
+    keys: dict[str, str] = {
+        role: create_key(db, name=f"{role}-1", role=role, at=now) for role in ROLES
+    }
     with TestClient(create_app(settings)) as client:
         yield Segment(client, db, keys)
 
@@ -293,3 +296,11 @@ def test_a_body_that_is_not_json_is_400_naming_why(segment: Segment) -> None:
     )
     assert answer.status_code == 400
     assert "JSON" in answer.text
+
+
+def test_errors_carry_segment_code_and_message(segment: Segment) -> None:
+    # rudder-sdk-python reads `code`: without it a 401 looks like a network failure, retried
+    answer = segment.post("track", {"type": "track"}, key="nk_000000000000_wrong")
+    assert answer.status_code == 401
+    assert answer.json()["code"] == "unauthorized"
+    assert "write key" in answer.json()["message"]
