@@ -30,6 +30,9 @@ REASONS: dict[str, str] = {
 """Reason code → what it means. The codes are /metrics labels: keep the set small and fixed."""
 
 
+MAX_KEPT_MESSAGE = 32 * 1024  # Segment's own limit for one message
+
+
 @dataclass(frozen=True, slots=True)
 class Rejected:
     source: str
@@ -93,9 +96,9 @@ def _row(item: Rejected, at: datetime) -> dict[str, Any]:
 
 
 def _storable_message(message: object) -> dict[str, Any] | None:
-    """The message as sent, when the store can keep it (an object without NUL, lone
-    surrogates or NaN); otherwise only the reason is kept."""
-    if not isinstance(message, Mapping):
+    """The message as sent, when the store can keep it (an object of at most Segment's 32 KB,
+    without NUL, lone surrogates or NaN); otherwise only the reason is kept."""
+    if not isinstance(message, Mapping) or len(_json(message)) > MAX_KEPT_MESSAGE:
         return None
     try:
         return dict(storable_json(dict(message)))
@@ -104,4 +107,7 @@ def _storable_message(message: object) -> dict[str, Any] | None:
 
 
 def _json(value: object) -> str:
-    return json.dumps(value, sort_keys=True, default=str, ensure_ascii=True)
+    try:
+        return json.dumps(value, sort_keys=True, default=str, ensure_ascii=True)
+    except (RecursionError, ValueError):  # nested too deeply: too big to keep anyway
+        return "x" * (MAX_KEPT_MESSAGE + 1)
