@@ -141,3 +141,31 @@ def test_rejections_are_kept_once_with_their_reason(db: Database, playbook: Play
     reasons = {row.message_id: row.reason for row in list_rejections(db)}
     assert "future" in (reasons["r3"] or "")
     assert "traits.email" in (reasons["r4"] or "")
+
+
+def test_an_alias_before_the_lead_exists_hands_the_kept_events_to_the_new_id(
+    db: Database, playbook: Playbook
+) -> None:
+    page = {
+        "type": "page",
+        "messageId": "p-early",
+        "anonymousId": "anon-9",
+        "properties": {"url": "https://x.example/roi-calculator"},
+        "timestamp": at(40),
+    }
+    alias = {"type": "alias", "messageId": "al-1", "previousId": "anon-9", "userId": "u-9"}
+    report = ingest_segment_messages(db, [page, alias], playbook, now=NOW)
+    assert report.pending == 1 and report.rejected == 1  # the alias names no lead yet: said so
+    [rejection] = list_rejections(db)
+    assert "1 kept event" in rejection.reason and "u-9" in rejection.reason
+
+    # identify names only the userId, not the anonymousId: the page still reaches the lead
+    identify = {
+        "type": "identify",
+        "messageId": "id-9",
+        "userId": "u-9",
+        "traits": {"email": "nine@x.example"},
+        "timestamp": at(1),
+    }
+    ingest_segment_messages(db, [identify], playbook, now=NOW)
+    assert signals(db, "u-9") == [("p-early", "roi_calculator_used")]
