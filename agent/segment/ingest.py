@@ -22,6 +22,7 @@ from agent.store.database import Database
 from agent.store.identities import (
     IdKind,
     forget_pending,
+    hand_pending_to,
     is_stored_event,
     keep_pending,
     lead_exists,
@@ -203,17 +204,21 @@ class _Run:
     def _alias(self, message: Message, raw: object) -> None:
         previous, user = message.previous_id, message.user_id
         lead_id = self._lead_named(user) or self._lead_named(previous)
-        if lead_id is None:
+        if lead_id is None and previous is not None and user is not None:
+            moved = hand_pending_to(self.db, previous, user)
             self._reject(
                 raw,
                 "alias",
                 Rejection(
                     "unknown_identity",
                     f"alias: neither userId '{user}' nor previousId '{previous}' names a lead "
-                    "yet (an identify with an email creates the lead)",
+                    f"yet (an identify with an email creates the lead); {moved} kept "
+                    f"event(s) under '{previous}' now wait for '{user}'",
                 ),
             )
             return
+        if lead_id is None:
+            return  # read_message refuses an alias without both ids
         self.report.identified += 1
         # previousId may have been an anonymousId or an earlier userId: it stands for both
         self._link_and_attach(lead_id, anonymous=[previous], users=[previous, user, lead_id])

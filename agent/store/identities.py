@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 
 from agent.store.database import Database
 from agent.store.schema import EventRow, IdentityLinkRow, LeadRow, PendingEventRow
@@ -66,6 +66,20 @@ def pending_for(
     )
     with db.session() as session:
         return list(session.scalars(query))
+
+
+def hand_pending_to(db: Database, previous: str, user_id: str) -> int:
+    """Events kept under `previous` (an anonymousId or userId) now wait for `user_id`: an alias
+    said they are the same person before any lead was known. Returns how many."""
+    with db.session() as session:
+        moved = session.execute(
+            update(PendingEventRow)
+            .where(
+                or_(PendingEventRow.anonymous_id == previous, PendingEventRow.user_id == previous)
+            )
+            .values(user_id=user_id[:200])
+        )
+        return int(getattr(moved, "rowcount", 0) or 0)
 
 
 def forget_pending(db: Database, event_ids: Iterable[str]) -> None:
