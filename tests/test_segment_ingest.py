@@ -169,3 +169,29 @@ def test_an_alias_before_the_lead_exists_hands_the_kept_events_to_the_new_id(
     }
     ingest_segment_messages(db, [identify], playbook, now=NOW)
     assert signals(db, "u-9") == [("p-early", "roi_calculator_used")]
+
+
+def test_a_page_whose_url_cannot_be_parsed_is_kept_without_a_path(
+    db: Database, playbook: Playbook
+) -> None:
+    ingest_segment_messages(
+        db,
+        [
+            {
+                "type": "identify",
+                "messageId": "i",
+                "userId": "u",
+                "traits": {"email": "u@x.example"},
+            },
+            {
+                "type": "page",
+                "messageId": "bad-url",
+                "userId": "u",
+                "properties": {"url": "http://[::1/pricing"},
+                "timestamp": at(1),
+            },
+        ],
+        playbook,
+        now=NOW,
+    )
+    assert signals(db, "u") == [("bad-url", "site_visit")]
