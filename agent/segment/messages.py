@@ -153,9 +153,10 @@ def page_properties(envelope: Envelope, context: Mapping[str, Any]) -> dict[str,
     page = context.get("page") if isinstance(context.get("page"), Mapping) else {}
     properties = dict(envelope.properties)
     url = properties.get("url") or (page or {}).get("url")
-    if isinstance(url, str) and url.strip():
+    path = _path_of(url) if isinstance(url, str) else None
+    if isinstance(url, str) and path is not None:
         properties["url"] = url.strip()
-        properties["path"] = urlsplit(url.strip()).path or "/"
+        properties["path"] = path
     elif not isinstance(properties.get("path"), str) and isinstance((page or {}).get("path"), str):
         properties["path"] = (page or {})["path"]
     for key in ("name", "category"):
@@ -163,6 +164,16 @@ def page_properties(envelope: Envelope, context: Mapping[str, Any]) -> dict[str,
         if value and key not in properties:
             properties[key] = value
     return properties
+
+
+def _path_of(url: str) -> str | None:
+    """The URL's path ("/" for a bare host); None for no URL or one that cannot be parsed."""
+    if not url.strip():
+        return None
+    try:
+        return urlsplit(url.strip()).path or "/"
+    except ValueError:  # e.g. an unclosed IPv6 bracket: kept as sent, no path taken from it
+        return None
 
 
 def _is_kind(value: str) -> TypeGuard[Kind]:
