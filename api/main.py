@@ -26,10 +26,12 @@ from api.routes import (
     content,
     events,
     health,
+    ingest_rejections,
     leads,
     metrics,
     pages,
     playbook,
+    segment,
     sends,
 )
 from api.schemas import SERVER_ERROR
@@ -82,7 +84,20 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
     app.add_middleware(RequestIdMiddleware)  # outermost: it answers what fails inside
     app.add_exception_handler(RequestValidationError, validation_failed)
     app.add_exception_handler(StarletteHTTPException, http_error)
-    for router in (health, metrics, leads, events, approvals, sends, content, playbook, pages):
+    routers = (
+        health,
+        metrics,
+        leads,
+        events,
+        segment,
+        ingest_rejections,
+        approvals,
+        sends,
+        content,
+        playbook,
+        pages,
+    )
+    for router in routers:
         app.include_router(router.router)
     app.mount("/static", pages.static_files(), name="static")
     return app

@@ -332,3 +332,16 @@ AUTH_ERRORS = errors(401, 403, 429)
 SERVER_ERROR: dict[int | str, dict[str, Any]] = {
     500: {"model": ServerErrorOut, "description": "The service failed; quote the request_id"}
 }
+
+
+class RejectionOut(BaseModel):
+    """A message answered 200 but not stored (Segment clients never read the body)."""
+
+    id: str
+    source: str = Field(description="Where it came from: segment.")
+    message_id: str | None
+    kind: str | None = Field(description="The message's type as sent: track, page, identify...")
+    reason_code: str = Field(description="unmapped_event, invalid_message, unknown_lead, ...")
+    reason: str
+    message: dict[str, Any] | None = Field(description="The message as sent, when storable.")
+    received_at: datetime

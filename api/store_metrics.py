@@ -1,6 +1,7 @@
 """Gauges read from the database when /metrics is scraped, so every replica reports the same
-cluster-wide figures: jobs in the queue by queue and state (PostgreSQL), runs by outcome. One
-grouped query each; nothing is kept in memory between scrapes."""
+cluster-wide figures: jobs in the queue by queue and state (PostgreSQL), runs by outcome,
+rejected Segment messages by reason and events waiting for their lead. One grouped query each;
+nothing is kept in memory between scrapes."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from agent.store.database import Database
+from agent.store.identities import pending_count
+from agent.store.rejections import rejection_counts
 from agent.store.schema import RunRow
 
 
@@ -30,6 +33,7 @@ class StoreCounts(Collector):
         for outcome, count in counted:
             runs.add_metric([outcome], count)
         yield runs
+        yield from self._ingest()
         if not self.queue:
             return
         from agent.jobs.inspect import job_counts
@@ -42,6 +46,24 @@ class StoreCounts(Collector):
         for (queue, state), count in sorted(job_counts(self.db).items()):
             jobs.add_metric([queue, state], count)
         yield jobs
+
+    def _ingest(self) -> Iterator[GaugeMetricFamily]:
+        # a Segment client never reads why a message was not stored: these are where it shows
+        rejected = GaugeMetricFamily(
+            "nurture_ingest_rejections",
+            "Messages answered 200 but not stored, by source and reason (see `nurture ingest "
+            "rejections`).",
+            labels=["source", "reason"],
+        )
+        for (source, reason), count in sorted(rejection_counts(self.db).items()):
+            rejected.add_metric([source, reason], count)
+        yield rejected
+        yield GaugeMetricFamily(
+            "nurture_pending_events",
+            "Events kept under an anonymousId or unknown userId until identify or alias names "
+            "their lead.",
+            value=pending_count(self.db),
+        )
 
 
 def store_registry(db: Database, *, queue: bool) -> CollectorRegistry:

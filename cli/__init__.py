@@ -18,6 +18,7 @@ from cli.common import err_console
 COMMANDS: dict[str, tuple[str, str]] = {
     "playbook": ("cli.playbook_cmd", "app"),
     "import": ("cli.import_cmd", "app"),
+    "ingest": ("cli.ingest_cmd", "app"),
     "content": ("cli.content_cmd", "app"),
     "keys": ("cli.keys_cmd", "app"),
     "eval": ("cli.eval_cmd", "app"),

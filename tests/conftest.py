@@ -85,6 +85,9 @@ def db(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:  # noqa:
     database = Database(url)
     database.migrate()
     with database.engine.begin() as conn:
-        conn.execute(text("TRUNCATE lead_scores, events, leads CASCADE"))
+        # tables with no foreign key to leads are not reached by CASCADE: named too
+        conn.execute(
+            text("TRUNCATE lead_scores, events, leads, pending_events, ingest_rejections CASCADE")
+        )
     yield database
     database.dispose()

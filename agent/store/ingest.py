@@ -159,6 +159,13 @@ def derived_event_id(event: EventIn) -> str:
     return "h-" + hashlib.sha256(body.encode()).hexdigest()[:32]
 
 
+def event_rejection(raw: object, playbook: Playbook, now: datetime) -> str | None:
+    """Why this event would be rejected whatever its lead (its shape, its time, its type), or
+    None: for events kept until their lead is known, which must not wait for nothing."""
+    outcome = _check(0, raw, playbook, now)
+    return outcome.reason if isinstance(outcome, ItemResult) else None
+
+
 def _check(
     index: int, raw: object, playbook: Playbook, now: datetime
 ) -> ItemResult | tuple[EventIn, str]:

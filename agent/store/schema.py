@@ -311,3 +311,51 @@ class PlaybookVersionRow(Base):
     text: Mapped[str] = mapped_column(Text)
     activated_by: Mapped[str] = mapped_column(String(120))
     activated_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class PendingEventRow(Base):
+    """An event whose lead is not known yet (a Segment message under an anonymousId, or a
+    userId no lead has): kept until an identify or alias names the lead, then moved to
+    `events` under the same id."""
+
+    __tablename__ = "pending_events"
+
+    id: Mapped[str] = mapped_column(String(160), primary_key=True)
+    anonymous_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    user_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    type: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[datetime]
+    properties: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    received_at: Mapped[datetime]
+
+
+class IdentityLinkRow(Base):
+    """Which lead a Segment anonymousId or userId stands for, once an identify or alias said
+    so: later messages under that id go straight to the lead."""
+
+    __tablename__ = "identity_links"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    """anonymous or user."""
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    linked_at: Mapped[datetime]
+
+
+class IngestRejectionRow(Base):
+    """A message we answered 200 but could not store (Segment clients never read the body):
+    kept with its reason, counted in /metrics, listed by `nurture ingest rejections`."""
+
+    __tablename__ = "ingest_rejections"
+    __table_args__ = (Index("ix_ingest_rejections_source_reason", "source", "reason_code"),)
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    """source:messageId, so a retried flush records a rejection once."""
+    source: Mapped[str] = mapped_column(String(32))
+    message_id: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str | None] = mapped_column(String(32))
+    """The message's type (track, page, identify, ...), as sent."""
+    reason_code: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    message: Mapped[dict[str, Any] | None] = mapped_column(JsonDict)
+    received_at: Mapped[datetime] = mapped_column(index=True)

@@ -34,6 +34,13 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/leads/{lead_id:id}/sends"): READ,
     ("POST", "/v1/events"): {"admin", "ingest"},
     ("POST", "/v1/events/batch"): {"admin", "ingest"},
+    ("GET", "/v1/ingest/rejections"): {"admin", "ingest", "marketer"},
+    # the Segment Tracking API: the write key is an ingest key
+    ("POST", "/segment/v1/batch"): {"admin", "ingest"},
+    ("POST", "/segment/v1/track"): {"admin", "ingest"},
+    ("POST", "/segment/v1/identify"): {"admin", "ingest"},
+    ("POST", "/segment/v1/page"): {"admin", "ingest"},
+    ("POST", "/segment/v1/alias"): {"admin", "ingest"},
     ("GET", "/v1/approvals"): READ,
     ("GET", "/v1/approvals/{approval_id:id}"): READ,
     ("POST", "/v1/approvals/{approval_id:id}/decision"): {"admin", "marketer"},
@@ -122,7 +129,7 @@ def test_every_route_for_every_role(service: Service, role: str | None) -> None:
         else:
             response = service.call(method, path, role, **kwargs)
         allowed = POLICY[(method, template)]
-        page = not template.startswith(("/v1", "/metrics"))
+        page = not template.startswith(("/v1", "/metrics", "/segment"))
         if role is None or role == WRONG_KEY:
             expected = {303} if page else {401}
         elif role not in allowed:
