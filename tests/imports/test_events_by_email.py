@@ -88,5 +88,7 @@ def test_an_id_less_event_by_address_is_stored_once(db: Database, playbook: Play
     upsert_leads(db, LEADS[:1], playbook)
     event = {"lead_email": "dana@northwind.example", "type": "page_view", "occurred_at": WHEN}
     first = ingest_events(db, [event], playbook, now=NOW)
-    second = ingest_events(db, [{**event, "lead_email": "DANA@northwind.example"}], playbook, now=NOW)
+    second = ingest_events(
+        db, [{**event, "lead_email": "DANA@northwind.example"}], playbook, now=NOW
+    )
     assert (first.results[0].status, second.results[0].status) == ("stored", "duplicate")

@@ -34,7 +34,9 @@ def test_a_url_on_another_page_is_still_a_site_visit(playbook: Playbook) -> None
 
 
 def test_utm_values_of_the_query_can_be_used_in_conditions(playbook: Playbook) -> None:
-    newsletter = PropertyCondition.model_validate({"property": "utm_source", "equals": "newsletter"})
+    newsletter = PropertyCondition.model_validate(
+        {"property": "utm_source", "equals": "newsletter"}
+    )
     pricing = playbook.event_mappings[0]
     tuned = playbook.model_copy(
         update={
@@ -66,4 +68,3 @@ def test_a_non_marketing_contact_is_not_nurtured(playbook: Playbook) -> None:
     assert nurtured.action == "send_email"
     lead_ = decide_now(playbook, [ev("webinar_attended", 3)], lead(lifecycle_stage="lead"))
     assert lead_.action == "send_email"
-
