@@ -37,7 +37,7 @@ def decisions(records: Records, playbook: Playbook, now: datetime) -> list[Decis
     by_lead: dict[str, list[Event]] = defaultdict(list)
     for raw in events:
         e = EventIn.model_validate(raw)
-        assert e.id is not None
+        assert e.id is not None and e.lead_id is not None  # the demo names leads by id
         by_lead[e.lead_id].append(Event(e.id, e.lead_id, e.type, e.occurred_at, e.properties))
     return [
         decide(LeadIn.model_validate(raw).to_lead(), by_lead[raw["id"]], playbook, now)
