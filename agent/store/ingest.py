@@ -35,6 +35,7 @@ from agent.store.values import (
     storable_text,
 )
 from agent.timeline import classify, signal_points
+from agent.web_urls import with_url_parts
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 _LOOKUP_CHUNK = 900  # stays under SQLite's bound-parameter limit
@@ -333,7 +334,8 @@ def _row(
         "lead_id": lead_id,
         "type": event.type,
         "occurred_at": event.occurred_at,
-        "properties": event.properties,
+        # stored as the rules read them: a URL's path in `path`, its utm_* values beside it
+        "properties": dict(with_url_parts(event.properties)),
         "received_at": now,
         "signal": signal,
         "points": signal_points(signal, event.properties, playbook),

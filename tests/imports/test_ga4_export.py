@@ -8,6 +8,7 @@ import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -36,7 +37,7 @@ def rejected_lines(out: str) -> dict[int, str]:
     return {int(n): reason.strip() for n, reason in re.findall(r"│ (\d+)\s+│ (.+?)\s*│", out)}
 
 
-def stored_events() -> dict[str, tuple[str, datetime, dict[str, object]]]:
+def stored_events() -> dict[str, tuple[str, str, datetime, dict[str, Any]]]:
     with open_database().session() as session:
         rows = session.execute(
             select(
@@ -47,7 +48,9 @@ def stored_events() -> dict[str, tuple[str, datetime, dict[str, object]]]:
                 EventRow.properties,
             )
         ).all()
-    return {row.id: (row.lead_id, row.signal, row.occurred_at, row.properties) for row in rows}  # type: ignore[misc]
+    return {
+        row.id: (row.lead_id, row.signal or "", row.occurred_at, row.properties) for row in rows
+    }
 
 
 def test_ga4_events_import_by_email_in_berlin_time_and_score_pricing_views(
