@@ -222,3 +222,12 @@ def test_the_readme_jsonl_example_pastes_as_is(
         code, out, err = run_nurture(monkeypatch, capsys, "import", kind, str(file))
         assert code == 0, out + err
     assert all(json.loads(line) for line in block.splitlines())
+
+
+def test_a_jsonl_file_with_a_byte_order_mark(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = tmp_path / "leads.jsonl"
+    file.write_bytes(b"\xef\xbb\xbf" + json.dumps({"id": "L1", "email": "a@b.example"}).encode())
+    code, out, err = run_nurture(monkeypatch, capsys, "import", "leads", str(file))
+    assert code == 0 and "1 leads stored" in out, out + err
