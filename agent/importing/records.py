@@ -70,7 +70,8 @@ NOT_UTF8 = "not valid UTF-8 (save the file as UTF-8)"
 
 
 def _jsonl(path: Path, kind: Kind, zone: tzinfo | None) -> Iterator[Line]:
-    with path.open(encoding="utf-8", errors="surrogateescape") as handle:
+    # utf-8-sig: a byte-order mark (Windows editors write one) is not part of the first object
+    with path.open(encoding="utf-8-sig", errors="surrogateescape") as handle:
         for number, text in enumerate(handle, start=1):
             if not text.strip():
                 continue
