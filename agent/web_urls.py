@@ -17,7 +17,8 @@ URL = "url"
 def with_url_parts(properties: Mapping[str, Any]) -> Mapping[str, Any]:
     """`properties` with `path` reduced to the URL's path (from `path` or else `url`) and each
     `utm_*` value of the query added, unless the event already carries one of that name. The
-    full address stays in `url`. Properties without a URL come back unchanged (the same object)."""
+    address as sent stays in `url` (unless the event has a `url` of its own). Properties
+    without a URL come back unchanged (the same object)."""
     raw = properties.get(PATH)
     if not _looks_like_url(raw):
         raw = properties.get(URL) if raw is None else None
@@ -31,8 +32,7 @@ def with_url_parts(properties: Mapping[str, Any]) -> Mapping[str, Any]:
         if name.lower().startswith("utm_")
     }
     seen[PATH] = parts.path or "/"
-    if parts.scheme or parts.netloc:
-        seen[URL] = raw.strip()
+    seen[URL] = raw.strip()  # nothing of what was sent is lost (`/pricing?plan=pro` too)
     # the event's own values win over what is read from its URL, except the path it names
     return {**seen, **properties, PATH: seen[PATH]}
 

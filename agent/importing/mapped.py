@@ -119,7 +119,10 @@ def _unmapped(
     mapping: LeadsMapping | EventsMapping, header: list[str], targets: list[_Target]
 ) -> list[str]:
     used = {column for target in targets for column in target.columns}
-    used |= {find_column([name], header) for name in [*mapping.ignore, *mapping.skip]} - {None}  # type: ignore[arg-type]
+    for name in [*mapping.ignore, *mapping.skip]:
+        column = find_column([name], header)
+        if column is not None:
+            used.add(column)
     return [column for column in header if column not in used]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from agent.playbook import Playbook
 from agent.playbook.models import EventMapping, PropertyCondition
 from agent.timeline import classify
+from agent.web_urls import with_url_parts
 from tests.utils.timelines import decide_now, ev, lead, rules_of
 
 PRICING_URL = "https://routewise.example/pricing?utm_source=newsletter&utm_campaign=nov"
@@ -68,3 +69,14 @@ def test_a_non_marketing_contact_is_not_nurtured(playbook: Playbook) -> None:
     assert nurtured.action == "send_email"
     lead_ = decide_now(playbook, [ev("webinar_attended", 3)], lead(lifecycle_stage="lead"))
     assert lead_.action == "send_email"
+
+
+def test_what_an_event_sent_is_kept_beside_the_path_rules_read() -> None:
+    assert with_url_parts({"path": "/pricing?plan=pro"}) == {
+        "path": "/pricing",
+        "url": "/pricing?plan=pro",
+    }
+    own = {"path": "https://routewise.example/a?utm_source=x", "url": "u", "utm_source": "mine"}
+    assert with_url_parts(own) == {"path": "/a", "url": "u", "utm_source": "mine"}
+    plain = {"path": "/pricing"}
+    assert with_url_parts(plain) is plain
