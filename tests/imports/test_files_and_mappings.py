@@ -231,3 +231,27 @@ def test_a_jsonl_file_with_a_byte_order_mark(
     file.write_bytes(b"\xef\xbb\xbf" + json.dumps({"id": "L1", "email": "a@b.example"}).encode())
     code, out, err = run_nurture(monkeypatch, capsys, "import", "leads", str(file))
     assert code == 0 and "1 leads stored" in out, out + err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["leads", "--from", "ga4"], "--from ga4 reads events, not leads: nurture import events"),
+        (
+            ["leads", "--from", "marketo"],
+            "--from marketo: no such preset (ga4, hubspot, salesforce)",
+        ),
+    ],
+)
+def test_a_preset_for_the_other_kind_or_none_at_all_is_a_usage_error(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    message: str,
+) -> None:
+    file = tmp_path / "x.csv"
+    file.write_text("A,B\n1,a@b.example\n")
+    kind, *options = args
+    code, out, err = run_nurture(monkeypatch, capsys, "import", kind, str(file), *options)
+    assert code == 2 and message in err, out + err
