@@ -23,7 +23,6 @@ from agent.importing.mapping import (
     load_mapping,
     load_preset,
     overlaid,
-    preset_names,
     zone,
 )
 from agent.playbook import Playbook
@@ -123,10 +122,6 @@ class _Source:
     def _mapping(self) -> LeadsMapping | EventsMapping | None:
         preset = None
         if self.preset is not None:
-            if self.preset not in preset_names():
-                raise NurtureError(
-                    f"--from {self.preset}: no such preset ({', '.join(preset_names())})"
-                )
             preset = load_preset(self.preset, self.kind)
         own = load_mapping(self.mapping_path, self.kind) if self.mapping_path else None
         if preset is not None and own is not None:

@@ -170,12 +170,25 @@ def preset_names() -> list[str]:
 def load_preset(name: str, kind: Kind) -> LeadsMapping | EventsMapping:
     path = PRESETS_DIR / f"{name}.yaml"
     if not path.is_file():
-        raise NurtureError(f"no preset '{name}' (presets: {', '.join(preset_names())})")
-    return load_mapping(path, kind)
+        raise NurtureError(f"--from {name}: no such preset ({', '.join(preset_names())})")
+    mapping = _load(path)
+    if mapping.kind != kind:
+        raise NurtureError(
+            f"--from {name} reads {mapping.kind}, not {kind}: "
+            f"nurture import {mapping.kind} FILE --from {name}"
+        )
+    return mapping
 
 
 def load_mapping(path: Path, kind: Kind) -> LeadsMapping | EventsMapping:
     """The mapping in `path`, for `kind`; a NurtureError listing every problem otherwise."""
+    mapping = _load(path)
+    if mapping.kind != kind:
+        raise NurtureError(f"{path}: this mapping is for {mapping.kind}, not {kind}")
+    return mapping
+
+
+def _load(path: Path) -> LeadsMapping | EventsMapping:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -198,8 +211,6 @@ def load_mapping(path: Path, kind: Kind) -> LeadsMapping | EventsMapping:
             problem_at(root, _yaml_loc(err["loc"]), error_message(err)) for err in exc.errors()
         ]
         raise NurtureError(_render(path, problems)) from None
-    if mapping.kind != kind:
-        raise NurtureError(f"{path}: this mapping is for {mapping.kind}, not {kind}")
     return mapping
 
 
