@@ -13,6 +13,7 @@ from typing import Any
 from agent.conditions import property_conditions_hold
 from agent.contact import says_do_not_contact
 from agent.playbook.models import Playbook
+from agent.web_urls import with_url_parts
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,7 @@ class SignalEvent:
 
 def classify(event_type: str, properties: Mapping[str, Any], playbook: Playbook) -> str | None:
     """The canonical signal for a raw event, or None when the playbook does not know it."""
+    properties = with_url_parts(properties)
     for mapping in playbook.event_mappings:
         if mapping.event == event_type and property_conditions_hold(mapping.where, properties):
             return mapping.signal
@@ -77,6 +79,7 @@ def classify(event_type: str, properties: Mapping[str, Any], playbook: Playbook)
 
 def signal_points(signal: str, properties: Mapping[str, Any], playbook: Playbook) -> float:
     spec = playbook.signals[signal]
+    properties = with_url_parts(properties)
     for boost in spec.boosts:
         if property_conditions_hold(boost.where, properties):
             return boost.points
@@ -99,8 +102,10 @@ class Timeline:
         for event in unique.values():
             signal = event.signal or classify(event.type, event.properties, playbook)
             if signal is not None:
+                # rules read the page's path and campaign, whether the event sent a path or a URL
+                properties = with_url_parts(event.properties)
                 signals.append(
-                    SignalEvent(event.id, signal, event.occurred_at, event.properties, event.points)
+                    SignalEvent(event.id, signal, event.occurred_at, properties, event.points)
                 )
         signals.sort(key=lambda s: (s.occurred_at, s.event_id))
         self.events: list[SignalEvent] = signals

@@ -85,7 +85,9 @@ def test_import_refuses_bad_text_per_line_and_keeps_the_rest(
         + f"c1,L1,page_view,{WHEN},/pricing,\n".encode()
         + f'c2,L1,page_view,{WHEN},,"{{""topic"": ""x\\ud800""}}"\n'.encode()
         + f"c3,L1,page_view,{WHEN},/caf\xe9,\n".encode("latin-1")
-        + f"c4,L1,page_view,{WHEN},/ok,\n".encode()
+        # a UTF-8 character elsewhere: the file is UTF-8 with one bad line (a file with no
+        # UTF-8 character at all would be read as cp1252, as Excel writes it)
+        + f"c4,L1,page_view,{WHEN},/café,\n".encode()
     )
     code, out, err = run_nurture(monkeypatch, capsys, "import", "events", str(events))
     assert code == 1, out + err

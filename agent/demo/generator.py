@@ -20,7 +20,7 @@ from __future__ import annotations
 import random
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -413,7 +413,9 @@ def _ascii(text: str) -> str:
     return re.sub(r"[^a-z]", "", plain.lower())
 
 
-def _lead_dict(lead_id: str, person: _Person, *, do_not_contact: bool) -> dict[str, Any]:
+def _lead_dict(
+    lead_id: str, person: _Person, *, do_not_contact: bool, crm: Mapping[str, Any]
+) -> dict[str, Any]:
     company = person.company
     return {
         "id": lead_id,
@@ -425,6 +427,7 @@ def _lead_dict(lead_id: str, person: _Person, *, do_not_contact: bool) -> dict[s
             "employees": company.employees,
             "title": person.title,
             "country": company.country,
+            **crm,
         },
         "do_not_contact": do_not_contact,
     }
@@ -938,12 +941,24 @@ class _Persona:
     """How common the persona is beyond its minimum: mostly nurture, few hand-offs."""
     strong_fit: bool = False
     do_not_contact: bool = False
+    crm: tuple[tuple[str, Any], ...] = ()
+    """Attributes a CRM import would set (lifecycle stage, marketing status)."""
 
 
 _PERSONAS: tuple[_Persona, ...] = (
     _Persona("unsubscribed", "suppress.unsubscribed", _unsubscribed, 3),
     _Persona("hard_bounce", "suppress.hard_bounce", _hard_bounce, 2),
     _Persona("do_not_contact", "suppress.do_not_contact", _do_not_contact, 2, do_not_contact=True),
+    _Persona(
+        "customer", "suppress.customer", _do_not_contact, 1, crm=(("lifecycle_stage", "customer"),)
+    ),
+    _Persona(
+        "non_marketing",
+        "suppress.non_marketing",
+        _do_not_contact,
+        1,
+        crm=(("marketing_contact", False),),
+    ),
     _Persona("with_sales", "with_sales.handed_off", _with_sales, 3),
     _Persona("demo_request", "handoff.demo_request", _demo_request, 2),
     _Persona("hot", "handoff.hot", _hot, 1, strong_fit=True),
@@ -984,7 +999,9 @@ def _build_lead(
     draft = _Draft(rng, person, _pick_topic(rng, person.company.industry))
     stage_rule = persona.build(draft)
     return DemoLead(
-        lead=_lead_dict(lead_id, person, do_not_contact=persona.do_not_contact),
+        lead=_lead_dict(
+            lead_id, person, do_not_contact=persona.do_not_contact, crm=dict(persona.crm)
+        ),
         events=_event_dicts(lead_id, draft, now),
         persona=persona.name,
         expected_rule=persona.rule,

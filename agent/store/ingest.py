@@ -15,6 +15,7 @@ from pydantic import (
     AwareDatetime,
     BaseModel,
     ConfigDict,
+    EmailStr,
     Field,
     ValidationError,
     field_validator,
@@ -34,6 +35,7 @@ from agent.store.values import (
     storable_text,
 )
 from agent.timeline import classify, signal_points
+from agent.web_urls import with_url_parts
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 _LOOKUP_CHUNK = 900  # stays under SQLite's bound-parameter limit
@@ -52,7 +54,12 @@ class EventIn(BaseModel):
         max_length=160,
         description="Client-given id: the same id twice is stored once.",
     )
-    lead_id: str = Field(min_length=1, max_length=128)
+    lead_id: str | None = Field(default=None, min_length=1, max_length=128)
+    lead_email: EmailStr | None = Field(
+        default=None,
+        description="The lead's address, instead of lead_id (any letter case): for sources that "
+        "know people by email, such as analytics exports.",
+    )
     type: str = Field(min_length=1, max_length=64)
     occurred_at: AwareDatetime = Field(description="ISO 8601 with a UTC offset.")
     properties: dict[str, Any] = Field(default_factory=dict)
@@ -64,7 +71,7 @@ class EventIn(BaseModel):
 
     # before pydantic's own checks: they refuse a lone surrogate with no usable reason and let
     # NUL through to PostgreSQL
-    @field_validator("id", "lead_id", "type", mode="before")
+    @field_validator("id", "lead_id", "lead_email", "type", mode="before")
     @classmethod
     def _storable_text(cls, value: object) -> object:
         return storable_text(value)
@@ -79,6 +86,10 @@ class EventIn(BaseModel):
     def _storable(cls, value: object) -> object:
         return storable_json(value)
 
+    def who(self) -> str:
+        """The lead as the event names it: its id, or its address in lower case."""
+        return self.lead_id or f"email:{str(self.lead_email).lower()}"
+
 
 @dataclass(frozen=True, slots=True)
 class ItemResult:
@@ -86,11 +97,15 @@ class ItemResult:
     id: str | None
     status: Status
     reason: str | None = None
+    lead_id: str | None = None
+    """The lead a stored event went to (found by its address when it named one)."""
 
 
 @dataclass(slots=True)
 class IngestReport:
     results: list[ItemResult] = field(default_factory=list)
+    created_leads: int = 0
+    """Leads created for unknown addresses (`create_leads`)."""
 
     def count(self, status: Status) -> int:
         return sum(1 for r in self.results if r.status == status)
@@ -106,7 +121,11 @@ def ingest_events(
     playbook: Playbook,
     *,
     now: datetime | None = None,
+    create_leads: bool = False,
 ) -> IngestReport:
+    """Stores the valid events of `items` in one transaction. An event naming its lead by
+    `lead_email` goes to the one lead with that address; with `create_leads`, an unknown address
+    becomes a new lead (with only its address)."""
     now = now or datetime.now(UTC)
     results: dict[int, ItemResult] = {}
     accepted: dict[str, tuple[int, EventIn, str]] = {}
@@ -124,31 +143,113 @@ def ingest_events(
             continue
         accepted[event_id] = (index, event, signal)
 
+    emails = {str(e.lead_email) for _, e, _ in accepted.values() if e.lead_id is None}
+    by_email = _leads_by_email(db, emails, create=create_leads)
+    new_leads = [
+        _new_lead_row(email, found.lead_id, playbook, now)
+        for email, found in by_email.items()
+        if found.lead_id is not None and found.created
+    ]
     derived_by = fingerprint(playbook)
     with db.session() as session:
-        known_leads = _existing(session, LeadRow.id, {e.lead_id for _, e, _ in accepted.values()})
+        if new_leads:
+            insert_ignoring_duplicates(session, LeadRow, new_leads)
+        named = {e.lead_id for _, e, _ in accepted.values() if e.lead_id is not None}
+        known_leads = _existing(session, LeadRow.id, named)
         stored_ids = _existing(session, EventRow.id, set(accepted))
         rows = []
         for event_id, (index, event, signal) in accepted.items():
-            if event.lead_id not in known_leads:
-                results[index] = ItemResult(
-                    index, event_id, "rejected", f"lead_id: unknown lead '{event.lead_id}'"
-                )
+            lead_id, problem = _lead_of(event, known_leads, by_email)
+            if lead_id is None:
+                results[index] = ItemResult(index, event_id, "rejected", problem)
             elif event_id in stored_ids:
                 results[index] = ItemResult(index, event_id, "duplicate", "already stored")
             else:
-                rows.append(_row(event_id, event, signal, playbook, derived_by, now))
-                results[index] = ItemResult(index, event_id, "stored")
+                rows.append(_row(event_id, lead_id, event, signal, playbook, derived_by, now))
+                results[index] = ItemResult(index, event_id, "stored", lead_id=lead_id)
         if rows:
             insert_ignoring_duplicates(session, EventRow, rows)
-    return IngestReport([results[i] for i in sorted(results)])
+    return IngestReport([results[i] for i in sorted(results)], len(new_leads))
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """The lead an address names: its id (created now, or not), or why it names none."""
+
+    lead_id: str | None
+    created: bool = False
+    problem: str | None = None
+
+
+_ByEmail = dict[str, _Found]  # by lower-case address
+
+
+def _leads_by_email(db: Database, emails: set[str], *, create: bool) -> _ByEmail:
+    # imported here: agent.store.leads builds on this module's report types
+    from agent.store.leads import lead_ids_by_email
+
+    found = lead_ids_by_email(db, emails)
+    answer: _ByEmail = {}
+    for email in emails:
+        key = email.strip().lower()
+        ids = found.get(key, [])
+        if len(ids) == 1:
+            answer[key] = _Found(ids[0])
+        elif len(ids) > 1:
+            shared = ", ".join(ids)
+            answer[key] = _Found(
+                None,
+                problem=f"lead_email: '{key}' is the address of {len(ids)} leads ({shared}): "
+                "ambiguous, name the lead by lead_id",
+            )
+        elif create:
+            answer[key] = _Found(created_lead_id(key), created=True)
+        else:
+            answer[key] = _Found(
+                None,
+                problem=f"lead_email: no lead has the address '{key}' "
+                "(import it with --create-leads to create one)",
+            )
+    return answer
+
+
+def created_lead_id(email: str) -> str:
+    """The id of a lead created for an address: derived from it, so two imports (or two
+    processes) naming the same new address create one lead."""
+    return "lead-" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:20]
+
+
+def _new_lead_row(
+    email: str, lead_id: str | None, playbook: Playbook, now: datetime
+) -> dict[str, Any]:
+    return {
+        "id": lead_id,
+        "email": email,
+        "attributes": {},
+        "do_not_contact": False,
+        "fit_points": 0.0,  # no attributes: no fit rule can hold
+        "derived_by": fingerprint(playbook),
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _lead_of(
+    event: EventIn, known_leads: set[str], by_email: _ByEmail
+) -> tuple[str | None, str | None]:
+    if event.lead_id is not None:
+        if event.lead_id in known_leads:
+            return event.lead_id, None
+        return None, f"lead_id: unknown lead '{event.lead_id}'"
+    found = by_email[str(event.lead_email).strip().lower()]
+    return found.lead_id, found.problem
 
 
 def derived_event_id(event: EventIn) -> str:
     """An id from the event's content, so re-sending an id-less event does not store it twice."""
     body = json.dumps(
         [
-            event.lead_id,
+            event.who(),
             event.type,
             event.occurred_at.astimezone(UTC).isoformat(),
             event.properties,
@@ -173,6 +274,14 @@ def _check(
         event = EventIn.model_validate(raw)
     except ValidationError as exc:
         return ItemResult(index, reported_id(raw), "rejected", validation_reason(exc))
+    if event.lead_id is None and event.lead_email is None:
+        return ItemResult(
+            index, event.id, "rejected", "lead_id or lead_email: one of them is required"
+        )
+    if event.lead_id is not None and event.lead_email is not None:
+        return ItemResult(
+            index, event.id, "rejected", "lead_id and lead_email: give one of them, not both"
+        )
     if event.occurred_at > now + MAX_CLOCK_SKEW:
         return ItemResult(
             index, event.id, "rejected", "occurred_at: more than 5 minutes in the future"
@@ -219,14 +328,21 @@ def _existing(session: Any, column: Any, keys: Iterable[str]) -> set[str]:
 
 
 def _row(
-    event_id: str, event: EventIn, signal: str, playbook: Playbook, derived_by: str, now: datetime
+    event_id: str,
+    lead_id: str,
+    event: EventIn,
+    signal: str,
+    playbook: Playbook,
+    derived_by: str,
+    now: datetime,
 ) -> dict[str, Any]:
     return {
         "id": event_id,
-        "lead_id": event.lead_id,
+        "lead_id": lead_id,
         "type": event.type,
         "occurred_at": event.occurred_at,
-        "properties": event.properties,
+        # stored as the rules read them: a URL's path in `path`, its utm_* values beside it
+        "properties": dict(with_url_parts(event.properties)),
         "received_at": now,
         "signal": signal,
         "points": signal_points(signal, event.properties, playbook),

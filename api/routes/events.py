@@ -20,8 +20,10 @@ router = APIRouter(prefix="/v1", tags=["events"], responses=AUTH_ERRORS)
 
 Ingest = Annotated[Principal, Depends(require("ingest"))]
 EVENT_SHAPE = (
-    "{id?, lead_id, type, occurred_at (ISO 8601 with an offset), properties?}; "
-    "without an id, one is derived from the content, so a resend is still a duplicate"
+    "{id?, lead_id | lead_email, type, occurred_at (ISO 8601 with an offset), properties?}; "
+    "without an id, one is derived from the content, so a resend is still a duplicate; "
+    "lead_email names the lead by address (any case): an address no lead or two leads have "
+    "is rejected"
 )
 
 
@@ -60,9 +62,7 @@ def _ingest(state: ServiceState, events: list[Any]) -> IngestReport:
         count = report.count(status)
         if count:
             state.metrics.events.labels(status).inc(count)
-    # as stored: ids are trimmed on the way in
-    touched = {
-        str(events[r.index]["lead_id"]).strip() for r in report.results if r.status == "stored"
-    }
+    # as stored (ids are trimmed on the way in, an address is looked up)
+    touched = {r.lead_id for r in report.results if r.status == "stored" and r.lead_id}
     state.jobs.redecide(touched)
     return report
