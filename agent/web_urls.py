@@ -25,7 +25,10 @@ def with_url_parts(properties: Mapping[str, Any]) -> Mapping[str, Any]:
         if not _looks_like_url(raw):
             return properties
     assert isinstance(raw, str)
-    parts = urlsplit(raw.strip())
+    try:
+        parts = urlsplit(raw.strip())
+    except ValueError:  # e.g. an unclosed IPv6 bracket: kept as sent, with no path to score
+        return properties
     seen: dict[str, Any] = {
         name: value
         for name, value in parse_qsl(parts.query, keep_blank_values=False)
