@@ -26,6 +26,7 @@ from agent.runner import NurtureAgent, RunResult
 from agent.staleness import stale_reasons
 from agent.state import AgentState
 from agent.store.approvals import GuardrailsNotOverridden, get_approval, pending
+from agent.store.scheduled_sends import scheduled_leads
 from agent.store.schema import ApprovalRow
 from agent.store.sends import get_send
 from cli.common import ByOption, console, err_console, nurture_command, print_json, settings
@@ -234,7 +235,8 @@ def run_all(
     ctx = agent.ctx
     now = ctx.clock()
     waiting = {row.lead_id for row in pending(ctx.db, limit=1_000_000)}
-    # one draft per lead in the inbox at a time
+    # one draft per lead in the inbox at a time; a send waiting for its window is one too
+    waiting |= scheduled_leads(ctx.db)
     due = due_leads(ctx.db, ctx.playbook, now=now, limit=limit, skip=waiting)
     workers = concurrency or ctx.settings.draft_concurrency
     results: list[RunResult | Exception] = []

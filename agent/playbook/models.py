@@ -251,7 +251,7 @@ class Guardrails(StrictModel):
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_CLOCK = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
+_CLOCK = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$")
 
 
 class SendWindow(StrictModel):
@@ -260,7 +260,7 @@ class SendWindow(StrictModel):
     at once. `end` at or before `start` means the window runs past midnight into the next day."""
 
     days: list[Weekday] = Field(min_length=1, description="The days on which the window opens.")
-    start: str = Field(description="Local opening time, HH:MM (24 h).")
+    start: str = Field(description="Local opening time, HH:MM (24 h), or HH:MM:SS.")
     end: str = Field(description="Local closing time, HH:MM; at or before start: the next day.")
     timezone_attribute: str = Field(
         default="timezone", description="The lead attribute holding an IANA zone (Europe/Berlin)."
@@ -281,7 +281,7 @@ class SendWindow(StrictModel):
         for name in ("start", "end"):
             if not _CLOCK.match(getattr(self, name)):
                 raise ValueError(f"'{name}' must be a 24-hour time like 09:00")
-        if self.start == self.end:
+        if self.clock("start") == self.clock("end"):
             raise ValueError("'start' and 'end' are the same: the window would never close")
         try:
             ZoneInfo(self.default_timezone)
@@ -289,9 +289,9 @@ class SendWindow(StrictModel):
             raise ValueError(f"unknown time zone '{self.default_timezone}'") from exc
         return self
 
-    def clock(self, name: Literal["start", "end"]) -> tuple[int, int]:
-        hours, minutes = getattr(self, name).split(":")
-        return int(hours), int(minutes)
+    def clock(self, name: Literal["start", "end"]) -> tuple[int, int, int]:
+        hours, minutes, *seconds = (int(part) for part in getattr(self, name).split(":"))
+        return hours, minutes, seconds[0] if seconds else 0
 
 
 class Playbook(StrictModel):
