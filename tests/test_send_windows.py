@@ -22,8 +22,8 @@ BERLIN = ZoneInfo("Europe/Berlin")
 OFFICE = SendWindow(days=["mon", "tue", "wed", "thu", "fri"], start="09:00", end="17:00")
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def lead(**attributes: Any) -> Lead:
