@@ -22,9 +22,9 @@ from agent.context import AgentContext
 from agent.decisions import decide
 from agent.errors import NurtureError
 from agent.nodes.common import finish
-from agent.nodes.send import blocked_reason, deliver, scheduled_detail, touch_id
+from agent.nodes.send import blocked_reason, deliver, touch_id
 from agent.resend import NoSuchSend, run_state, thread_config
-from agent.send_windows import next_opening
+from agent.send_windows import next_opening, scheduled_detail
 from agent.staleness import stale_reason
 from agent.store.approvals import get_approval
 from agent.store.scheduled_sends import (

@@ -109,3 +109,8 @@ def _gap_end(local: datetime, zone: ZoneInfo) -> datetime:
 def describe(at: datetime, zone: ZoneInfo) -> str:
     """How people read a scheduled moment: "Tue 09:00 Europe/Berlin"."""
     return f"{at.astimezone(zone):%a %H:%M} {zone.key}"
+
+
+def scheduled_detail(opening: datetime, zone: ZoneInfo) -> str:
+    """What a send waiting for the window says: "scheduled for Tue 09:00 Europe/Berlin"."""
+    return f"scheduled for {describe(opening, zone)}"

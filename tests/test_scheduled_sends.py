@@ -189,7 +189,7 @@ def get_approval_thread(world: World, approval_id: str) -> str:
 
 
 def test_people_read_the_time_in_the_leads_zone() -> None:
-    from agent.nodes.send import scheduled_detail
+    from agent.send_windows import scheduled_detail
 
     moment = datetime(2026, 12, 8, 8, 0, tzinfo=UTC)
     assert (

@@ -25,7 +25,7 @@ from agent.context import AgentContext
 from agent.decisions import Decision, decide
 from agent.nodes.common import context_of, finish
 from agent.playbook import Playbook
-from agent.send_windows import describe, lead_zone, next_opening
+from agent.send_windows import lead_zone, next_opening, scheduled_detail
 from agent.staleness import stale_reason
 from agent.state import AgentState
 from agent.store.approvals import get_approval
@@ -120,10 +120,6 @@ def _schedule(
     if ctx.scheduled_sends is not None:
         ctx.scheduled_sends.schedule_send(approval_id, opening)
     return finish(ctx, config, dict(state), "scheduled", scheduled_detail(opening, zone))
-
-
-def scheduled_detail(opening: datetime, zone: ZoneInfo) -> str:
-    return f"scheduled for {describe(opening, zone)}"
 
 
 def message_id_for(approval_id: str) -> str:
