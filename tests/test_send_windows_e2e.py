@@ -159,3 +159,62 @@ def test_approved_before_the_window_it_is_delivered_at_the_opening(
     finally:
         stop(process)
         db.dispose()
+
+
+def test_scheduled_where_no_queue_was_at_hand_a_worker_still_sends_it(
+    database: str,
+    indexed_data: Path,
+    smtp_server: tuple[CollectingHandler, int],
+) -> None:
+    """`nurture approve` (or LangGraph Server) runs the graph with no job queue: the send waits
+    in the store, and a worker's periodic sweep of due sends gives it a job at the opening."""
+    smtp, smtp_port = smtp_server
+    settings = Settings(
+        data_dir=indexed_data,
+        database_url=database,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_port,
+        smtp_starttls=False,
+    )
+    env = {
+        **os.environ,
+        "NURTURE_DATA_DIR": str(indexed_data),
+        "NURTURE_DATABASE_URL": database,
+        "NURTURE_SMTP_HOST": "127.0.0.1",
+        "NURTURE_SMTP_PORT": str(smtp_port),
+        "NURTURE_SMTP_STARTTLS": "false",
+    }
+    db = Database(database)
+    db.migrate()
+    worker = subprocess.Popen(
+        [sys.executable, "-c", "from cli import main; main()", "worker"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert worker.stdout is not None
+        assert b"worker running jobs" in worker.stdout.readline()
+        with open_checkpointer(settings) as checkpointer:
+            text, opening = window_opening_in(seconds=15)
+            activate_playbook(db, text, by="test", at=datetime.now(UTC))
+            agent = NurtureAgent(build_context(settings), checkpointer)
+            assert agent.ctx.playbook.send_window is not None
+            approval_id = drafted(World(agent, smtp, settings), LEAD, WHITEPAPER)
+            result = agent.answer(approval_id, "accept", by="sam")  # as `nurture approve` does
+            assert result.outcome == "scheduled", result
+            agent.ctx.db.dispose()
+        assert datetime.now(UTC) < opening, "the machine was too slow to approve before it"
+        while datetime.now(UTC) < opening - timedelta(seconds=1):
+            assert smtp.envelopes == [], "sent before the window opened"
+            time.sleep(0.2)
+        deadline = time.monotonic() + 90  # the sweep runs every 30 s
+        while not smtp.envelopes:
+            assert time.monotonic() < deadline, "the worker never sent the due send"
+            time.sleep(0.2)
+        [message] = smtp.messages()
+        assert message["Message-ID"] == message_id_for(approval_id)
+    finally:
+        stop(worker)
+        db.dispose()
