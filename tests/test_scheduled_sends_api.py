@@ -5,14 +5,15 @@ inbox (the list with a cancel button) and the CLI (`nurture sends`, `nurture sen
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from agent.store.sends import get_send
 from api.state import ServiceState
 from tests.test_scheduled_sends import closed_now, scheduled
-from tests.utils.agent_world import World
+from tests.utils.agent_world import World, drafted
 from tests.utils.cli import run_nurture
 from tests.utils.service import Service
 
@@ -89,4 +90,28 @@ def test_the_cli_lists_and_cancels_it(
     assert code == 0 and "cancelled" in out and "cancelled by sam" in out
     code, out, err = run_nurture(monkeypatch, capsys, "sends", "cancel", approval_id)
     assert code == 2 and "only an email waiting for its send window" in out + err
+    assert world.delivered() == []
+
+
+def test_nurture_approve_outside_the_window_says_when_and_exits_0(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from agent.store.playbooks import activate_playbook
+    from tests.test_send_windows_e2e import window_opening_in
+
+    approval_id = drafted(world)
+    text, opening = window_opening_in(seconds=3600)
+    activate_playbook(world.agent.ctx.db, text, by="test", at=datetime.now(UTC))
+    monkeypatch.setenv("NURTURE_DATABASE_URL", world.settings.resolved_database_url)
+    monkeypatch.setenv("NURTURE_DATA_DIR", str(world.settings.data_dir))
+    monkeypatch.setenv("NURTURE_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("NURTURE_SMTP_PORT", str(world.settings.smtp_port))
+    monkeypatch.setenv("NURTURE_SMTP_STARTTLS", "false")
+    code, out, err = run_nurture(monkeypatch, capsys, "approve", approval_id, "--by", "sam")
+    # the window's hours are read on New York's clocks: the lead has no zone or country
+    start = opening.astimezone(ZoneInfo("Europe/Berlin"))
+    assert code == 0, out + err
+    assert "scheduled — scheduled for " in out
+    assert f" {start:%H:%M} America/New_York" in out
+    assert f"nurture sends cancel {approval_id}" in err
     assert world.delivered() == []
