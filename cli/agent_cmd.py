@@ -286,12 +286,18 @@ def _finish(agent: NurtureAgent, command: str, result: RunResult) -> None:
 
 
 def _what_now(agent: NurtureAgent, result: RunResult) -> None:
-    """After a send that did not go through, the command that takes it from there."""
-    if result.outcome not in ("send_failed", "needs_check"):
+    """After a send that did not go through (or waits), the command that takes it from there."""
+    if result.outcome not in ("send_failed", "needs_check", "scheduled"):
         return
     state = agent.graph.get_state({"configurable": {"thread_id": result.thread_id}}).values
     approval_id = state.get("approval_id", "ID")
-    if result.outcome == "send_failed":
+    if result.outcome == "scheduled":
+        hint = (
+            "it waits for the playbook's send window; a running nurture serve (or nurture worker "
+            "on PostgreSQL) sends it then, with the send-time checks. To stop it: nurture sends "
+            f"cancel {approval_id}"
+        )
+    elif result.outcome == "send_failed":
         hint = f"nothing went out, so sending again is safe: nurture resend {approval_id}"
     else:
         hint = (
