@@ -196,3 +196,31 @@ def test_people_read_the_time_in_the_leads_zone() -> None:
         scheduled_detail(moment, ZoneInfo("Europe/Berlin"))
         == "scheduled for Tue 09:00 Europe/Berlin"
     )
+
+
+def test_a_run_stopped_right_after_scheduling_holds_the_touch_once_recovered(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import agent.nodes.send as send_node
+
+    approval_id = drafted(world)
+    window, opening = closed_now()
+    with_window(world, window)
+    real = send_node.record_touch
+
+    def killed(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the process was killed here")
+
+    monkeypatch.setattr(send_node, "record_touch", killed)
+    with pytest.raises(RuntimeError, match="killed"):
+        world.agent.answer(approval_id, "accept", by="sam")
+    monkeypatch.setattr(send_node, "record_touch", real)
+
+    result = world.agent.recover(get_approval_thread(world, approval_id))
+    assert (
+        result.outcome == "scheduled" and result.detail == f"scheduled for {opening:%a %H:%M} UTC"
+    )
+    ctx = world.agent.ctx
+    _, events = load_timeline(ctx.db, "L1", until=datetime.now(UTC))
+    [touch] = [e for e in events if e.id == touch_id(approval_id)]
+    assert touch.properties["scheduled_for"] == opening.isoformat()
