@@ -185,6 +185,8 @@ def _after_interruption(
     if status == "scheduled":  # the node re-ran after the schedule was written: it stands
         row = get_send(ctx.db, approval_id)
         assert row is not None and row.scheduled_for is not None  # what "scheduled" means
+        # the touch may not have been written before the stop (ingesting it twice stores one)
+        _record_touch(ctx, state, state["lead_id"], approval_id, scheduled_for=row.scheduled_for)
         if ctx.scheduled_sends is not None:
             ctx.scheduled_sends.schedule_send(approval_id, row.scheduled_for)
         detail = scheduled_detail(row.scheduled_for, ZoneInfo(row.send_zone or "UTC"))
