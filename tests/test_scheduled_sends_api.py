@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from agent.store.approvals import get_approval
 from agent.store.sends import get_send
 from api.state import ServiceState
 from tests.test_scheduled_sends import closed_now, scheduled
@@ -115,3 +116,30 @@ def test_nurture_approve_outside_the_window_says_when_and_exits_0(
     assert f" {start:%H:%M} America/New_York" in out
     assert f"nurture sends cancel {approval_id}" in err
     assert world.delivered() == []
+
+
+def test_approving_in_the_inbox_outside_the_window_says_when_it_goes_out(
+    service: Service,
+) -> None:
+    state: ServiceState = service.client.app.state.service  # type: ignore[attr-defined]
+    window, opening = closed_now()
+    ctx = state.agent.ctx
+    ctx.playbook = ctx.playbook.model_copy(update={"send_window": window})
+    client = service.client
+    assert client.post("/login", data={"key": service.keys["marketer"]}).status_code == 200
+    page = client.get(f"/inbox/{service.approval_id}").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token is not None
+    row = get_approval(ctx.db, service.approval_id)
+    done = client.post(
+        f"/inbox/{service.approval_id}/approve",
+        data={
+            "approval_id": service.approval_id,
+            "subject": row.subject,
+            "body": row.body,
+            "csrf_token": token.group(1),
+        },
+    )
+    assert done.status_code == 200
+    assert f"is scheduled for {opening:%a %H:%M} UTC (the send window)" in done.text
+    assert service.world.delivered() == []
