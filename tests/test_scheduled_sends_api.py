@@ -66,6 +66,8 @@ def test_the_inbox_lists_it_with_a_cancel_button_that_works(service: Service) ->
     page = client.get("/inbox").text
     assert "waiting for the send window" in page
     assert f"scheduled for {opening:%a %H:%M} UTC" in page
+    lead = client.get("/leads/L1").text  # the rep's lead page says it too
+    assert f"scheduled for {opening:%a %H:%M} UTC (the send window)" in lead
     token = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert token is not None
     done = client.post(
