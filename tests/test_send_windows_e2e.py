@@ -38,9 +38,14 @@ LEAD = {**DANA, "attributes": {**DANA["attributes"], "timezone": "Europe/Berlin"
 
 @pytest.fixture
 def database(postgres_url: str) -> Iterator[str]:
+    """A database of this test's own: the playbook it activates must not stay in force for
+    other tests sharing the session's."""
+    from sqlalchemy.engine import make_url
+
     from tests.utils.replicas import fresh_postgres
 
-    with fresh_postgres(postgres_url.replace(postgres_url.rsplit("/", 1)[1], "postgres")) as url:
+    server = make_url(postgres_url).set(database="postgres").render_as_string(hide_password=False)
+    with fresh_postgres(server) as url:
         yield url
 
 
