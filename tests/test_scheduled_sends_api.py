@@ -46,6 +46,9 @@ def test_the_api_shows_a_scheduled_send_and_cancels_it(service: Service) -> None
     assert send["scheduled"] == f"scheduled for {opening:%a %H:%M} UTC"
     assert datetime.fromisoformat(send["scheduled_for"]) == opening and send["send_zone"] == "UTC"
 
+    refused = service.call("POST", "/v1/leads/L1/drafts", "rep")  # it is the lead's one draft
+    assert refused.status_code == 409 and "scheduled" in refused.json()["detail"]
+
     path = f"/v1/sends/{service.approval_id}/cancel"
     assert service.call("POST", path, "rep").status_code == 403  # marketers decide sends
     cancelled = service.call("POST", path, "marketer")
@@ -57,6 +60,7 @@ def test_the_api_shows_a_scheduled_send_and_cancels_it(service: Service) -> None
     assert again.status_code == 409 and "cancelled, not scheduled" in again.json()["detail"]
     assert service.call("POST", "/v1/sends/nope/cancel", "marketer").status_code == 404
     assert service.world.delivered() == []
+    assert service.call("POST", "/v1/leads/L1/drafts", "rep").status_code == 202  # free again
 
 
 def test_the_inbox_lists_it_with_a_cancel_button_that_works(service: Service) -> None:
