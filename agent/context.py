@@ -29,6 +29,11 @@ class HandoffQueue(Protocol):
         """Delivers a recorded hand-off's webhook later, with retries and backoff."""
 
 
+class SendScheduler(Protocol):
+    def schedule_send(self, approval_id: str, at: datetime) -> None:
+        """Sends a scheduled send (already in the store) when `at` comes."""
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -67,6 +72,10 @@ class AgentContext:
     handoffs: HandoffQueue | None = None
     """The job executor that delivers hand-off webhooks (retried with backoff). None, as when
     LangGraph Server runs the graph alone: the node delivers at once."""
+    scheduled_sends: SendScheduler | None = None
+    """The job executor that sends a scheduled send when the window opens. None, as when
+    LangGraph Server or the CLI runs the graph: the send waits in the store, where the next
+    worker's (or `nurture serve`'s) sweep of due sends finds it."""
     after_send: Callable[[str], None] = field(default=lambda _approval_id: None)
     """Called between the SMTP server accepting and the send being recorded (tests crash here)."""
     _completed: AgentContext | None = field(default=None, init=False, repr=False, compare=False)

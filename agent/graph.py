@@ -4,6 +4,10 @@ decide ─┬─ suppress / with_sales / wait ─→ record_outcome
         ├─ handoff_to_sales ─────────────→ notify_sales
         └─ send_email / re_engage ─→ retrieve_content → draft_email → check_draft
              ↺ revise (≤ 2) ─┘           human_review (interrupt) → send_email
+
+Outside the playbook's send window the send node sends nothing: it writes the send as scheduled
+and the run ends `scheduled`; a job sends it when the window opens (agent/scheduled_sends.py),
+outside the graph, so a graph on LangGraph Server schedules the same way (README: "Send windows").
 """
 
 from __future__ import annotations

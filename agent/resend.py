@@ -89,7 +89,13 @@ def mark_delivered(ctx: AgentContext, approval_id: str, *, by: str) -> SendRow:
         raise ResendRefused(_changed(ctx, seen, resolving=True))
     settle_touch(ctx.db, touch_id(approval_id))
     approval = get_approval(ctx.db, approval_id)
-    finish(ctx, _config(approval.thread_id), _state(approval), "sent", f"marked delivered by {by}")
+    finish(
+        ctx,
+        thread_config(approval.thread_id),
+        run_state(approval),
+        "sent",
+        f"marked delivered by {by}",
+    )
     row = get_send(ctx.db, approval_id)
     assert row is not None  # it was just updated
     return row
@@ -140,7 +146,7 @@ def _send_claimed(ctx: AgentContext, seen: SendRow) -> dict[str, Any]:
     lead, events = load_timeline(ctx.db, seen.lead_id, until=now, playbook=ctx.playbook)
     own = touch_id(seen.approval_id)  # an uncertain first copy must not hold back its re-send
     events = [e for e in events if e.id != own]
-    config, state = _config(approval.thread_id), _state(approval)
+    config, state = thread_config(approval.thread_id), run_state(approval)
     decision = decide(lead, events, ctx.playbook, now)
     blocked = blocked_reason(decision, ctx.playbook) or stale_reason(approval, decision, ctx.assets)
     if blocked:
@@ -159,11 +165,11 @@ def _send_claimed(ctx: AgentContext, seen: SendRow) -> dict[str, Any]:
     return deliver(ctx, config, state, lead, email, seen.approval_id)  # type: ignore[arg-type]
 
 
-def _config(thread_id: str) -> RunnableConfig:
+def thread_config(thread_id: str) -> RunnableConfig:
     return {"configurable": {"thread_id": thread_id}}
 
 
-def _state(approval: ApprovalRow) -> dict[str, Any]:
+def run_state(approval: ApprovalRow) -> dict[str, Any]:
     """What `finish` and the touch need of the run's state, from the approval."""
     return {
         "lead_id": approval.lead_id,

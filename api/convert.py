@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from zoneinfo import ZoneInfo
 
 from agent.contact import says_do_not_contact
+from agent.send_windows import scheduled_detail
 from agent.store.ingest import IngestReport
 from agent.store.schema import (
     ApprovalRow,
@@ -62,6 +64,13 @@ def lead_out(row: LeadRow, decision: LeadDecisionRow | None) -> LeadOut:
     )
 
 
+def scheduled_label(row: SendRow) -> str | None:
+    """ "scheduled for Tue 09:00 Europe/Berlin" while the send waits for its window."""
+    if row.status != "scheduled" or row.scheduled_for is None:
+        return None
+    return scheduled_detail(row.scheduled_for, ZoneInfo(row.send_zone or "UTC"))
+
+
 def send_out(row: SendRow, history: Sequence[SendActionRow] = ()) -> SendOut:
     return SendOut(
         approval_id=row.approval_id,
@@ -74,6 +83,9 @@ def send_out(row: SendRow, history: Sequence[SendActionRow] = ()) -> SendOut:
         message_id=row.message_id,
         attempted_at=row.attempted_at,
         finished_at=row.finished_at,
+        scheduled_for=row.scheduled_for,
+        send_zone=row.send_zone,
+        scheduled=scheduled_label(row),
         history=[
             SendActionOut(
                 action=a.action,  # type: ignore[arg-type]

@@ -89,7 +89,8 @@ class RunOut(BaseModel):
         "runs it again at retry_at), failed (see error; no retry is left), or where the run "
         "ended: "
         "awaiting_approval, "
-        "sent, suppressed, waiting, with_sales, handed_off, ..."
+        "sent, scheduled (approved outside the send window: see the send), suppressed, "
+        "waiting, with_sales, handed_off, cancelled, ..."
     )
     action: str | None
     detail: str | None
@@ -108,9 +109,10 @@ class RunOut(BaseModel):
 class SendActionOut(BaseModel):
     """One thing a person did to a send after the agent: the audit."""
 
-    action: Literal["resend", "send_again", "delivered"] = Field(
+    action: Literal["resend", "send_again", "delivered", "cancel"] = Field(
         description="resend: a failed send sent again; send_again / delivered: an uncertain "
-        "send (needs_check) resolved by sending it again or by saying it went out."
+        "send (needs_check) resolved by sending it again or by saying it went out; cancel: a "
+        "send waiting for its send window cancelled."
     )
     by: str
     at: datetime
@@ -131,6 +133,19 @@ class SendOut(BaseModel):
     message_id: str
     attempted_at: datetime
     finished_at: datetime | None
+    scheduled_for: datetime | None = Field(
+        default=None,
+        description="When an email approved outside the playbook's send window goes out (UTC); "
+        "status `scheduled` until then (`cancelled` if a person cancelled it).",
+    )
+    send_zone: str | None = Field(
+        default=None, description="The lead's time zone the send window was read in."
+    )
+    scheduled: str | None = Field(
+        default=None,
+        description='How people read it: "scheduled for Tue 09:00 Europe/Berlin".',
+        examples=["scheduled for Tue 09:00 Europe/Berlin"],
+    )
     history: list[SendActionOut] = Field(
         default_factory=list,
         description="What people did to this send (sent it again, resolved it), oldest first.",

@@ -26,6 +26,7 @@ from agent.runner import NurtureAgent, RunResult
 from agent.staleness import stale_reasons
 from agent.state import AgentState
 from agent.store.approvals import GuardrailsNotOverridden, get_approval, pending
+from agent.store.scheduled_sends import scheduled_leads
 from agent.store.schema import ApprovalRow
 from agent.store.sends import get_send
 from cli.common import ByOption, console, err_console, nurture_command, print_json, settings
@@ -234,7 +235,8 @@ def run_all(
     ctx = agent.ctx
     now = ctx.clock()
     waiting = {row.lead_id for row in pending(ctx.db, limit=1_000_000)}
-    # one draft per lead in the inbox at a time
+    # one draft per lead in the inbox at a time; a send waiting for its window is one too
+    waiting |= scheduled_leads(ctx.db)
     due = due_leads(ctx.db, ctx.playbook, now=now, limit=limit, skip=waiting)
     workers = concurrency or ctx.settings.draft_concurrency
     results: list[RunResult | Exception] = []
@@ -284,12 +286,18 @@ def _finish(agent: NurtureAgent, command: str, result: RunResult) -> None:
 
 
 def _what_now(agent: NurtureAgent, result: RunResult) -> None:
-    """After a send that did not go through, the command that takes it from there."""
-    if result.outcome not in ("send_failed", "needs_check"):
+    """After a send that did not go through (or waits), the command that takes it from there."""
+    if result.outcome not in ("send_failed", "needs_check", "scheduled"):
         return
     state = agent.graph.get_state({"configurable": {"thread_id": result.thread_id}}).values
     approval_id = state.get("approval_id", "ID")
-    if result.outcome == "send_failed":
+    if result.outcome == "scheduled":
+        hint = (
+            "it waits for the playbook's send window; a running nurture serve (or nurture worker "
+            "on PostgreSQL) sends it then, with the send-time checks. To stop it: nurture sends "
+            f"cancel {approval_id}"
+        )
+    elif result.outcome == "send_failed":
         hint = f"nothing went out, so sending again is safe: nurture resend {approval_id}"
     else:
         hint = (

@@ -22,10 +22,12 @@ DECIDED_WITHOUT_DRAFT = frozenset({"suppressed", "with_sales", "waiting", "hande
 WANTED: dict[str, frozenset[str]] = {
     "draft": frozenset({"awaiting_approval", *DECIDED_WITHOUT_DRAFT}),
     "run": frozenset({"awaiting_approval", *DECIDED_WITHOUT_DRAFT}),
-    "approve": frozenset({"sent"}),
+    "approve": frozenset({"sent", "scheduled"}),  # scheduled: waits for the send window
     "respond": frozenset({"awaiting_approval"}),
     "discard": frozenset({"discarded"}),
-    "recover": frozenset({"awaiting_approval", "sent", "discarded", *DECIDED_WITHOUT_DRAFT}),
+    "recover": frozenset(
+        {"awaiting_approval", "sent", "scheduled", "discarded", *DECIDED_WITHOUT_DRAFT}
+    ),
     "resend": frozenset({"sent"}),
 }
 

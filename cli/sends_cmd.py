@@ -1,5 +1,6 @@
-"""`nurture sends [resolve]` and `nurture resend`: what was sent, sending a safely failed email
-again, and a human resolving an uncertain one (the mail server's verdict never came)."""
+"""`nurture sends [resolve|cancel]` and `nurture resend`: what was sent, sending a safely failed
+email again, a human resolving an uncertain one (the mail server's verdict never came), and
+cancelling one waiting for the send window."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from agent.store.sends import list_sends, send_history
 from cli.common import ByOption, console, open_database, print_json, settings, who
 from cli.exit_codes import exit_code
 
-STATUSES = ("sending", "sent", "needs_check", "blocked", "failed")
+STATUSES = ("scheduled", "sending", "sent", "needs_check", "blocked", "failed", "cancelled")
 ROOM_BESIDE_IDS = 50
 """Columns the table needs beside the ids to stay readable; a narrower terminal gets blocks."""
 
@@ -82,6 +83,16 @@ def resolve(
     _finish(result.lead_id, result.outcome, result.detail)
 
 
+@app.command("cancel")
+def cancel(approval_id: ApprovalArgument, by: ByOption = None) -> None:
+    """Cancel an email waiting for the send window: it never goes out (audited)."""
+    from agent.scheduled_sends import cancel_send
+
+    with _context() as ctx:
+        row = cancel_send(ctx, approval_id, by=who(by))
+    console.print(f"{row.lead_id}: [bold]cancelled[/] — {row.reason}", highlight=False)
+
+
 def resend(approval_id: ApprovalArgument, by: ByOption = None) -> None:
     """Send again an email whose send failed safely (nothing went out), same Message-ID."""
     from agent.resend import send_again
@@ -115,7 +126,7 @@ def _show(rows: list[SendRow]) -> None:
             console.print(f"\n[bold]{row.approval_id}[/]", soft_wrap=True, highlight=False)
             console.print(
                 f"  to {row.lead_id} · {row.status} · {row.attempted_at:%Y-%m-%d %H:%M} UTC"
-                + (f"\n  {row.reason}" if row.reason else ""),
+                + (f"\n  {_why(row)}" if _why(row) else ""),
                 highlight=False,
             )
         return
@@ -132,9 +143,20 @@ def _show(rows: list[SendRow]) -> None:
             row.lead_id,
             row.status,
             f"{row.attempted_at:%Y-%m-%d %H:%M}",
-            row.reason or "",
+            _why(row),
         )
     console.print(table)
+
+
+def _why(row: SendRow) -> str:
+    """The reason, or for a send waiting for the window when it goes out (the lead's time)."""
+    if row.status == "scheduled" and row.scheduled_for is not None:
+        from zoneinfo import ZoneInfo
+
+        from agent.send_windows import scheduled_detail
+
+        return scheduled_detail(row.scheduled_for, ZoneInfo(row.send_zone or "UTC"))
+    return row.reason or ""
 
 
 def _next_steps(rows: list[SendRow]) -> None:

@@ -23,12 +23,13 @@ def worker(
     queues: Annotated[
         list[str] | None,
         typer.Option(
-            "--queues", help="Only these queues: drafts, decisions, upkeep, handoffs (repeat)."
+            "--queues",
+            help="Only these queues: drafts, decisions, upkeep, handoffs, sends (repeat).",
         ),
     ] = None,
 ) -> None:
-    """Run background jobs (drafts, re-decisions, hand-off webhooks, the sweep) until SIGTERM,
-    which drains it."""
+    """Run background jobs (drafts, re-decisions, hand-off webhooks, scheduled sends, the sweep)
+    until SIGTERM, which drains it."""
     from agent.jobs.queue import QUEUES, run_worker
 
     config = settings()

@@ -4,6 +4,7 @@ status (from the store); where and how the work runs is the executor's business.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Protocol
 
 
@@ -19,6 +20,9 @@ class Executor(Protocol):
 
     def deliver_handoff(self, handoff_id: str) -> None:
         """Delivers a recorded hand-off's webhook, retrying transient failures with backoff."""
+
+    def schedule_send(self, approval_id: str, at: datetime) -> None:
+        """Sends a send written to the store as scheduled (agent/scheduled_sends.py) at `at`."""
 
     def start(self) -> None:
         """Starts taking work, beginning with what was left unfinished."""

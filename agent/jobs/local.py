@@ -7,12 +7,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from agent.jobs.answers import resume_answer
 from agent.jobs.decisions import Coalescer, Sweeper, redecide
 from agent.jobs.drafts import run_draft
 from agent.jobs.handoffs import LocalHandoffs
+from agent.jobs.scheduled import LocalScheduledSends
 from agent.jobs.workers import worker_gone, worker_id
 from agent.runner import NurtureAgent
 from agent.settings import Settings
@@ -35,6 +36,7 @@ class LocalExecutor:
         max_age = timedelta(hours=settings.decision_max_age_hours)
         self.sweeper = Sweeper(agent, self.redecider, settings.sweep_seconds, max_age)
         self.handoffs = LocalHandoffs(agent.ctx, self._pool)
+        self.scheduled = LocalScheduledSends(agent.ctx)
 
     def submit_draft(self, thread_id: str, lead_id: str) -> None:
         self._pool.submit(self._draft, thread_id, None)
@@ -48,8 +50,13 @@ class LocalExecutor:
     def deliver_handoff(self, handoff_id: str) -> None:
         self.handoffs.deliver(handoff_id)
 
+    def schedule_send(self, approval_id: str, at: datetime) -> None:
+        self.scheduled.schedule_send(approval_id, at)
+
     def start(self) -> None:
         self._agent.ctx.handoffs = self  # the graphs this process runs hand webhooks to us
+        self._agent.ctx.scheduled_sends = self  # and the sends waiting for their window
+        self.scheduled.start()  # its first pass sends what fell due while no process ran
         self.pick_up_unfinished()
         self.pick_up_answers()
         self.handoffs.pick_up_unsettled()
@@ -60,6 +67,9 @@ class LocalExecutor:
         next start."""
         if self._agent.ctx.handoffs is self:
             self._agent.ctx.handoffs = None  # runs after this deliver at once again
+        if self._agent.ctx.scheduled_sends is self:
+            self._agent.ctx.scheduled_sends = None  # the store keeps them for the next start
+        self.scheduled.stop()
         self.sweeper.stop()
         self.handoffs.stop()
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -5,8 +5,11 @@ Jobs: `nurture.draft_run` (retried with backoff; lock per lead, so two never run
 `nurture.resume_answer` (a thread resumed with a claimed answer; retried, under the
 lead's lock), `nurture.redecide` (queueing lock per lead: a lead waits in the queue once),
 `nurture.handoff_webhook` (the sales webhook, retried with backoff on transient failures only;
-queueing lock per hand-off), and two periodic ones that procrastinate defers once per cluster,
-not once per worker: `nurture.sweep` (stale decisions) and `nurture.retry_stalled` (jobs whose
+queueing lock per hand-off), `nurture.scheduled_send` (an approved email waiting for the send
+window, deferred with `schedule_at`, so it falls due by the database's clock), and periodic
+ones that procrastinate defers once per cluster, not once per worker: `nurture.due_sends` (a
+job for due sends scheduled without one), `nurture.sweep` (stale decisions) and
+`nurture.retry_stalled` (jobs whose
 worker stopped sending heartbeats go to another worker: procrastinate does not retry them by
 itself)."""
 
@@ -16,7 +19,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
 from procrastinate.exceptions import AlreadyEnqueued
@@ -29,18 +32,22 @@ from agent.jobs.drafts import run_draft
 from agent.jobs.heartbeat import with_heartbeat
 from agent.jobs.workers import worker_id
 from agent.runner import NurtureAgent
+from agent.scheduled_sends import send_scheduled
 from agent.settings import Settings
 from agent.store.decisions import stale_decisions
 from agent.store.runs import get_run, requeue_run, retry_run_later
+from agent.store.scheduled_sends import due_scheduled
 
 log = logging.getLogger(__name__)
 
 DRAFTS, DECISIONS, UPKEEP, HANDOFFS = "drafts", "decisions", "upkeep", "handoffs"
-QUEUES = (DRAFTS, DECISIONS, UPKEEP, HANDOFFS)
+SENDS = "sends"
+QUEUES = (DRAFTS, DECISIONS, UPKEEP, HANDOFFS, SENDS)
 DRAFT_RUN, REDECIDE = "nurture.draft_run", "nurture.redecide"
 RESUME_ANSWER = "nurture.resume_answer"
 DRAFT_RETRY = RetryStrategy(max_attempts=5, exponential_wait=2)
 HANDOFF_WEBHOOK = "nurture.handoff_webhook"
+SCHEDULED_SEND = "nurture.scheduled_send"
 
 
 def libpq_url(settings: Settings) -> str:
@@ -91,6 +98,9 @@ class QueueExecutor:
     def deliver_handoff(self, handoff_id: str) -> None:
         defer_handoff(self._app, handoff_id)
 
+    def schedule_send(self, approval_id: str, at: datetime) -> None:
+        defer_scheduled_send(self._app, approval_id, at)
+
     def start(self) -> None:
         self._app.open()
 
@@ -104,6 +114,27 @@ def defer_handoff(app: App, handoff_id: str) -> None:
         job.defer(handoff_id=handoff_id)
     except AlreadyEnqueued:  # a node that re-ran on resume: its delivery is already waiting
         pass
+
+
+def defer_scheduled_send(app: App, approval_id: str, at: datetime) -> None:
+    """A job that falls due at `at` by the database's clock (procrastinate's schedule_at)."""
+    job = app.configure_task(
+        SCHEDULED_SEND, queue=SENDS, schedule_at=at, queueing_lock=f"send:{approval_id}"
+    )
+    try:
+        job.defer(approval_id=approval_id)
+    except AlreadyEnqueued:  # one is waiting already; it re-defers itself if it is early
+        pass
+
+
+class _QueuedSends:
+    """What the graph in a worker hands scheduled sends to: a job due at the window's opening."""
+
+    def __init__(self, app: App) -> None:
+        self._app = app
+
+    def schedule_send(self, approval_id: str, at: datetime) -> None:
+        defer_scheduled_send(self._app, approval_id, at)
 
 
 class _QueuedHandoffs:
@@ -152,6 +183,23 @@ def worker_app(agent: NurtureAgent, settings: Settings) -> App:
             raise
 
     agent.ctx.handoffs = _QueuedHandoffs(app)  # the graphs this worker runs defer webhooks
+    agent.ctx.scheduled_sends = _QueuedSends(app)  # and sends waiting for the send window
+
+    @app.task(name=SCHEDULED_SEND, queue=SENDS)
+    def scheduled_send(approval_id: str) -> None:
+        # no retry: a send that failed midway is needs_check for a human, never sent again
+        result = send_scheduled(agent.ctx, approval_id)
+        log.info("scheduled send %s: %s (%s)", approval_id, result.outcome, result.detail)
+        if result.due is not None:  # early by our clock, or the window closed: wait again
+            defer_scheduled_send(app, approval_id, result.due)
+
+    @app.periodic(cron="* * * * * */30", periodic_id="due_sends")
+    @app.task(name="nurture.due_sends", queue=UPKEEP)
+    def due_sends(timestamp: int) -> None:
+        # sends scheduled where no queue was at hand (the CLI, LangGraph Server), or whose job
+        # was lost: due ones get a job now (the queueing lock keeps it to one)
+        for approval_id in due_scheduled(agent.ctx.db, now=agent.ctx.clock()):
+            defer_scheduled_send(app, approval_id, agent.ctx.clock())
 
     @app.task(
         name=HANDOFF_WEBHOOK, queue=HANDOFFS, retry=handoff_retry(settings), pass_context=True

@@ -5,7 +5,10 @@ row is written ('sending') before the SMTP conversation and finished after it. F
 already there means an earlier attempt got at least that far; it is never sent again.
 
 Before that, the lead is decided again: a suppression, the frequency cap or a draft gone stale
-(agent.staleness) blocks the send, with the reason."""
+(agent.staleness) blocks the send, with the reason. Outside the playbook's send window the
+email is not sent here: it is written as scheduled for the window's next opening and the run
+ends `scheduled`; agent/scheduled_sends.py sends it then, outside the graph, with every check
+run again (the explicit scheduled path, as for a person's re-send: agent/resend.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import hashlib
 import re
 from datetime import datetime
 from typing import Any, TypedDict
+from zoneinfo import ZoneInfo
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
@@ -21,10 +25,12 @@ from agent.context import AgentContext
 from agent.decisions import Decision, decide
 from agent.nodes.common import context_of, finish
 from agent.playbook import Playbook
+from agent.send_windows import lead_zone, next_opening, scheduled_detail
 from agent.staleness import stale_reason
 from agent.state import AgentState
 from agent.store.approvals import get_approval
 from agent.store.ingest import ingest_events
+from agent.store.scheduled_sends import schedule_send
 from agent.store.sends import claim_send, finish_send, get_send, record_blocked
 from agent.timeline import Lead
 from agent.tools.email import OutgoingEmail, build_message
@@ -85,9 +91,35 @@ def send_email(
     if blocked:
         record_blocked(ctx.db, **record, reason=blocked)
         return finish(ctx, config, dict(state), "blocked", blocked)
+    window = ctx.playbook.send_window
+    if window is not None:
+        zone = lead_zone(lead, window)
+        opening = next_opening(now, zone.zone, window)
+        if opening > now:  # outside the window: the email waits for it (agent/scheduled_sends.py)
+            return _schedule(ctx, config, state, record, opening, zone.zone)
     if not claim_send(ctx.db, **record):
         return finish(ctx, config, dict(state), "needs_check", "another attempt claimed this send")
     return deliver(ctx, config, state, lead, email, approval.id)
+
+
+def _schedule(
+    ctx: AgentContext,
+    config: RunnableConfig,
+    state: AgentState,
+    record: _SendRecord,
+    opening: datetime,
+    zone: ZoneInfo,
+) -> dict[str, Any]:
+    """Writes the send as scheduled for the window's next opening, holds its touch on the
+    timeline (the frequency caps and the lead's one draft count it until it is sent or
+    cancelled), and hands it to the executor that sends it then."""
+    approval_id = record["approval_id"]
+    if not schedule_send(ctx.db, **record, scheduled_for=opening, zone=zone.key):
+        return finish(ctx, config, dict(state), "needs_check", "another attempt claimed this send")
+    _record_touch(ctx, state, record["lead_id"], approval_id, scheduled_for=opening)
+    if ctx.scheduled_sends is not None:
+        ctx.scheduled_sends.schedule_send(approval_id, opening)
+    return finish(ctx, config, dict(state), "scheduled", scheduled_detail(opening, zone))
 
 
 def message_id_for(approval_id: str) -> str:
@@ -150,6 +182,15 @@ def _after_interruption(
         finish_send(ctx.db, approval_id, status="needs_check", at=ctx.clock(), reason=reason)
         _record_touch(ctx, state, state["lead_id"], approval_id, uncertain=True)
         return finish(ctx, config, dict(state), "needs_check", reason)
+    if status == "scheduled":  # the node re-ran after the schedule was written: it stands
+        row = get_send(ctx.db, approval_id)
+        assert row is not None and row.scheduled_for is not None  # what "scheduled" means
+        # the touch may not have been written before the stop (ingesting it twice stores one)
+        _record_touch(ctx, state, state["lead_id"], approval_id, scheduled_for=row.scheduled_for)
+        if ctx.scheduled_sends is not None:
+            ctx.scheduled_sends.schedule_send(approval_id, row.scheduled_for)
+        detail = scheduled_detail(row.scheduled_for, ZoneInfo(row.send_zone or "UTC"))
+        return finish(ctx, config, dict(state), "scheduled", detail)
     return finish(ctx, config, dict(state), status, f"already {status}; not sent again")
 
 
@@ -160,6 +201,7 @@ def _record_touch(
     approval_id: str,
     *,
     uncertain: bool = False,
+    scheduled_for: datetime | None = None,
 ) -> None:
     record_touch(
         ctx,
@@ -168,6 +210,7 @@ def _record_touch(
         cited_asset_ids=state["draft"]["cited_asset_ids"],
         topic=(state["decision"].get("content") or {}).get("topic"),
         uncertain=uncertain,
+        scheduled_for=scheduled_for,
     )
 
 
@@ -184,14 +227,18 @@ def record_touch(
     cited_asset_ids: list[str],
     topic: str | None,
     uncertain: bool = False,
+    scheduled_for: datetime | None = None,
 ) -> None:
     """Puts the send on the timeline so the frequency cap counts it. A send that may have gone
-    out (the outcome is unknown) counts too: better one email too few than one too many."""
+    out (the outcome is unknown) counts too: better one email too few than one too many. So
+    does one waiting for the window (`scheduled_for`), from the moment it was scheduled; it
+    moves to when it went out, or goes when it is cancelled (agent/scheduled_sends.py)."""
     asset = ctx.assets.get(cited_asset_ids[0]) if cited_asset_ids else None
     properties = {
         "asset": asset.id if asset else None,
         "message_id": message_id_for(approval_id),
         "uncertain": uncertain or None,
+        "scheduled_for": scheduled_for.isoformat() if scheduled_for else None,
         "asset_kind": asset.meta.kind if asset else None,
         "topic": topic,
         "url": asset.meta.url if asset else None,

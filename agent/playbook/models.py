@@ -249,6 +249,51 @@ class Guardrails(StrictModel):
     )
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_CLOCK = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$")
+
+
+class SendWindow(StrictModel):
+    """When approved emails may go out, in the lead's own time zone (agent/send_windows.py).
+    An approval outside the window is scheduled for the next opening; inside it, it goes out
+    at once. `end` at or before `start` means the window runs past midnight into the next day."""
+
+    days: list[Weekday] = Field(min_length=1, description="The days on which the window opens.")
+    start: str = Field(description="Local opening time, HH:MM (24 h), or HH:MM:SS.")
+    end: str = Field(description="Local closing time, HH:MM; at or before start: the next day.")
+    timezone_attribute: str = Field(
+        default="timezone", description="The lead attribute holding an IANA zone (Europe/Berlin)."
+    )
+    country_attribute: str = Field(
+        default="country",
+        description="The lead attribute holding an ISO 3166 country code, used when the zone "
+        "attribute is missing or unknown: the country's first zone in IANA's zone.tab.",
+    )
+    default_timezone: str = Field(
+        default="UTC", description="The zone of a lead with neither a known zone nor country."
+    )
+
+    @model_validator(mode="after")
+    def _valid_times_and_zone(self) -> Self:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        for name in ("start", "end"):
+            if not _CLOCK.match(getattr(self, name)):
+                raise ValueError(f"'{name}' must be a 24-hour time like 09:00")
+        if self.clock("start") == self.clock("end"):
+            raise ValueError("'start' and 'end' are the same: the window would never close")
+        try:
+            ZoneInfo(self.default_timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone '{self.default_timezone}'") from exc
+        return self
+
+    def clock(self, name: Literal["start", "end"]) -> tuple[int, int, int]:
+        hours, minutes, *seconds = (int(part) for part in getattr(self, name).split(":"))
+        return hours, minutes, seconds[0] if seconds else 0
+
+
 class Playbook(StrictModel):
     """The whole human-owned configuration. Parsed once; nothing downstream reads raw YAML."""
 
@@ -261,6 +306,9 @@ class Playbook(StrictModel):
     action_rules: list[ActionRule] = Field(min_length=1)
     content: ContentStrategy
     guardrails: Guardrails
+    send_window: SendWindow | None = Field(
+        default=None, description="When emails may go out (lead's local time); unset: any time."
+    )
     _fingerprint: str | None = PrivateAttr(default=None)
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from agent.errors import NurtureError
 from agent.store.database import Database
+from agent.store.scheduled_sends import scheduled_for_lead
 from agent.store.schema import ACTIVE_RUN, ApprovalRow, LeadRow, RunRow
 from agent.store.upsert import upsert
 
@@ -59,6 +60,13 @@ def queue_run(
             waiting = pending_draft(db, lead_id)
             if waiting is not None:
                 raise DraftRefused(f"a draft for this lead is waiting for approval: {waiting}")
+            scheduled = scheduled_for_lead(db, lead_id)
+            if scheduled is not None:  # it is the lead's one draft until sent or cancelled
+                when = f"{scheduled.scheduled_for:%Y-%m-%d %H:%M} UTC"
+                raise DraftRefused(
+                    f"an email for this lead is scheduled for {when}, waiting for the send "
+                    f"window: {scheduled.approval_id}"
+                )
             session.add(
                 RunRow(
                     thread_id=thread_id,

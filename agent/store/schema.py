@@ -208,7 +208,9 @@ class SendRow(Base):
     accepting and this row being updated: a human checks, nothing is re-sent); blocked (the
     re-check at send time said no); failed (refused before acceptance). A person may take a
     failed one, or a needs_check one they checked, back to sending (send_actions records it),
-    or mark a needs_check one sent."""
+    or mark a needs_check one sent. Outside the playbook's send window an approved email waits
+    as scheduled (until `scheduled_for`, in the lead's `send_zone`) -> sending, or cancelled by a
+    person; the claim from scheduled to sending is what makes its delayed send happen once."""
 
     __tablename__ = "sends"
 
@@ -224,6 +226,10 @@ class SendRow(Base):
     body: Mapped[str] = mapped_column(Text)
     attempted_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+    scheduled_for: Mapped[datetime | None] = mapped_column(index=True)
+    """When a send waiting for the window goes out (UTC); None for one sent at approval."""
+    send_zone: Mapped[str | None] = mapped_column(String(64))
+    """The lead's time zone the window was read in (IANA name)."""
 
 
 class SendActionRow(Base):
@@ -238,7 +244,8 @@ class SendActionRow(Base):
         ForeignKey("sends.approval_id", ondelete="CASCADE"), index=True
     )
     action: Mapped[str] = mapped_column(String(16))
-    """resend (a failed send), send_again or delivered (an uncertain one, resolved)."""
+    """resend (a failed send), send_again or delivered (an uncertain one, resolved), cancel (a
+    scheduled one)."""
     by: Mapped[str] = mapped_column(String(120))
     at: Mapped[datetime]
     from_status: Mapped[str] = mapped_column(String(16))

@@ -14,7 +14,7 @@ from agent.store.schema import EventRow, SendActionRow, SendRow
 
 SendAction = Literal["resend", "send_again", "delivered"]
 
-FINAL = {"sent", "blocked", "failed", "needs_check"}
+FINAL = {"sent", "blocked", "failed", "needs_check", "cancelled"}
 
 
 def get_send(db: Database, approval_id: str) -> SendRow | None:

@@ -140,7 +140,8 @@ def sends(
     state: StateDep,
     _: Reader,
     lead_id: str | None = None,
-    status: Literal["sending", "sent", "needs_check", "blocked", "failed"] | None = None,
+    status: Literal["scheduled", "sending", "sent", "needs_check", "blocked", "failed", "cancelled"]
+    | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[SendOut]:
     """Emails sent or attempted, newest first, with what people did to each (the audit)."""

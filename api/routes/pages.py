@@ -19,15 +19,25 @@ from fastapi.staticfiles import StaticFiles
 from agent.errors import NurtureError
 from agent.jobs.answers import wait_for_answer
 from agent.playbook.models import STAGES
+from agent.scheduled_sends import cancel_send
 from agent.store.api_keys import Principal, split_key
 from agent.store.approvals import Answer, GuardrailsNotOverridden, UnstorableAnswer, get_approval
 from agent.store.runs import get_run
 from agent.store.schema import ApprovalRow
+from agent.store.sends import get_send
 from api.auth_failures import TooManyFailures
 from api.csrf import refuse_other_origins, require_token
 from api.deps import KEY_COOKIE, CsrfTokenDep, DbDep, StateDep, verify_key
 from api.state import ServiceState
-from api.web.inbox import draft_page, inbox, next_pending, outcome_flash, stage_counts
+from api.web.inbox import (
+    Flash,
+    draft_page,
+    inbox,
+    next_pending,
+    outcome_flash,
+    scheduled,
+    stage_counts,
+)
 from api.web.lead import lead_page
 from api.web.render import (
     STATIC_DIR,
@@ -126,10 +136,12 @@ def inbox_page(
     state: StateDep,
     stage: str | None = None,
     done: Done = None,
+    cancelled: Annotated[str | None, Query(description="A scheduled send just cancelled.")] = None,
 ) -> Response:
     ctx = state.agent.ctx
     stage = stage if stage in STAGES else None
     items = inbox(ctx)
+    waiting = scheduled(ctx)
     context = {
         **_common(state, principal, done),
         "items": [item for item in items if not stage or item.stage == stage],
@@ -137,7 +149,12 @@ def inbox_page(
         "counts": stage_counts(items),
         "stage": stage,
         "now": ctx.clock(),
+        "scheduled": waiting,
     }
+    if cancelled:  # said only for a send the store shows cancelled: a link cannot fake it
+        send = get_send(ctx.db, cancelled)
+        if send is not None and send.status == "cancelled":
+            context["flash"] = Flash("info", f"Cancelled the email to {send.to_address}.")
     return render(request, "inbox.html", context)
 
 
@@ -191,6 +208,20 @@ def discard(
     approval_id: str, principal: Actor, state: StateDep, form_id: FormApprovalId
 ) -> RedirectResponse:
     return _answer(state, principal, _waiting(state, approval_id, form_id), "ignore")
+
+
+@router.post("/inbox/sends/{approval_id:id}/cancel")
+def cancel_scheduled_send(
+    approval_id: str, principal: Actor, state: StateDep, form_id: FormApprovalId
+) -> RedirectResponse:
+    """Cancels an approved email still waiting for the send window: it never goes out."""
+    if form_id != approval_id:
+        raise PageProblem(400, "Mismatched form", "The form was for a different email.")
+    try:
+        cancel_send(state.agent.ctx, approval_id, by=principal.name)
+    except NurtureError as exc:  # sent meanwhile, or cancelled by someone else
+        raise PageProblem(409, "Not cancelled", str(exc)) from exc
+    return RedirectResponse(f"/inbox?cancelled={quote(approval_id, safe='')}", status_code=303)
 
 
 @router.get("/leads/{lead_id:id}")

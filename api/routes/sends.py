@@ -1,5 +1,6 @@
 """Acting on a send after the agent let go of it: sending a safely failed one again, and
-resolving an uncertain one (the mail server's verdict never came). The marketer's, like
+resolving an uncertain one (the mail server's verdict never came), cancelling one that waits
+for the send window. The marketer's, like
 approving; recorded with who, when and how it ended. (Listing sends is in approvals.py.)"""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException
 
 from agent.resend import NoSuchSend, ResendRefused, mark_delivered, send_again
+from agent.scheduled_sends import CancelRefused, cancel_send
 from agent.store.api_keys import Principal
 from agent.store.sends import get_send, send_history
 from api.convert import send_out
@@ -50,13 +52,24 @@ def resolve(approval_id: str, body: SendResolution, state: StateDep, principal: 
     return _send(state, approval_id)
 
 
+@router.post("/sends/{approval_id:id}/cancel", response_model=SendOut, responses=errors(404, 409))
+def cancel(approval_id: str, state: StateDep, principal: Sender) -> SendOut:
+    """Cancels an email waiting for the playbook's send window (status `scheduled`): it never
+    goes out, it no longer counts as a touch, and the lead may get a new draft. Audited. 409
+    once it has gone out (or was cancelled)."""
+    ctx = state.agent.ctx
+    with _refusals():
+        cancel_send(ctx, approval_id, by=principal.name)
+    return _send(state, approval_id)
+
+
 @contextmanager
 def _refusals() -> Iterator[None]:
     try:
         yield
     except NoSuchSend as exc:
         raise HTTPException(404, str(exc)) from exc
-    except ResendRefused as exc:
+    except (ResendRefused, CancelRefused) as exc:
         raise HTTPException(409, str(exc)) from exc
 
 

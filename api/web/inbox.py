@@ -21,7 +21,8 @@ from agent.state import AgentState
 from agent.store.approvals import ANSWERING, pending
 from agent.store.runs import get_run
 from agent.store.schema import ApprovalRow, LeadRow
-from agent.store.sends import get_send
+from agent.store.sends import get_send, list_sends
+from api.convert import scheduled_label
 from api.web.markdown import render_markdown
 
 INBOX_LIMIT = 500
@@ -76,6 +77,38 @@ class Flash:
     text: str
     link: str | None = None
     link_text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledSummary:
+    """An approved email waiting for the send window, as the inbox lists it."""
+
+    approval_id: str
+    lead_id: str
+    lead_name: str
+    subject: str
+    label: str
+    """ "scheduled for Tue 09:00 Europe/Berlin" """
+
+
+def scheduled(ctx: AgentContext) -> list[ScheduledSummary]:
+    """Emails approved outside the send window, waiting for it; the newest approval first."""
+    rows = list_sends(ctx.db, status="scheduled", limit=INBOX_LIMIT)
+    leads = _leads(ctx, {row.lead_id for row in rows})
+    return [
+        ScheduledSummary(
+            approval_id=row.approval_id,
+            lead_id=row.lead_id,
+            lead_name=_name(leads.get(row.lead_id), row.lead_id),
+            subject=row.subject,
+            label=scheduled_label(row) or "scheduled",
+        )
+        for row in rows
+    ]
+
+
+def _name(lead: LeadRow | None, lead_id: str) -> str:
+    return (lead.name or lead.email) if lead is not None else lead_id
 
 
 def drafter_label(drafter: str) -> str:
@@ -237,6 +270,9 @@ def _send_flash(
     ctx: AgentContext, row: ApprovalRow, who: str, new_draft: str | None, run: Any
 ) -> Flash:
     send = get_send(ctx.db, row.id)
+    label = scheduled_label(send) if send is not None else None
+    if label:
+        return Flash("ok", f"Approved: the email to {who} is {label} (the send window).")
     if send is not None and send.status == "sent":
         edited = " (your edited version)" if row.status == "edited" else ""
         return Flash("ok", f"Sent to {who} <{send.to_address}>{edited}.")

@@ -18,6 +18,7 @@ from fastapi.templating import Jinja2Templates
 
 from agent.store.api_keys import Principal, Role
 from api.auth_failures import TooManyFailures
+from api.convert import scheduled_label
 from api.csrf import CrossSiteRefused
 from api.deps import CsrfTokenDep, DbDep, authenticate_request
 
@@ -65,6 +66,7 @@ def templates() -> Jinja2Templates:
     env = Jinja2Templates(directory=TEMPLATES_DIR)
     env.env.filters["age"] = age
     env.env.filters["utc"] = utc_text
+    env.env.filters["scheduled"] = scheduled_label  # "scheduled for Tue 09:00 Europe/Berlin"
     return env
 
 

@@ -47,6 +47,7 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/sends"): READ,
     ("POST", "/v1/sends/{approval_id:id}/retry"): {"admin", "marketer"},
     ("POST", "/v1/sends/{approval_id:id}/resolution"): {"admin", "marketer"},
+    ("POST", "/v1/sends/{approval_id:id}/cancel"): {"admin", "marketer"},  # 404: no send yet
     ("GET", "/v1/content/search"): READ,
     ("GET", "/v1/playbook"): READ,
     ("GET", "/v1/playbook/versions"): READ,
@@ -58,6 +59,7 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("POST", "/inbox/{approval_id:id}/approve"): {"admin", "marketer"},
     ("POST", "/inbox/{approval_id:id}/respond"): {"admin", "marketer"},
     ("POST", "/inbox/{approval_id:id}/discard"): {"admin", "marketer"},
+    ("POST", "/inbox/sends/{approval_id:id}/cancel"): {"admin", "marketer"},
     ("GET", "/leads/{lead_id:id}"): READ,
 }
 # Requests that would pass validation; a refused one must be refused before it does anything.
