@@ -12,9 +12,9 @@ from agent.playbook import Playbook
 from agent.playbook.loader import PlaybookError, parse_playbook
 from agent.settings import DEFAULT_PLAYBOOK
 from agent.store.handoffs import get_handoff
+from tests.utils import timelines
 from tests.utils.agent_world import World
 from tests.utils.handoffs import hand_off, lead, make_rep
-from tests.utils import timelines
 from tests.utils.timelines import decide_now, ev, rules_of
 
 HOT_FIT = {"industry": "Software", "employees": 400, "title": "VP Operations"}

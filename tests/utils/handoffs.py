@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from agent.store.api_keys import split_key
-from agent.store.api_keys import create_key
+from agent.store.api_keys import create_key, split_key
 from agent.store.database import Database
 from agent.store.handoffs import get_handoff
 from agent.store.schema import HandoffRow
