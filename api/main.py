@@ -25,6 +25,7 @@ from api.routes import (
     approvals,
     content,
     events,
+    handoffs,
     health,
     leads,
     metrics,
@@ -82,7 +83,18 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
     app.add_middleware(RequestIdMiddleware)  # outermost: it answers what fails inside
     app.add_exception_handler(RequestValidationError, validation_failed)
     app.add_exception_handler(StarletteHTTPException, http_error)
-    for router in (health, metrics, leads, events, approvals, sends, content, playbook, pages):
+    for router in (
+        health,
+        metrics,
+        leads,
+        events,
+        approvals,
+        sends,
+        handoffs,
+        content,
+        playbook,
+        pages,
+    ):
         app.include_router(router.router)
     app.mount("/static", pages.static_files(), name="static")
     return app
