@@ -25,6 +25,7 @@ from api.routes import (
     approvals,
     content,
     events,
+    handoff_pages,
     handoffs,
     health,
     leads,
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
         handoffs,
         content,
         playbook,
+        handoff_pages,  # before pages: /inbox/{approval_id} would take /inbox/handoffs
         pages,
     ):
         app.include_router(router.router)
