@@ -40,6 +40,11 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/sends"): READ,
     ("POST", "/v1/sends/{approval_id:id}/retry"): {"admin", "marketer"},
     ("POST", "/v1/sends/{approval_id:id}/resolution"): {"admin", "marketer"},
+    # hand-offs: reps act on their own (a 403 from the desk, tested in test_handoffs_api.py)
+    ("GET", "/v1/handoffs"): READ,
+    ("POST", "/v1/handoffs/{handoff_id:id}/accept"): READ,
+    ("POST", "/v1/handoffs/{handoff_id:id}/recycle"): READ,
+    ("POST", "/v1/handoffs/{handoff_id:id}/close"): READ,
     ("GET", "/v1/content/search"): READ,
     ("GET", "/v1/playbook"): READ,
     ("GET", "/v1/playbook/versions"): READ,
@@ -52,6 +57,8 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("POST", "/inbox/{approval_id:id}/respond"): {"admin", "marketer"},
     ("POST", "/inbox/{approval_id:id}/discard"): {"admin", "marketer"},
     ("GET", "/leads/{lead_id:id}"): READ,
+    ("GET", "/inbox/handoffs"): READ,
+    ("POST", "/inbox/handoffs/{handoff_id:id}/{move}"): READ,
 }
 # Requests that would pass validation; a refused one must be refused before it does anything.
 QUERY = {"/v1/content/search": {"stage": "interest"}}
