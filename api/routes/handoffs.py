@@ -47,7 +47,9 @@ def handoffs(
 
 
 @router.post(
-    "/handoffs/{handoff_id:id}/accept", response_model=HandoffOut, responses=errors(403, 404, 409)
+    "/handoffs/{handoff_id:id}/accept",
+    response_model=HandoffOut,
+    responses=errors(400, 403, 404, 409),
 )
 def accept(
     handoff_id: str, state: StateDep, principal: Sales, body: HandoffMove | None = None
@@ -59,7 +61,7 @@ def accept(
 @router.post(
     "/handoffs/{handoff_id:id}/recycle",
     response_model=HandoffOut,
-    responses=errors(403, 404, 409),
+    responses=errors(400, 403, 404, 409),
 )
 def recycle(handoff_id: str, state: StateDep, principal: Sales, body: HandoffMove) -> HandoffOut:
     """Back to nurture, with a `reason` (required). The lead's timeline gets a
@@ -68,7 +70,9 @@ def recycle(handoff_id: str, state: StateDep, principal: Sales, body: HandoffMov
 
 
 @router.post(
-    "/handoffs/{handoff_id:id}/close", response_model=HandoffOut, responses=errors(403, 404, 409)
+    "/handoffs/{handoff_id:id}/close",
+    response_model=HandoffOut,
+    responses=errors(400, 403, 404, 409),
 )
 def close(
     handoff_id: str, state: StateDep, principal: Sales, body: HandoffMove | None = None
