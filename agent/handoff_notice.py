@@ -42,6 +42,8 @@ def email_rep(ctx: AgentContext, handoff_id: str) -> bool:
     row = get_handoff(ctx.db, handoff_id)
     if row is None or row.assigned_to is None or row.payload is None:
         return False
+    if row.state != "new":
+        return True  # told already (the node runs again when a graph resumes): no second email
     message = _message(ctx, handoff_id, row.assigned_to, row.payload, ctx.clock())
     try:
         ctx.sender.send(message)

@@ -25,6 +25,7 @@ router = APIRouter(tags=["inbox"], include_in_schema=False, route_class=PageRout
 
 Seller = Annotated[Principal, Depends(page_roles("marketer", "rep", doing="work on hand-offs"))]
 FormHandoffId = Annotated[str, Form(alias="handoff_id")]
+MOVES: dict[str, Move] = {"accept": "accept", "recycle": "recycle", "close": "close"}
 
 
 @router.get("/inbox/handoffs")
@@ -75,11 +76,12 @@ def move_handoff(
 ) -> RedirectResponse:
     if form_id != handoff_id:
         raise PageProblem(400, "Mismatched form", "The form was for a different hand-off.")
-    if move not in ("accept", "recycle", "close"):
+    chosen = MOVES.get(move)
+    if chosen is None:
         raise PageProblem(404, "No such action", f"'{move}' is not accept, recycle or close.")
     actor = Actor(principal.name, principal.role, principal.key_id)
     try:
-        row = act(state.agent.ctx, handoff_id, move, actor=actor, reason=reason)  # type: ignore[arg-type]
+        row = act(state.agent.ctx, handoff_id, chosen, actor=actor, reason=reason)
     except LookupError as exc:
         raise PageProblem(404, "No such hand-off", str(exc.args[0])) from exc
     except NotYours as exc:
