@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from agent.conditions import holds
 from agent.patterns import Match, match_pattern
-from agent.playbook.models import Action, ActionRule, ContentKind, Playbook, Stage
+from agent.playbook.models import Action, ActionRule, ContentKind, Playbook, Reset, Stage
 from agent.scoring import SECONDS_PER_DAY, Score, score_lead
 from agent.stages import StageResult, stage_of, stage_rank
 from agent.timeline import Event, Lead, SignalEvent, Timeline
@@ -92,8 +92,13 @@ def _first_applicable(
 ) -> _Applied:
     for rule in playbook.action_rules:
         when = rule.when
+        since = None
+        if rule.reset is not None:
+            since = _last_reset(rule.reset, timeline)
+            if since is not None and not _renewed(rule.reset, timeline, since):
+                continue  # reset and nothing new since: the rule waits for new evidence
         if when.event is not None:
-            found = match_pattern(when.event, timeline, now)
+            found = match_pattern(when.event, timeline, now, since=since)
             if found is not None:
                 return _Applied(rule, found, _evidence_text(found.evidence))
         elif when.lead is not None:
@@ -113,6 +118,15 @@ def _first_applicable(
             return _Applied(rule, None, "")
     # unreachable for a validated playbook: its last rule is `always`
     raise AssertionError("the playbook's action rules did not end with an 'always' rule")
+
+
+def _last_reset(reset: Reset, timeline: Timeline) -> datetime | None:
+    events = timeline.of(reset.by)
+    return events[-1].occurred_at if events else None
+
+
+def _renewed(reset: Reset, timeline: Timeline, since: datetime) -> bool:
+    return any(e.occurred_at > since for e in timeline.of(reset.renewed_by))
 
 
 def _dormancy(

@@ -8,6 +8,7 @@ retries, as before jobs existed)."""
 from __future__ import annotations
 
 from agent.context import AgentContext
+from agent.handoff_notice import slack_body
 from agent.store.handoffs import get_handoff, record_attempt
 from agent.tools.crm import WebhookResult, notify_sales
 
@@ -57,7 +58,10 @@ def _post(
     if not url or payload is None:
         return None
     secret = ctx.settings.webhook_secret.get_secret_value()
-    return notify_sales(url, secret, dict(payload), max_attempts=max_attempts)
+    body = dict(payload)
+    if ctx.settings.handoff_webhook_format == "slack":
+        body = slack_body(body)
+    return notify_sales(url, secret, body, max_attempts=max_attempts)
 
 
 def _settle(ctx: AgentContext, handoff_id: str, status: str, error: str | None, n: int) -> str:

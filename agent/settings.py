@@ -131,6 +131,11 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr = Field(
         default=SecretStr("change-me"), description="HMAC-SHA256 key for the webhook signature."
     )
+    handoff_webhook_format: Literal["nurture", "slack"] = Field(
+        default="nurture",
+        description="The webhook body: nurture (the hand-off as JSON) or slack (an incoming-"
+        "webhook message with `text` and `blocks`); signed the same way either way.",
+    )
     handoff_attempts: int = Field(
         default=8,
         ge=1,

@@ -25,6 +25,8 @@ from api.routes import (
     approvals,
     content,
     events,
+    handoff_pages,
+    handoffs,
     health,
     ingest_rejections,
     leads,
@@ -93,8 +95,10 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
         ingest_rejections,
         approvals,
         sends,
+        handoffs,
         content,
         playbook,
+        handoff_pages,  # before pages: /inbox/{approval_id} would take /inbox/handoffs
         pages,
     )
     for router in routers:

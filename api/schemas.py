@@ -360,3 +360,42 @@ class RejectionOut(BaseModel):
     reason: str
     message: dict[str, Any] | None = Field(description="The message as sent, when storable.")
     received_at: datetime
+
+
+class HandoffChangeOut(BaseModel):
+    from_state: str | None
+    to_state: str
+    by: str
+    at: datetime
+    reason: str | None
+
+
+class HandoffOut(BaseModel):
+    """A lead handed to sales: who, why, the evidence, where sales stands with it, and its
+    audit (every state change with who, when and why)."""
+
+    id: str
+    lead_id: str
+    lead_name: str | None
+    lead_email: str
+    company: str | None
+    rule: str = Field(description="The playbook rule that handed the lead over.")
+    why: str
+    evidence: str | None
+    score: float | None
+    stage: str | None
+    state: Literal["new", "delivered", "accepted", "closed", "recycled"]
+    assigned_to: str | None = Field(description="The rep's email address.")
+    waiting_since: datetime
+    overdue: bool = Field(
+        description="Not accepted within the playbook's acceptance SLA "
+        "(handoffs.accept_within_hours)."
+    )
+    webhook_status: str
+    changes: list[HandoffChangeOut]
+
+
+class HandoffMove(Strict):
+    reason: str | None = Field(
+        default=None, max_length=2000, description="Why (required to recycle a hand-off)."
+    )

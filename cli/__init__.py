@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("cli.eval_cmd", "app"),
     "sends": ("cli.sends_cmd", "app"),
     "jobs": ("cli.jobs_cmd", "app"),
+    "handoffs": ("cli.handoffs_cmd", "app"),
     "serve": ("cli.serve_cmd", "serve"),
     "worker": ("cli.worker_cmd", "worker"),
     "index": ("cli.content_cmd", "index"),

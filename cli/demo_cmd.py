@@ -11,8 +11,10 @@ from rich.progress import Progress
 from rich.table import Table
 
 from agent.decisions import Decision, decide
-from agent.store.api_keys import create_key
+from agent.store.api_keys import create_key, rep_keys
 from agent.store.approvals import pending
+from agent.store.database import Database
+from agent.store.handoffs import list_handoffs
 from agent.store.ingest import ingest_events
 from agent.store.leads import upsert_leads
 from agent.store.scores import rescore_all
@@ -59,37 +61,72 @@ def demo(
     )
     _summary(decisions)
     nurture = nurture_command()
+    rep_key = _demo_reps(db)  # before drafting: the hand-offs it makes are assigned to them
     _draft_for_due_leads(
-        "in the browser (below)" if serve else f"in the browser ({nurture} serve, then /inbox)"
+        "in the browser (below)" if serve else f"in the browser ({nurture} serve, then /inbox)",
+        handoffs=[d.lead_id for d in decisions if d.action == "handoff_to_sales"],
     )
     if serve:
         key = create_key(db, name="demo-marketer", role="marketer", at=datetime.now(UTC))
         console.print(
             f"\n[bold]Open http://{host}:{port}/inbox[/] and sign in with this demo marketer "
             f"key:\n  {key}\n(API docs at http://{host}:{port}/docs; the same key works as "
-            f"a bearer token. More keys: {nurture} keys create.)",
+            f"a bearer token. More keys: {nurture} keys create.)"
+            + (f"\nA demo rep ({DEMO_REPS[0][1]}) signs in with:\n  {rep_key}" if rep_key else ""),
             highlight=False,
             soft_wrap=True,
         )
         run_server(host, port)
 
 
-def _draft_for_due_leads(where: str) -> None:
+DEMO_REPS = (
+    ("demo-rep-riley", "riley@routewise.example"),
+    ("demo-rep-sam", "sam@routewise.example"),
+)
+"""Reps the demo's hand-offs go to, in turn (created once: a second demo reuses them)."""
+
+
+def _demo_reps(db: Database) -> str | None:
+    """Creates the demo reps unless reps with addresses exist; the first one's key, if made."""
+    if rep_keys(db):
+        return None
+    keys = [
+        create_key(db, name=name, role="rep", at=datetime.now(UTC), email=email)
+        for name, email in DEMO_REPS
+    ]
+    return keys[0]
+
+
+def _draft_for_due_leads(where: str, *, handoffs: list[str]) -> None:
     """The agent's part of the demo: index the content, draft for every lead that should hear
-    from us, and leave the drafts waiting for a human."""
+    from us, and leave the drafts waiting for a human; hand the `handoffs` leads to sales (the
+    assigned reps are told by email), where they wait on the Hand-offs tab."""
+    from agent.jobs.drafts import accept_draft, run_draft
+    from agent.jobs.workers import worker_id
     from cli.agent_cmd import agent_session, run_all, summarize
     from cli.content_cmd import index
 
     index()
     with agent_session() as agent:
         results = run_all(agent)
+        for lead_id in handoffs:
+            run_draft(agent, accept_draft(agent, lead_id), worker=worker_id())
         waiting = pending(agent.ctx.db, limit=1_000_000)
     summarize(results)
+    sales = list_handoffs(agent.ctx.db, state="new") + list_handoffs(
+        agent.ctx.db, state="delivered"
+    )
     nurture = nurture_command()
     console.print(
         f"[bold]{len(waiting)} drafts are waiting for approval.[/] Review them with "
         f"the inbox {where}, or [bold]{nurture} inbox[/] and "
         f"[bold]{nurture} review ID[/]; nothing is sent until someone approves.",
+        highlight=False,
+    )
+    console.print(
+        f"[bold]{len(sales)} hand-offs wait for sales[/] on the inbox's Hand-offs tab "
+        f"(/inbox/handoffs) and in [bold]{nurture} handoffs[/]; their reps were emailed "
+        "(without SMTP settings: to .nurture/outbox/).",
         highlight=False,
     )
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from agent.store.api_keys import ROLES, create_key, list_keys, revoke_key
+from agent.store.api_keys import EMAIL, ROLES, create_key, list_keys, revoke_key
 from cli.common import console, open_database
 
 app = typer.Typer(help="API keys with roles: admin, marketer, rep, ingest.", no_args_is_help=True)
@@ -23,6 +23,10 @@ ROLE_HELP = (
 def create(
     name: Annotated[str, typer.Option(help="Who or what holds it (shown in the audit).")],
     role: Annotated[str, typer.Option(help=ROLE_HELP)],
+    email: Annotated[
+        str | None,
+        typer.Option(help="A rep's address: hand-offs are assigned to reps with one, by email."),
+    ] = None,
 ) -> None:
     """Create a key and print it (only a hash is stored: copy it now)."""
     if role not in ROLES:
@@ -30,20 +34,24 @@ def create(
     name = name.strip()
     if not name:
         raise typer.BadParameter("must not be empty", param_hint="--name")
-    key = create_key(open_database(), name=name, role=role, at=datetime.now(UTC))
-    console.print(f"{role} key for {name} (shown once):", highlight=False)
+    if email is not None and not EMAIL.fullmatch(email.strip()):
+        raise typer.BadParameter(f"{email!r} is not an email address", param_hint="--email")
+    key = create_key(open_database(), name=name, role=role, at=datetime.now(UTC), email=email)
+    holder = f"{name} <{email.strip()}>" if email else name
+    console.print(f"{role} key for {holder} (shown once):", highlight=False)
     typer.echo(key)
 
 
 @app.command("list")
 def list_() -> None:
     """Every key: id, holder, role, created, revoked (never the secret)."""
-    table = Table("id", "name", "role", "created", "revoked")
+    table = Table("id", "name", "role", "email", "created", "revoked")
     for row in list_keys(open_database()):
         table.add_row(
             row.id,
             row.name,
             row.role,
+            row.email or "",
             f"{row.created_at:%Y-%m-%d %H:%M}",
             f"{row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "",
         )

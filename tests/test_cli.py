@@ -266,10 +266,20 @@ def test_demo_without_serving_ends_with_drafts_waiting(
     serve = re.search(r"\((\S+) serve, then /inbox\)", " ".join(out.split()))
     assert serve and serve.group(1).endswith("nurture") and serve.group(1) != "nurture", out
     assert f"{serve.group(1)} inbox and {serve.group(1)} review ID" in " ".join(out.split())
+    from email import message_from_bytes
+
     from agent.store.approvals import pending
+    from agent.store.handoffs import list_handoffs
     from cli.common import open_database
 
-    assert pending(open_database()) and not (tmp_path / "outbox").exists()
+    db = open_database()
+    assert pending(db)
+    # hand-offs wait for sales, and only their reps were told: no lead was emailed
+    waiting = list_handoffs(db, state="delivered")
+    assert waiting and f"{len(waiting)} hand-offs wait for sales" in " ".join(out.split())
+    told = [message_from_bytes(f.read_bytes())["To"] for f in (tmp_path / "outbox").iterdir()]
+    assert sorted(told) == sorted(str(h.row.assigned_to) for h in waiting)
+    assert set(told) <= {"riley@routewise.example", "sam@routewise.example"}
 
 
 def test_the_demo_suggests_a_command_that_works_in_a_fresh_shell(

@@ -197,12 +197,22 @@ class ContentRequest(StrictModel):
     )
 
 
+class Reset(StrictModel):
+    """After a `by` event the rule applies again only once a `renewed_by` event follows it; an
+    event rule then also counts only evidence after it. A lead sales recycled to nurture is not
+    handed off again on the same old signals."""
+
+    by: list[SignalName] = Field(min_length=1)
+    renewed_by: list[SignalName] = Field(min_length=1)
+
+
 class ActionRule(StrictModel):
     id: RuleId
     action: Action
     when: Trigger
     explain: str = Field(default="", description="Why this rule exists, in the marketer's words.")
     content: ContentRequest | None = None
+    reset: Reset | None = None
 
     @model_validator(mode="after")
     def _content_only_for_emails(self) -> Self:
@@ -294,6 +304,12 @@ class SendWindow(StrictModel):
         return hours, minutes, seconds[0] if seconds else 0
 
 
+class HandoffPolicy(StrictModel):
+    accept_within_hours: float = Field(
+        default=24, gt=0, description="A hand-off not accepted by a rep within this is flagged."
+    )
+
+
 class Playbook(StrictModel):
     """The whole human-owned configuration. Parsed once; nothing downstream reads raw YAML."""
 
@@ -309,6 +325,7 @@ class Playbook(StrictModel):
     send_window: SendWindow | None = Field(
         default=None, description="When emails may go out (lead's local time); unset: any time."
     )
+    handoffs: HandoffPolicy = Field(default_factory=HandoffPolicy)
     _fingerprint: str | None = PrivateAttr(default=None)
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:

@@ -19,6 +19,11 @@ def reference_problems(playbook: Playbook) -> list[tuple[Path, str]]:
             if name not in known:
                 problems.append(((*path, "signals", i), _unknown_signal(name, known)))
 
+    def check_signals_at(path: Path, signals: list[str]) -> None:
+        for i, name in enumerate(signals):
+            if name not in known:
+                problems.append(((*path, i), _unknown_signal(name, known)))
+
     for i, mapping in enumerate(playbook.event_mappings):
         if mapping.signal not in known:
             problems.append(
@@ -33,6 +38,11 @@ def reference_problems(playbook: Playbook) -> list[tuple[Path, str]]:
                 ("action_rules", i, "when", "event"), action_rule.when.event
             ):
                 check_signals(path, pattern.signals)
+
+        if action_rule.reset is not None:
+            path = ("action_rules", i, "reset")
+            check_signals_at((*path, "by"), action_rule.reset.by)
+            check_signals_at((*path, "renewed_by"), action_rule.reset.renewed_by)
 
     problems += _duplicate_ids("event_mappings", [m.id for m in playbook.event_mappings])
     problems += _duplicate_ids(("stages", "rules"), [r.id for r in playbook.stages.rules])

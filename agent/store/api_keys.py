@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +19,8 @@ from agent.store.schema import ApiKeyRow
 
 Role = Literal["admin", "marketer", "rep", "ingest"]
 ROLES: tuple[Role, ...] = ("admin", "marketer", "rep", "ingest")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+"""An address that can be mailed: something@domain.tld (the mail server checks the rest)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,12 +28,18 @@ class Principal:
     key_id: str
     name: str
     role: Role
+    email: str | None = None
 
 
-def create_key(db: Database, *, name: str, role: Role, at: datetime) -> str:
-    """Stores a new key and returns it; this is the only time the secret is seen."""
+def create_key(
+    db: Database, *, name: str, role: Role, at: datetime, email: str | None = None
+) -> str:
+    """Stores a new key and returns it; this is the only time the secret is seen. A rep key
+    with an `email` takes part in hand-off assignment (agent/handoff_routing.py)."""
     if role not in ROLES:
         raise NurtureError(f"unknown role '{role}' (roles: {', '.join(ROLES)})")
+    if email is not None and not EMAIL.fullmatch(email.strip()):
+        raise NurtureError(f"'{email}' is not an email address")
     key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(24)
     with db.session() as session:
         session.add(
@@ -39,6 +48,7 @@ def create_key(db: Database, *, name: str, role: Role, at: datetime) -> str:
                 name=name,
                 role=role,
                 secret_hash=_hash(secret),
+                email=email.strip() if email else None,
                 created_at=at,
                 revoked_at=None,
             )
@@ -66,7 +76,7 @@ def authenticate(db: Database, key: str) -> Principal | None:
         return None
     if not hmac.compare_digest(row.secret_hash, _hash(secret)):
         return None
-    return Principal(row.id, row.name, row.role)  # type: ignore[arg-type]
+    return Principal(row.id, row.name, row.role, row.email)  # type: ignore[arg-type]
 
 
 def revoke_key(db: Database, key_id: str, *, at: datetime) -> None:
@@ -84,3 +94,17 @@ def list_keys(db: Database) -> list[ApiKeyRow]:
 
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def rep_keys(db: Database) -> list[ApiKeyRow]:
+    """Reps that can take hand-offs: live rep keys with an email address, oldest first (a
+    stable order, so the round-robin turn means the same rep in every process)."""
+    query = (
+        select(ApiKeyRow)
+        .where(
+            ApiKeyRow.role == "rep", ApiKeyRow.email.is_not(None), ApiKeyRow.revoked_at.is_(None)
+        )
+        .order_by(ApiKeyRow.created_at, ApiKeyRow.id)
+    )
+    with db.session() as session:
+        return list(session.scalars(query))

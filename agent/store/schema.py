@@ -275,6 +275,40 @@ class HandoffRow(Base):
     """What the webhook is sent: every attempt sends the same bytes."""
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     delivered_at: Mapped[datetime | None]
+    state: Mapped[str] = mapped_column(String(16), default="new", server_default="new", index=True)
+    """Where sales stands with it: new -> delivered (the rep was told) -> accepted -> closed, or
+    recycled back to nurture (agent/handoff_states.py)."""
+    assigned_key_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    """The rep's API key: the rep who may accept or recycle it."""
+    assigned_to: Mapped[str | None] = mapped_column(String(320))
+    """The rep's email address (None when no rep with an address exists)."""
+    state_changed_at: Mapped[datetime | None]
+
+
+class HandoffChangeRow(Base):
+    """The audit of a hand-off's states: who moved it, when, from where to where, and why."""
+
+    __tablename__ = "handoff_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    handoff_id: Mapped[str] = mapped_column(
+        ForeignKey("handoffs.id", ondelete="CASCADE"), index=True
+    )
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    by: Mapped[str] = mapped_column(String(120))
+    at: Mapped[datetime]
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class CounterRow(Base):
+    """Named counters shared by every process (hand-off round-robin): incremented in the
+    database, so two replicas never hand out the same turn."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
 
 
 class ApiKeyRow(Base):
@@ -286,6 +320,8 @@ class ApiKeyRow(Base):
     name: Mapped[str] = mapped_column(String(120))
     role: Mapped[str] = mapped_column(String(16))
     secret_hash: Mapped[str] = mapped_column(String(128))
+    email: Mapped[str | None] = mapped_column(String(320))
+    """A rep's address: hand-offs are assigned to reps with one, and they are told by email."""
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
 

@@ -21,6 +21,11 @@ def _insert(session: Session, model: type[Base]) -> Any:
     raise NotImplementedError(f"no upsert for the {dialect} dialect")
 
 
+def dialect_insert(session: Session, model: type[Base]) -> Any:
+    """The INSERT construct of the session's dialect, which knows ON CONFLICT."""
+    return _insert(session, model)
+
+
 def insert_ignoring_duplicates(
     session: Session, model: type[Base], rows: Sequence[dict[str, Any]]
 ) -> None:

@@ -19,7 +19,13 @@ router = APIRouter(tags=["health"], responses=AUTH_ERRORS)
 @router.get("/metrics", response_class=Response)
 def metrics(state: StateDep, _: Annotated[Principal, Depends(require())]) -> Response:
     # this process's counters, then the cluster's counts as the database has them now
-    counts = store_registry(state.agent.ctx.db, queue=on_postgresql(state.settings))
+    ctx = state.agent.ctx
+    counts = store_registry(
+        ctx.db,
+        queue=on_postgresql(state.settings),
+        handoff_sla_hours=ctx.playbook.handoffs.accept_within_hours,
+        now=ctx.clock(),
+    )
     return Response(
         generate_latest(state.metrics.registry) + generate_latest(counts),
         media_type=CONTENT_TYPE_LATEST,

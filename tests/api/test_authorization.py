@@ -48,6 +48,11 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/sends/{approval_id:id}/retry"): {"admin", "marketer"},
     ("POST", "/v1/sends/{approval_id:id}/resolution"): {"admin", "marketer"},
     ("POST", "/v1/sends/{approval_id:id}/cancel"): {"admin", "marketer"},  # 404: no send yet
+    # hand-offs: reps act on their own (a 403 from the desk, tested in test_handoffs_api.py)
+    ("GET", "/v1/handoffs"): READ,
+    ("POST", "/v1/handoffs/{handoff_id:id}/accept"): READ,
+    ("POST", "/v1/handoffs/{handoff_id:id}/recycle"): READ,
+    ("POST", "/v1/handoffs/{handoff_id:id}/close"): READ,
     ("GET", "/v1/content/search"): READ,
     ("GET", "/v1/playbook"): READ,
     ("GET", "/v1/playbook/versions"): READ,
@@ -61,6 +66,8 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("POST", "/inbox/{approval_id:id}/discard"): {"admin", "marketer"},
     ("POST", "/inbox/sends/{approval_id:id}/cancel"): {"admin", "marketer"},
     ("GET", "/leads/{lead_id:id}"): READ,
+    ("GET", "/inbox/handoffs"): READ,
+    ("POST", "/inbox/handoffs/{handoff_id:id}/{move}"): READ,
 }
 # Requests that would pass validation; a refused one must be refused before it does anything.
 QUERY = {"/v1/content/search": {"stage": "interest"}}
