@@ -32,7 +32,10 @@ class ScoreOut(BaseModel):
     behaviour: float
     total: float
     hot: bool
-    contributions: list[ContributionOut]
+    contributions: list[ContributionOut] | None = Field(
+        description="Each scored event's share of the behaviour score; null when the decision "
+        "was made without its explanation (`?explain=false`)."
+    )
 
 
 class ContentOut(BaseModel):
@@ -64,9 +67,18 @@ class _Applied:
     detail: str
 
 
-def decide(lead: Lead, events: Iterable[Event], playbook: Playbook, now: datetime) -> Decision:
+def decide(
+    lead: Lead,
+    events: Iterable[Event],
+    playbook: Playbook,
+    now: datetime,
+    *,
+    explain: bool = True,
+) -> Decision:
+    """With `explain` (what a person reads), the score lists every event's contribution; the
+    bulk paths pass False: the same decision, without an object per event."""
     timeline = Timeline(events, playbook, now)
-    score = score_lead(lead, timeline, playbook, now)
+    score = score_lead(lead, timeline, playbook, now, explain=explain)
     stage = stage_of(timeline, playbook, now)
     applied = _first_applicable(lead, timeline, score, playbook, now)
     action = applied.rule.action
@@ -180,18 +192,23 @@ def _score_out(score: Score) -> ScoreOut:
         behaviour=round(score.behaviour, 2),
         total=round(score.total, 2),
         hot=score.hot,
-        contributions=[
-            # plain dicts: pydantic-core builds the models far faster than Python-side calls
-            {  # type: ignore[misc]  # pydantic validates each into a ContributionOut
-                "event_id": c.event_id,
-                "type": c.signal,
-                "points": c.points,
-                "decay": round(c.decay, 4),
-                "value": round(c.value, 2),
-            }
-            for c in score.contributions
-        ],
+        contributions=None if score.contributions is None else _contributions_out(score),
     )
+
+
+def _contributions_out(score: Score) -> list[ContributionOut]:
+    assert score.contributions is not None  # the caller checked: only explained scores
+    return [
+        # plain dicts: pydantic-core builds the models far faster than Python-side calls
+        {  # type: ignore[misc]  # pydantic validates each into a ContributionOut
+            "event_id": c.event_id,
+            "type": c.signal,
+            "points": c.points,
+            "decay": round(c.decay, 4),
+            "value": round(c.value, 2),
+        }
+        for c in score.contributions
+    ]
 
 
 def _stage_reason(stage: StageResult) -> Reason:

@@ -114,7 +114,7 @@ def _show(decision: Decision, who: str) -> None:
     for reason in decision.reasons:
         reasons.add_row(reason.rule, reason.text)
     console.print(reasons)
-    top = sorted(s.contributions, key=lambda c: c.value, reverse=True)[:10]
+    top = sorted(s.contributions or (), key=lambda c: c.value, reverse=True)[:10]
     if top:
         table = Table(
             "event",

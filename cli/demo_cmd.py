@@ -48,7 +48,7 @@ def demo(
         decisions = []
         for row in lead_rows:
             lead, events = load_timeline(db, row["id"], until=now, playbook=rules)
-            decisions.append(decide(lead, events, rules, now))
+            decisions.append(decide(lead, events, rules, now, explain=False))
             progress.advance(decide_task)
     rescore_all(db, rules, now)
     console.print(

@@ -102,7 +102,8 @@ def redecide(agent: NurtureAgent, lead_ids: Iterable[str]) -> int:
             lead, events = load_timeline(ctx.db, lead_id, until=now, playbook=ctx.playbook)
         except NurtureError:
             continue  # deleted meanwhile
-        decisions.append((decide(lead, events, ctx.playbook, now), ctx.playbook.version))
+        decision = decide(lead, events, ctx.playbook, now, explain=False)  # only the row is kept
+        decisions.append((decision, ctx.playbook.version))
     record_decisions(ctx.db, decisions)
     return len(decisions)
 

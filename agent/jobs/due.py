@@ -41,7 +41,7 @@ def due_leads(
             lead, events = load_timeline(db, lead_id, until=now, playbook=playbook)
         except NurtureError:
             continue  # deleted since the candidates were read
-        decision = decide(lead, events, playbook, now)
+        decision = decide(lead, events, playbook, now, explain=False)
         fresh.append((decision, playbook.version))
         if decision.action in SENDING_ACTIONS:
             due.append(lead_id)

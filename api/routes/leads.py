@@ -110,6 +110,13 @@ def next_action(
         AwareDatetime | None,
         Query(description="Answer as of this moment, from the events that had occurred by then."),
     ] = None,
+    explain: Annotated[
+        bool,
+        Query(
+            description="With false, the same decision without its per-event explanation: "
+            "`score.contributions` is null, which saves building one entry per scored event."
+        ),
+    ] = True,
 ) -> NextAction:
     """What to send this lead next, and why (the decision JSON of `nurture next --json`)."""
     ctx = state.agent.ctx
@@ -124,7 +131,7 @@ def next_action(
         lead, events = load_timeline(ctx.db, lead_id, until=moment, playbook=playbook)
     except NurtureError as exc:
         raise HTTPException(404, str(exc)) from exc
-    decision = decide(lead, events, playbook, moment)
+    decision = decide(lead, events, playbook, moment, explain=explain)
     if at is None:
         state.decisions.add({decision.lead_id: (decision, playbook.version)})
     return NextAction(**decision.model_dump(), playbook_version=playbook.version)
