@@ -69,15 +69,17 @@ class _Applied:
 
 def decide(
     lead: Lead,
-    events: Iterable[Event],
+    events: Iterable[Event] | Timeline,
     playbook: Playbook,
     now: datetime,
     *,
     explain: bool = True,
 ) -> Decision:
-    """With `explain` (what a person reads), the score lists every event's contribution; the
-    bulk paths pass False: the same decision, without an object per event."""
-    timeline = Timeline(events, playbook, now)
+    """`events` raw (any order, duplicates, future ones: the timeline sorts them out) or a
+    Timeline already read as of `now` (agent/tools/timeline.py's load_signals). With `explain`
+    (what a person reads), the score lists every event's contribution; the bulk paths pass
+    False: the same decision, without an object per event."""
+    timeline = events if isinstance(events, Timeline) else Timeline(events, playbook, now)
     score = score_lead(lead, timeline, playbook, now, explain=explain)
     stage = stage_of(timeline, playbook, now)
     applied = _first_applicable(lead, timeline, score, playbook, now)
