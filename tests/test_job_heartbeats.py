@@ -1,28 +1,37 @@
 """Every long job keeps its worker's heartbeat going, not only the draft run: a draining
-`nurture worker` (SIGTERM stops procrastinate's own heartbeat) that holds a hand-off webhook
-longer than the stall timeout must not see it declared stalled and run again by another worker.
-Real worker processes on PostgreSQL, a real HTTP receiver that answers slowly."""
+`nurture worker` (SIGTERM stops procrastinate's own heartbeat) that holds a hand-off webhook or
+a resumed answer's revision longer than the stall timeout must not see it declared stalled and
+run again by another worker. Real worker processes on PostgreSQL, a real HTTP receiver and a
+scripted model server that answer slowly."""
 
 from __future__ import annotations
 
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
-from agent.playbook import load_playbook
+from agent.playbook import Playbook, load_playbook
 from agent.runner import NurtureAgent
 from agent.settings import DEFAULT_PLAYBOOK, Settings
 from agent.store import Database
+from agent.store.answers import claim_answer
+from agent.store.ingest import ingest_events
+from agent.store.leads import upsert_leads
 from agent.store.runs import queue_run
+from agent.store.schema import ApprovalRow
 from tests.conftest import POSTGRES_URL
+from tests.test_agent_llm import GOOD
 from tests.test_crm_webhook import WebhookServer
 from tests.test_handoff_jobs import seed, settled
+from tests.utils.agent_world import DANA, WHITEPAPER
+from tests.utils.fake_openai import FakeOpenAI, Reply
 from tests.utils.processes import stop
 from tests.utils.replicas import NURTURE, fresh_postgres, nurture_env
 
@@ -30,6 +39,7 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.skipif(not POSTGRES_URL, reason="needs NURTURE_TEST_DATABASE_URL"),
 ]
+T = TypeVar("T")
 STALL_SECONDS = 2
 HELD_FOR = 4.5
 """How long the receiver holds the request: over twice the stall timeout, under the 5 s
@@ -132,6 +142,123 @@ def test_a_draining_worker_keeps_a_slow_handoff_alive(tmp_path: Path, webhook: S
             # run once: procrastinate counts the finished run (a stalled retry makes it 2)
             assert _handoff_jobs(db) == [("succeeded", 1)]
         finally:
+            for process in workers:
+                stop(process)
+            for log in logs:
+                log.close()
+            db.dispose()
+
+
+REVISION_HELD_FOR = 15.0
+"""How long the model takes over the revision: several stall timeouts and a worker's start."""
+FEEDBACK = "Mention the route optimisation white paper in the first line."
+
+
+def _answer_jobs(db: Database) -> list[tuple[str, int]]:
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT status, attempts FROM procrastinate_jobs "
+                "WHERE task_name = 'nurture.resume_answer'"
+            )
+        ).all()
+    return [(str(status), int(attempts)) for status, attempts in rows]
+
+
+def _pending(db: Database) -> list[ApprovalRow]:
+    with db.session() as session:
+        return list(session.scalars(select(ApprovalRow).where(ApprovalRow.status == "pending")))
+
+
+def _eventually(read: Callable[[], T], until: Callable[[T], bool], seconds: float) -> T:
+    deadline = time.monotonic() + seconds
+    value = read()
+    while not until(value) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        value = read()
+    return value
+
+
+def test_a_draining_worker_keeps_a_slow_revision_alive(
+    tmp_path: Path, indexed_data: Path, fake_openai: FakeOpenAI, playbook: Playbook
+) -> None:
+    """An answer asking for changes resumes the thread in a job that drafts again: a model
+    slower than the stall timeout, while its worker drains, must not make another worker run
+    the same answer again (a second revision, a second model call)."""
+    assert POSTGRES_URL
+    fake_openai.default = Reply.json(GOOD)
+    with fresh_postgres(POSTGRES_URL) as url:
+        db = Database(url)
+        db.migrate()
+        upsert_leads(db, [DANA], playbook)
+        now = datetime.now(UTC)
+        events = [
+            {
+                "id": f"L1-{n}",
+                "lead_id": "L1",
+                "type": type_,
+                "occurred_at": (now - timedelta(days=days)).isoformat(),
+                "properties": props,
+            }
+            for n, (type_, days, props) in enumerate(WHITEPAPER)
+        ]
+        assert not ingest_events(db, events, playbook).rejected
+        values = {
+            "database_url": url,
+            "data_dir": str(indexed_data),
+            "llm_base_url": fake_openai.base_url,
+            "llm_model": "fake-model",
+            "sweep_seconds": "0",
+            "job_heartbeat_seconds": "1",
+            "job_stall_seconds": str(STALL_SECONDS),
+        }
+        settings = Settings(**values)  # type: ignore[arg-type]
+        logs = [(tmp_path / f"worker-{n}.log").open("w") for n in (1, 2)]
+        workers: list[subprocess.Popen[bytes]] = []
+
+        def worker(n: int) -> subprocess.Popen[bytes]:
+            process = subprocess.Popen(
+                [NURTURE, "worker", "--concurrency", "2"],
+                env=nurture_env(**values),
+                stdout=logs[n],
+                stderr=subprocess.STDOUT,
+            )
+            workers.append(process)
+            return process
+
+        from agent.jobs.queue import QueueExecutor
+
+        executor = QueueExecutor(settings)
+        executor.start()
+        try:
+            draining = worker(0)
+            thread_id = NurtureAgent.new_thread_id()
+            queue_run(db, thread_id=thread_id, lead_id="L1", at=now, playbook_version="t")
+            executor.submit_draft(thread_id, "L1")
+            first = _eventually(lambda: _pending(db), until=bool, seconds=120)
+            assert len(first) == 1, "the first draft never reached the inbox"
+            fake_openai.enqueue(Reply.slow(REVISION_HELD_FOR, then=Reply.json(GOOD)))
+            claim_answer(
+                db, first[0].id, answer="respond", by="marketer", at=now, feedback=FEEDBACK
+            )
+            executor.submit_answer(first[0].id, "L1")
+
+            def revisions() -> int:
+                return sum(FEEDBACK in r.message("user") for r in fake_openai.chat_requests)
+
+            assert _eventually(revisions, until=bool, seconds=60), "no revision reached the model"
+            draining.send_signal(signal.SIGTERM)
+            worker(1)  # its periodic check retries jobs whose worker went quiet
+            assert draining.wait(timeout=60) == 0
+            second = _eventually(
+                lambda: _pending(db), until=lambda rows: bool(rows) and rows != first, seconds=60
+            )
+            time.sleep(STALL_SECONDS * 2)  # a wrongly retried job would run again by now
+            assert len(second) == 1 and second[0].id != first[0].id
+            assert revisions() == 1
+            assert _answer_jobs(db) == [("succeeded", 1)]
+        finally:
+            executor.stop()
             for process in workers:
                 stop(process)
             for log in logs:
