@@ -9,7 +9,7 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, literal_column, or_, select
 
 from agent.errors import NurtureError
 from agent.playbook import Playbook, fingerprint
@@ -122,16 +122,26 @@ def load_signals(
         row = session.get(LeadRow, lead_id)
         if row is None:
             raise NurtureError(f"no lead with id '{lead_id}'")
-        rows = (
-            session.connection()
-            .execute(
-                select(*_SIGNAL_COLUMNS)
-                .where(EventRow.lead_id == lead_id, EventRow.occurred_at <= until, counts)
-                .order_by(EventRow.occurred_at)
-            )
-            .all()
-        )
+        query = select(*_SIGNAL_COLUMNS).where(EventRow.occurred_at <= until, counts)
+        rows = session.connection().execute(_of_lead(query, lead_id, db.dialect)).all()
         return row_to_lead(row), Timeline.of_signals(_signals(rows, current, playbook))
+
+
+def _of_lead(query: Select[Any], lead_id: str, dialect: str) -> Select[Any]:
+    """The lead's rows in time order, read as cheaply as the database can.
+
+    SQLite walking the index in time order fetches each row from wherever it lies in the file:
+    for a lead with 100,000 events that cost 154x one with 1,000 (raw query, CPU time).
+    Finding the row ids through the index, reading the rows in table order and sorting them
+    in SQLite cost 96x. PostgreSQL plans its own heap access."""
+    if dialect != "sqlite":
+        return query.where(EventRow.lead_id == lead_id).order_by(EventRow.occurred_at)
+    rowids: Select[Any] = (
+        select(literal_column("rowid")).select_from(EventRow).where(EventRow.lead_id == lead_id)
+    )
+    return query.where(literal_column("events.rowid").in_(rowids)).order_by(
+        EventRow.occurred_at, EventRow.id
+    )
 
 
 def _signals(rows: Sequence[Any], current: str, playbook: Playbook) -> list[SignalEvent]:
@@ -143,7 +153,7 @@ def _signals(rows: Sequence[Any], current: str, playbook: Playbook) -> list[Sign
             if signal is None:
                 continue
         keep(SignalEvent(id_, signal, at, props, points))
-    # ties in time go by id as the timeline orders them, here: a database's collation may
+    # ties in time go by id as the timeline orders them, here: PostgreSQL's collation may
     # order ids otherwise (the rows come in time order, so this pass costs little)
     signals.sort(key=_TIMELINE_ORDER)
     return signals
