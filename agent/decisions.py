@@ -32,7 +32,10 @@ class ScoreOut(BaseModel):
     behaviour: float
     total: float
     hot: bool
-    contributions: list[ContributionOut]
+    contributions: list[ContributionOut] | None = Field(
+        description="Each scored event's share of the behaviour score; null when the decision "
+        "was made without its explanation (`?explain=false`)."
+    )
 
 
 class ContentOut(BaseModel):
@@ -64,9 +67,20 @@ class _Applied:
     detail: str
 
 
-def decide(lead: Lead, events: Iterable[Event], playbook: Playbook, now: datetime) -> Decision:
-    timeline = Timeline(events, playbook, now)
-    score = score_lead(lead, timeline, playbook, now)
+def decide(
+    lead: Lead,
+    events: Iterable[Event] | Timeline,
+    playbook: Playbook,
+    now: datetime,
+    *,
+    explain: bool = True,
+) -> Decision:
+    """`events` raw (any order, duplicates, future ones: the timeline sorts them out) or a
+    Timeline already read as of `now` (agent/tools/timeline.py's load_signals). With `explain`
+    (what a person reads), the score lists every event's contribution; the bulk paths pass
+    False: the same decision, without an object per event."""
+    timeline = events if isinstance(events, Timeline) else Timeline(events, playbook, now)
+    score = score_lead(lead, timeline, playbook, now, explain=explain)
     stage = stage_of(timeline, playbook, now)
     applied = _first_applicable(lead, timeline, score, playbook, now)
     action = applied.rule.action
@@ -194,18 +208,23 @@ def _score_out(score: Score) -> ScoreOut:
         behaviour=round(score.behaviour, 2),
         total=round(score.total, 2),
         hot=score.hot,
-        contributions=[
-            # plain dicts: pydantic-core builds the models far faster than Python-side calls
-            {  # type: ignore[misc]  # pydantic validates each into a ContributionOut
-                "event_id": c.event_id,
-                "type": c.signal,
-                "points": c.points,
-                "decay": round(c.decay, 4),
-                "value": round(c.value, 2),
-            }
-            for c in score.contributions
-        ],
+        contributions=None if score.contributions is None else _contributions_out(score),
     )
+
+
+def _contributions_out(score: Score) -> list[ContributionOut]:
+    assert score.contributions is not None  # the caller checked: only explained scores
+    return [
+        # plain dicts: pydantic-core builds the models far faster than Python-side calls
+        {  # type: ignore[misc]  # pydantic validates each into a ContributionOut
+            "event_id": c.event_id,
+            "type": c.signal,
+            "points": c.points,
+            "decay": round(c.decay, 4),
+            "value": round(c.value, 2),
+        }
+        for c in score.contributions
+    ]
 
 
 def _stage_reason(stage: StageResult) -> Reason:

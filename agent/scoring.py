@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
 from agent.conditions import attribute_conditions_hold
 from agent.playbook.models import Playbook
-from agent.timeline import Lead, Timeline, signal_points
+from agent.timeline import Lead, SignalEvent, Timeline, signal_points
 
 SECONDS_PER_DAY = 86_400.0
 
@@ -31,7 +32,8 @@ class Contribution:
 @dataclass(frozen=True, slots=True)
 class Score:
     fit: FitScore
-    contributions: list[Contribution]
+    contributions: list[Contribution] | None
+    """Each scored event's share of the behaviour; None when no explanation was asked for."""
     behaviour: float
     threshold: float
 
@@ -64,24 +66,51 @@ def decay_factor(age_days: float, half_life_days: float) -> float:
 def behaviour_contributions(
     timeline: Timeline, playbook: Playbook, now: datetime
 ) -> list[Contribution]:
-    out = []
+    """Each scored event's points, decay and value: the explanation of the behaviour score."""
+    return [
+        Contribution(e.event_id, e.signal, points, decay, points * decay)
+        for e, points, decay in _weighted(timeline, playbook, now)
+    ]
+
+
+def behaviour_total(timeline: Timeline, playbook: Playbook, now: datetime) -> float:
+    """The behaviour score alone: the same sum, in the same order, as the contributions give,
+    without an object per event (bulk paths decide thousands of leads and explain none)."""
+    return sum(points * decay for _, points, decay in _weighted(timeline, playbook, now))
+
+
+def _weighted(
+    timeline: Timeline, playbook: Playbook, now: datetime
+) -> Iterator[tuple[SignalEvent, float, float]]:
+    """(event, points, decay) for every event that scores, in time order."""
+    half_lives: dict[str, float] = {}
     for e in timeline.events:
         points = (
             e.points if e.points is not None else signal_points(e.signal, e.properties, playbook)
         )
         if points <= 0:
             continue
+        half_life = half_lives.get(e.signal)
+        if half_life is None:
+            half_life = half_lives[e.signal] = playbook.half_life(e.signal)
         age_days = (now - e.occurred_at).total_seconds() / SECONDS_PER_DAY
-        decay = decay_factor(age_days, playbook.half_life(e.signal))
-        out.append(Contribution(e.event_id, e.signal, points, decay, points * decay))
-    return out
+        yield e, points, decay_factor(age_days, half_life)
 
 
-def score_lead(lead: Lead, timeline: Timeline, playbook: Playbook, now: datetime) -> Score:
-    contributions = behaviour_contributions(timeline, playbook, now)
+def score_lead(
+    lead: Lead, timeline: Timeline, playbook: Playbook, now: datetime, *, explain: bool = True
+) -> Score:
+    """With `explain`, the per-event contributions too (what `next` shows); without, only the
+    sums a decision needs."""
+    if explain:
+        contributions: list[Contribution] | None = behaviour_contributions(timeline, playbook, now)
+        behaviour = sum(c.value for c in contributions or ())
+    else:
+        contributions = None
+        behaviour = behaviour_total(timeline, playbook, now)
     return Score(
         fit=fit_score(lead, playbook),
         contributions=contributions,
-        behaviour=sum(c.value for c in contributions),
+        behaviour=behaviour,
         threshold=playbook.scoring.hot_threshold,
     )

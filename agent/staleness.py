@@ -52,7 +52,7 @@ def stale_reasons(
     waiting = [d for d in drafts if d.status == "pending"]
     timelines = load_timelines(db, {d.lead_id for d in waiting}, until=now, playbook=playbook)
     decisions = {
-        lead_id: decide(lead, events, playbook, now)
+        lead_id: decide(lead, events, playbook, now, explain=False)
         for lead_id, (lead, events) in timelines.items()
     }
     found: dict[str, str] = {}

@@ -108,6 +108,17 @@ class Timeline:
                     SignalEvent(event.id, signal, event.occurred_at, properties, event.points)
                 )
         signals.sort(key=lambda s: (s.occurred_at, s.event_id))
+        self._index(signals)
+
+    @classmethod
+    def of_signals(cls, signals: list[SignalEvent]) -> Timeline:
+        """A timeline of signals already unique by id, up to `now` and in (time, id) order, as
+        the store reads them (agent/tools/timeline.py): nothing to drop, classify or sort."""
+        timeline = cls.__new__(cls)
+        timeline._index(signals)
+        return timeline
+
+    def _index(self, signals: list[SignalEvent]) -> None:
         self.events: list[SignalEvent] = signals
         self.by_signal: dict[str, list[SignalEvent]] = defaultdict(list)
         for s in signals:

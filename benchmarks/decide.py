@@ -8,7 +8,7 @@ measures, against the default playbook:
   without our code, as hand-written SQL in one transaction (DELETE the snapshot, one
   INSERT ... SELECT with the same decay math, filter and join, count the rows). Target: the
   per-round ratio's median <= 2 (issue #13), on each database;
-* `next` for a lead with 1,000 events: `load_timeline` + `decide` (target: p99 <= 20 ms).
+* `next` for a lead with 1,000 events: `load_signals` + `decide` (target: p99 <= 20 ms).
 
 PostgreSQL: a fresh database on the server NURTURE_BENCH_DATABASE_URL or
 NURTURE_TEST_DATABASE_URL names, dropped after; skipped, saying why, where none answers.
@@ -45,7 +45,7 @@ from agent.store.ingest import ingest_events
 from agent.store.leads import upsert_leads
 from agent.store.schema import EventRow, LeadRow
 from agent.store.scores import Stale, count_stale, refresh_derived, rescore_all
-from agent.tools.timeline import load_timeline
+from agent.tools.timeline import load_signals
 from benchmarks.measure import (
     Figure,
     Spread,
@@ -506,16 +506,16 @@ def time_next(db: Database, playbook: Playbook) -> NextTimings:
         task = progress.add_task("next (1,000 events)", total=NEXT_WARMUPS + NEXT_RUNS)
         for index in range(NEXT_WARMUPS + NEXT_RUNS):
             started = time.perf_counter()
-            lead, events = load_timeline(db, NEXT_LEAD, until=NOW, playbook=playbook)
+            lead, timeline = load_signals(db, NEXT_LEAD, until=NOW, playbook=playbook)
             loaded = time.perf_counter()
-            decision = decide(lead, events, playbook, NOW)
+            decision = decide(lead, timeline, playbook, NOW)
             finished = time.perf_counter()
             if index >= NEXT_WARMUPS:
                 total.append(finished - started)
                 load.append(loaded - started)
                 spent.append(finished - loaded)
             progress.advance(task)
-    return NextTimings(total, load, spent, len(events), decision.action, decision.stage)
+    return NextTimings(total, load, spent, len(timeline.events), decision.action, decision.stage)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -545,7 +545,7 @@ def next_figures(timings: NextTimings, label: str = "") -> list[Figure]:
             f"<= {P99_TARGET_MS:g} ms",
             p99 * 1000 <= P99_TARGET_MS,
         ),
-        Figure("  load_timeline p50", ms(percentile(timings.load, 0.5))),
+        Figure("  load_signals p50", ms(percentile(timings.load, 0.5))),
         Figure("  decide p50", ms(percentile(timings.decide, 0.5))),
     ]
 

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from agent.decisions import Decision, decide
 from agent.store.scores import count_stale, hot_leads, refresh_derived, rescore_all
-from agent.tools.timeline import load_timeline
+from agent.tools.timeline import load_signals
 from cli.common import (
     AtOption,
     PlaybookOption,
@@ -42,8 +42,8 @@ def next_action(
     moment = parse_moment(at)
     db = open_database()
     rules = playbook(playbook_path, db)
-    lead, events = load_timeline(db, lead_id, until=moment, playbook=rules)
-    decision = decide(lead, events, rules, moment)
+    lead, timeline = load_signals(db, lead_id, until=moment, playbook=rules)
+    decision = decide(lead, timeline, rules, moment)
     if as_json:
         typer.echo(decision.model_dump_json(indent=2))
     else:
@@ -114,7 +114,7 @@ def _show(decision: Decision, who: str) -> None:
     for reason in decision.reasons:
         reasons.add_row(reason.rule, reason.text)
     console.print(reasons)
-    top = sorted(s.contributions, key=lambda c: c.value, reverse=True)[:10]
+    top = sorted(s.contributions or (), key=lambda c: c.value, reverse=True)[:10]
     if top:
         table = Table(
             "event",

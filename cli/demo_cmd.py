@@ -18,7 +18,7 @@ from agent.store.handoffs import list_handoffs
 from agent.store.ingest import ingest_events
 from agent.store.leads import upsert_leads
 from agent.store.scores import rescore_all
-from agent.tools.timeline import load_timeline
+from agent.tools.timeline import load_signals
 from cli.common import console, nurture_command, open_database, playbook
 from cli.serve_cmd import HostOption, PortOption, run_server
 
@@ -49,8 +49,8 @@ def demo(
         decide_task = progress.add_task("deciding", total=len(lead_rows))
         decisions = []
         for row in lead_rows:
-            lead, events = load_timeline(db, row["id"], until=now, playbook=rules)
-            decisions.append(decide(lead, events, rules, now))
+            lead, timeline = load_signals(db, row["id"], until=now, playbook=rules)
+            decisions.append(decide(lead, timeline, rules, now, explain=False))
             progress.advance(decide_task)
     rescore_all(db, rules, now)
     console.print(

@@ -69,8 +69,11 @@ def retry(job_id: JobArgument) -> None:
     from agent.jobs.queue import new_app
 
     config = _postgresql()
-    open_database(config).dispose()
-    retry_job(new_app(config), job_id)
+    db = open_database(config)
+    try:
+        retry_job(new_app(config), db, job_id)
+    finally:
+        db.dispose()
     console.print(f"job {job_id}: [bold]todo[/] — back in its queue", highlight=False)
 
 

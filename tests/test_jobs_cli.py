@@ -175,3 +175,26 @@ def test_jobs_on_sqlite_says_the_queue_needs_postgresql(
     env = {**os.environ, "NURTURE_DATABASE_URL": f"sqlite:///{tmp_path / 'n.db'}"}
     done = run_cli(env, "jobs", *args)
     assert done.returncode == 2 and "needs PostgreSQL" in done.stderr, done.stderr
+
+
+@pytest.mark.postgres
+def test_retry_of_a_failed_draft_is_refused_while_its_lead_has_another_run_going(
+    queue: tuple[Database, App], postgres_url: str, tmp_path: Path
+) -> None:
+    db, app = queue
+    env = _env(postgres_url, tmp_path)
+    failed, thread = _draft_job(db, app, LEADS[0])
+    assert asyncio.run(_fail_next(app)) == failed
+    fail_run(db, thread, error="the model timed out", at=datetime.now(UTC))
+    # meanwhile someone asked for a new draft for the same lead: it waits in the queue
+    other = f"{LEADS[0]}:asked-again"
+    queue_run(db, thread_id=other, lead_id=LEADS[0], at=datetime.now(UTC), playbook_version="t")
+
+    refused = run_cli(env, "jobs", "retry", str(failed))
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert other in refused.stderr and LEADS[0] in refused.stderr, refused.stderr
+    assert "Traceback" not in refused.stderr
+    shown = json.loads(run_cli(env, "jobs", "--json").stdout)
+    assert [(j["id"], j["status"]) for j in shown] == [(failed, "failed")]  # left as it was
+    run = get_run(db, thread)
+    assert run is not None and run.outcome == "failed"

@@ -56,8 +56,8 @@ def test_decay_only_lowers_a_contribution_as_time_passes(
 @settings(max_examples=60, deadline=None)
 @given(timeline=events, days=st.floats(0.01, 400))
 def test_every_contribution_shrinks_as_now_moves_on(timeline: list[Event], days: float) -> None:
-    before = {c.event_id: c.value for c in decide_now(PLAYBOOK, timeline).score.contributions}
-    after = decide_now(PLAYBOOK, timeline, now=NOW + timedelta(days=days)).score.contributions
+    before = {c.event_id: c.value for c in decide_now(PLAYBOOK, timeline).score.contributions or []}
+    after = decide_now(PLAYBOOK, timeline, now=NOW + timedelta(days=days)).score.contributions or []
     for c in after:
         assert c.value <= before[c.event_id]
 

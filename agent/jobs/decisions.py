@@ -14,7 +14,7 @@ from agent.decisions import Decision, decide
 from agent.errors import NurtureError
 from agent.runner import NurtureAgent
 from agent.store.decisions import record_decisions, stale_decisions
-from agent.tools.timeline import load_timeline
+from agent.tools.timeline import load_signals
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -99,10 +99,11 @@ def redecide(agent: NurtureAgent, lead_ids: Iterable[str]) -> int:
     for lead_id in lead_ids:
         now = ctx.clock()
         try:
-            lead, events = load_timeline(ctx.db, lead_id, until=now, playbook=ctx.playbook)
+            lead, timeline = load_signals(ctx.db, lead_id, until=now, playbook=ctx.playbook)
         except NurtureError:
             continue  # deleted meanwhile
-        decisions.append((decide(lead, events, ctx.playbook, now), ctx.playbook.version))
+        decision = decide(lead, timeline, ctx.playbook, now, explain=False)  # only the row is kept
+        decisions.append((decision, ctx.playbook.version))
     record_decisions(ctx.db, decisions)
     return len(decisions)
 

@@ -13,7 +13,7 @@ from agent.playbook import Playbook
 from agent.staleness import SENDING_ACTIONS
 from agent.store.database import Database
 from agent.store.decisions import draft_candidates, record_decisions
-from agent.tools.timeline import load_timeline
+from agent.tools.timeline import load_signals
 
 
 def due_leads(
@@ -38,10 +38,10 @@ def due_leads(
         if lead_id in skip:
             continue
         try:
-            lead, events = load_timeline(db, lead_id, until=now, playbook=playbook)
+            lead, timeline = load_signals(db, lead_id, until=now, playbook=playbook)
         except NurtureError:
             continue  # deleted since the candidates were read
-        decision = decide(lead, events, playbook, now)
+        decision = decide(lead, timeline, playbook, now, explain=False)
         fresh.append((decision, playbook.version))
         if decision.action in SENDING_ACTIONS:
             due.append(lead_id)

@@ -12,11 +12,13 @@ from datetime import datetime
 
 from procrastinate import App
 from procrastinate.exceptions import ProcrastinateException
+from procrastinate.jobs import Job
 from procrastinate.utils import utcnow
 from sqlalchemy import text
 
 from agent.errors import NurtureError
 from agent.store.database import Database
+from agent.store.runs import active_run, get_run
 
 STATUSES = ("todo", "doing", "succeeded", "failed", "cancelled", "aborted")
 
@@ -82,24 +84,48 @@ def job_counts(db: Database) -> dict[tuple[str, str], int]:
         return {(queue, status): count for queue, status, count in conn.execute(_COUNTS)}
 
 
-def _status(app: App, job_id: int) -> str:
+def _job(app: App, job_id: int) -> Job:
     with app.open():
         jobs = app.job_manager.list_jobs(id=job_id)
     if not jobs:
         raise NurtureError(f"no job {job_id} (nurture jobs lists them)")
-    return str(jobs[0].status)
+    return jobs[0]
 
 
-def retry_job(app: App, job_id: int) -> None:
+def _status(app: App, job_id: int) -> str:
+    return str(_job(app, job_id).status)
+
+
+def retry_job(app: App, db: Database, job_id: int) -> None:
     """Puts a failed job back in its queue, to run now; NurtureError naming why not."""
-    status = _status(app, job_id)
-    if status != "failed":
-        raise NurtureError(f"job {job_id} is {status}: only a failed job can be retried")
+    job = _job(app, job_id)
+    if job.status != "failed":
+        raise NurtureError(f"job {job_id} is {job.status}: only a failed job can be retried")
+    _refuse_a_second_run(db, job)
     with app.open():
         try:
             app.job_manager.retry_job_by_id(job_id, retry_at=utcnow())
         except ProcrastinateException as exc:  # its state changed since we looked
             raise NurtureError(f"job {job_id} could not be retried: {exc}") from exc
+
+
+def _refuse_a_second_run(db: Database, job: Job) -> None:
+    """A draft job's run goes back in the queue when it is retried; while its lead has another
+    run queued or running, the database refuses that (one run per lead), and it would fail
+    only later, inside a worker. Say so now, naming the run in the way."""
+    from agent.jobs.queue import DRAFT_RUN  # the queue loads the agent: only when retrying
+
+    thread_id = job.task_kwargs.get("thread_id") if job.task_name == DRAFT_RUN else None
+    run = get_run(db, str(thread_id)) if thread_id is not None else None
+    if run is None:
+        return
+    other = active_run(db, run.lead_id)
+    if other is not None and other.thread_id != run.thread_id:
+        raise NurtureError(
+            f"job {job.id} drafts for lead {run.lead_id}, which has another draft run going: "
+            f"{other.thread_id} ({other.outcome}); retry once it has ended (nurture jobs --lead "
+            f"{run.lead_id}), or give up on this one with nurture jobs discard {job.id}"
+        )
 
 
 _DISCARD_FAILED = text(

@@ -204,16 +204,23 @@ def worker_app(agent: NurtureAgent, settings: Settings) -> App:
     @app.task(
         name=HANDOFF_WEBHOOK, queue=HANDOFFS, retry=handoff_retry(settings), pass_context=True
     )
-    def handoff_webhook(context: JobContext, handoff_id: str) -> None:
+    async def handoff_webhook(context: JobContext, handoff_id: str) -> None:
         assert context.job is not None  # procrastinate passes the job it runs
         last = context.job.attempts + 1 >= settings.handoff_attempts
-        attempt(agent.ctx, handoff_id, last=last)
+        # a slow receiver outlasts a draining worker's heartbeat: keep it going (heartbeat.py)
+        await with_heartbeat(
+            context, settings.job_heartbeat_seconds, attempt, agent.ctx, handoff_id, last=last
+        )
 
-    @app.task(name=RESUME_ANSWER, queue=DRAFTS, retry=DRAFT_RETRY)
-    def resume_answered(approval_id: str) -> None:
+    @app.task(name=RESUME_ANSWER, queue=DRAFTS, retry=DRAFT_RETRY, pass_context=True)
+    async def resume_answered(context: JobContext, approval_id: str) -> None:
         # a retry after its worker died finds the thread past the review: resume_answer then
-        # finishes the node left unfinished, and a claimed send is flagged, never repeated
-        resume_answer(agent, approval_id)
+        # finishes the node left unfinished, and a claimed send is flagged, never repeated.
+        # A revision drafts again (a model call) and a send waits on SMTP: both can outlast a
+        # draining worker's heartbeat, so the job keeps it going like a draft run
+        await with_heartbeat(
+            context, settings.job_heartbeat_seconds, resume_answer, agent, approval_id
+        )
 
     @app.task(name=REDECIDE, queue=DECISIONS)
     def redecide_lead(lead_id: str) -> None:

@@ -14,7 +14,7 @@ from agent.nodes.common import context_of, finish, thread_id
 from agent.state import AgentState
 from agent.store.decisions import record_decision
 from agent.store.runs import record_run
-from agent.tools.timeline import load_timeline
+from agent.tools.timeline import load_signals
 
 OUTCOME = {"suppress": "suppressed", "with_sales": "with_sales", "wait": "waiting"}
 
@@ -25,8 +25,8 @@ def load_and_decide(
     ctx = context_of(runtime)
     playbook = ctx.playbook  # one read: an activation meanwhile must not mix versions
     now = ctx.clock()
-    lead, events = load_timeline(ctx.db, state["lead_id"], until=now, playbook=playbook)
-    decision = decide(lead, events, playbook, now)
+    lead, timeline = load_signals(ctx.db, state["lead_id"], until=now, playbook=playbook)
+    decision = decide(lead, timeline, playbook, now)
     record_run(
         ctx.db,
         thread_id=thread_id(config),

@@ -157,7 +157,7 @@ def describe(state: AgentState) -> str:
     decision = state["decision"]
     score = decision["score"]
     reason = decision["reasons"][0]
-    signals = sorted(score["contributions"], key=lambda c: c["value"], reverse=True)[:4]
+    signals = sorted(score.get("contributions") or (), key=lambda c: c["value"], reverse=True)[:4]
     hot = " · HOT" if score["hot"] else ""
     lines = [
         f"**Why now:** `{reason['rule']}`: {reason['text']}",

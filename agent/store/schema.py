@@ -89,6 +89,8 @@ class EventRow(Base):
     __table_args__ = (
         # Covers the timeline read and the bulk re-score without touching the table itself.
         Index("ix_events_lead_time", "lead_id", "occurred_at", "points", "half_life_days"),
+        # `nurture run`'s candidates: did an event arrive after the recorded decision? One seek
+        Index("ix_events_lead_received", "lead_id", "received_at"),
     )
 
     id: Mapped[str] = mapped_column(String(160), primary_key=True)
@@ -136,6 +138,8 @@ class RunRow(Base):
             sqlite_where=text("outcome IN ('queued', 'running')"),
             postgresql_where=text("outcome IN ('queued', 'running')"),
         ),
+        # /metrics counts runs by outcome on every scrape: from this index, not the rows
+        Index("ix_runs_outcome", "outcome"),
     )
 
     thread_id: Mapped[str] = mapped_column(String(128), primary_key=True)

@@ -20,7 +20,7 @@ from agent.store.leads import upsert_leads
 from agent.store.runs import DraftRefused, get_run
 from agent.store.schema import LeadRow, SendRow
 from agent.store.sends import send_history
-from agent.tools.timeline import load_timeline
+from agent.tools.timeline import load_signals
 from api.convert import batch_out, lead_out, run_out, send_out
 from api.deps import StateDep, require
 from api.routes.limits import check_batch_size, unprocessable
@@ -110,6 +110,13 @@ def next_action(
         AwareDatetime | None,
         Query(description="Answer as of this moment, from the events that had occurred by then."),
     ] = None,
+    explain: Annotated[
+        bool,
+        Query(
+            description="With false, the same decision without its per-event explanation: "
+            "`score.contributions` is null, which saves building one entry per scored event."
+        ),
+    ] = True,
 ) -> NextAction:
     """What to send this lead next, and why (the decision JSON of `nurture next --json`)."""
     ctx = state.agent.ctx
@@ -121,10 +128,10 @@ def next_action(
         raise unprocessable("query", "at", msg=f"must not be before {EARLIEST:%Y-%m-%d}")
     playbook = ctx.playbook  # one read: an activation meanwhile must not mix versions
     try:
-        lead, events = load_timeline(ctx.db, lead_id, until=moment, playbook=playbook)
+        lead, timeline = load_signals(ctx.db, lead_id, until=moment, playbook=playbook)
     except NurtureError as exc:
         raise HTTPException(404, str(exc)) from exc
-    decision = decide(lead, events, playbook, moment)
+    decision = decide(lead, timeline, playbook, moment, explain=explain)
     if at is None:
         state.decisions.add({decision.lead_id: (decision, playbook.version)})
     return NextAction(**decision.model_dump(), playbook_version=playbook.version)

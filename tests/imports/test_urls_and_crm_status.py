@@ -13,7 +13,7 @@ PRICING_URL = "https://routewise.example/pricing?utm_source=newsletter&utm_campa
 
 def test_a_full_url_in_path_is_a_pricing_view_and_scores_as_one(playbook: Playbook) -> None:
     d = decide_now(playbook, [ev("page_view", 3, path=PRICING_URL)])
-    [contribution] = d.score.contributions
+    [contribution] = d.score.contributions or []
     assert contribution.type == "pricing_page_view"
     assert contribution.points == playbook.signals["pricing_page_view"].points
 
