@@ -119,9 +119,23 @@ class Settings(BaseSettings):
     smtp_ssl: bool = Field(default=False, description="Implicit TLS (port 465).")
     from_address: str = Field(default="nurture@routewise.example")
     from_name: str = Field(default="Routewise")
-    unsubscribe_url: str = Field(
-        default="https://routewise.example/unsubscribe?lead={lead_id}",
-        description="Unsubscribe link; {lead_id} is filled in.",
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Where people and mail systems reach this service (scheme, host, port, any "
+        "path prefix; no trailing slash needed): emails link to <public_url>/unsubscribe/<token>.",
+    )
+    unsubscribe_url: str | None = Field(
+        default=None,
+        description="Your own preference centre instead of the service's page: the signed token "
+        "fills {token}, or is appended as a `token` query parameter. It can record the "
+        "unsubscribe with POST <public_url>/unsubscribe/<token>.",
+    )
+    unsubscribe_link_days: int = Field(
+        default=365,
+        ge=60,
+        le=3650,
+        description="How long an unsubscribe link keeps working after the email went out "
+        "(the law asks at least 30 days; never less than 60 here).",
     )
 
     # --- hand-off to sales -----------------------------------------------------------------------

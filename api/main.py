@@ -31,6 +31,7 @@ from api.routes import (
     pages,
     playbook,
     sends,
+    unsubscribe,
 )
 from api.schemas import SERVER_ERROR
 from api.state import ServiceState
@@ -82,7 +83,9 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
     app.add_middleware(RequestIdMiddleware)  # outermost: it answers what fails inside
     app.add_exception_handler(RequestValidationError, validation_failed)
     app.add_exception_handler(StarletteHTTPException, http_error)
-    for router in (health, metrics, leads, events, approvals, sends, content, playbook, pages):
+    routers = (health, metrics, leads, events, approvals, sends, content, playbook, pages)
+    # the unsubscribe page: the signed token is the credential, not a key (see its module)
+    for router in (*routers, unsubscribe):
         app.include_router(router.router)
     app.mount("/static", pages.static_files(), name="static")
     return app

@@ -10,6 +10,7 @@ from agent.drafting.models import CitedAsset, DraftRequest, EmailDraft
 from agent.guardrails import GuardrailContext
 from agent.store.leads import other_leads_named
 from agent.timeline import Event, Lead, Timeline
+from agent.unsubscribe import unsubscribe_links
 
 # How a signal reads in a sentence about the lead ("recently <phrase>").
 _ACTIVITY = {
@@ -77,7 +78,7 @@ def guardrail_context(ctx: AgentContext, lead: Lead, request: DraftRequest) -> G
 
 
 def unsubscribe_line(ctx: AgentContext, lead: Lead) -> str:
-    url = ctx.settings.unsubscribe_url.format(lead_id=lead.id)
+    url = unsubscribe_links(ctx.settings, ctx.db).url_for(lead.id)
     return ctx.playbook.guardrails.unsubscribe_line.format(unsubscribe_url=url)
 
 

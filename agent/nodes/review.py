@@ -29,6 +29,7 @@ from agent.store.approvals import (
 )
 from agent.store.runs import record_run
 from agent.tools.timeline import load_timeline
+from agent.unsubscribe import unsubscribe_links
 
 
 def human_review(
@@ -117,8 +118,10 @@ def _edited(
     ctx: AgentContext, state: AgentState, answer: ReviewAnswer, done: dict[str, Any]
 ) -> Command[Any]:
     """An edit is checked like any draft: if it fails, it goes back to a human, flagged."""
-    draft = {**state["draft"], "subject": answer.subject, "body": answer.body}
     lead, events = load_timeline(ctx.db, state["lead_id"], until=ctx.clock(), playbook=ctx.playbook)
+    # the edit kept the draft's unsubscribe link, signed earlier: the check wants today's
+    body = unsubscribe_links(ctx.settings, ctx.db).refresh(answer.body or "", lead.id)
+    draft = {**state["draft"], "subject": answer.subject, "body": body}
     request = build_request(ctx, lead, events, dict(state))
     violations = check_draft(
         EmailDraft.model_validate(draft), guardrail_context(ctx, lead, request)
