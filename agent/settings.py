@@ -138,6 +138,22 @@ class Settings(BaseSettings):
         "(the law asks at least 30 days; never less than 60 here).",
     )
 
+    # --- feedback from the mail system -----------------------------------------------------------
+    sendgrid_webhook_public_key: str | None = Field(
+        default=None,
+        description="SendGrid Event Webhook verification key (the base64 ECDSA public key under "
+        "Mail Settings > Signed Event Webhook); unset: POST /v1/webhooks/sendgrid is refused.",
+    )
+    mailgun_signing_key: SecretStr | None = Field(
+        default=None,
+        description="Mailgun's HTTP webhook signing key; unset: /v1/webhooks/mailgun is refused.",
+    )
+    mail_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC-SHA256 key of the generic mail-event webhook (/v1/webhooks/mail, "
+        "header X-Nurture-Signature: sha256=<hex>); unset: refused.",
+    )
+
     # --- hand-off to sales -----------------------------------------------------------------------
     sales_webhook_url: str | None = Field(
         default=None, description="Where hand-offs are POSTed (HMAC-signed JSON)."

@@ -27,6 +27,7 @@ from api.routes import (
     events,
     health,
     leads,
+    mail_events,
     metrics,
     pages,
     playbook,
@@ -84,8 +85,8 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
     app.add_exception_handler(RequestValidationError, validation_failed)
     app.add_exception_handler(StarletteHTTPException, http_error)
     routers = (health, metrics, leads, events, approvals, sends, content, playbook, pages)
-    # the unsubscribe page: the signed token is the credential, not a key (see its module)
-    for router in (*routers, unsubscribe):
+    # the mail system's webhooks and the unsubscribe page: signed, not keyed (see each module)
+    for router in (*routers, mail_events, unsubscribe):
         app.include_router(router.router)
     app.mount("/static", pages.static_files(), name="static")
     return app
