@@ -153,6 +153,12 @@ class Settings(BaseSettings):
         description="HMAC-SHA256 key of the generic mail-event webhook (/v1/webhooks/mail, "
         "header X-Nurture-Signature: sha256=<hex>); unset: refused.",
     )
+    inbound_secret: SecretStr | None = Field(
+        default=None,
+        description="Authenticates the inbound-reply webhooks (/v1/inbound/postmark, "
+        "/v1/inbound/sendgrid): the password of HTTP basic auth in the URL (any user name), or "
+        "the last path segment (/v1/inbound/sendgrid/<secret>); unset: refused.",
+    )
 
     # --- hand-off to sales -----------------------------------------------------------------------
     sales_webhook_url: str | None = Field(

@@ -26,6 +26,7 @@ from api.routes import (
     content,
     events,
     health,
+    inbound,
     leads,
     mail_events,
     metrics,
@@ -86,7 +87,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
     app.add_exception_handler(StarletteHTTPException, http_error)
     routers = (health, metrics, leads, events, approvals, sends, content, playbook, pages)
     # the mail system's webhooks and the unsubscribe page: signed, not keyed (see each module)
-    for router in (*routers, mail_events, unsubscribe):
+    for router in (*routers, mail_events, inbound, unsubscribe):
         app.include_router(router.router)
     app.mount("/static", pages.static_files(), name="static")
     return app

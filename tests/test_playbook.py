@@ -65,7 +65,7 @@ def test_unknown_action_and_bad_regex_are_both_reported() -> None:
     text = text.replace('matches: "^/pricing"', 'matches: "^/pricing("')
     found = problems(text)
     assert len(found) == 2
-    assert any("action_rules[11].action" in p for p in found)
+    assert any("action_rules[12].action" in p for p in found)
     assert any("event_mappings[0].where[0]" in p and "regular expression" in p for p in found)
 
 
