@@ -24,6 +24,7 @@ from agent.mailfeedback.replies import InboundReply, from_postmark, from_sendgri
 from agent.store.runs import DraftRefused
 from api.deps import StateDep
 from api.routes.mail_events import raw_body, record_and_redecide
+from api.schemas import errors
 from api.state import ServiceState
 
 router = APIRouter(prefix="/v1/inbound", tags=["mail feedback"])
@@ -31,12 +32,11 @@ basic = HTTPBasic(auto_error=False)
 Credentials = Annotated[HTTPBasicCredentials | None, Depends(basic)]
 
 
-def authenticated(state: StateDep, credentials: Credentials, secret: str | None = None) -> None:
+def check_secret(state: ServiceState, given: str | None) -> None:
     configured = state.settings.inbound_secret
     if configured is None:
         raise HTTPException(404, "inbound replies are off: set NURTURE_INBOUND_SECRET")
     expected = configured.get_secret_value().encode()
-    given = secret if secret is not None else (credentials.password if credentials else None)
     if given is None or not hmac.compare_digest(given.encode(), expected):
         raise HTTPException(
             401,
@@ -46,7 +46,12 @@ def authenticated(state: StateDep, credentials: Credentials, secret: str | None 
         )
 
 
-Authenticated = Annotated[None, Depends(authenticated)]
+def by_basic_auth(state: StateDep, credentials: Credentials) -> None:
+    check_secret(state, credentials.password if credentials else None)
+
+
+def by_path(state: StateDep, secret: str) -> None:
+    check_secret(state, secret)
 
 
 async def form_fields(request: Request) -> dict[str, str]:
@@ -55,28 +60,45 @@ async def form_fields(request: Request) -> dict[str, str]:
     return {name: value for name, value in form.items() if isinstance(value, str)}
 
 
-@router.post("/postmark")
+BasicAuthenticated = Annotated[None, Depends(by_basic_auth)]
+PathAuthenticated = Annotated[None, Depends(by_path)]
+RawBody = Annotated[bytes, Depends(raw_body)]
+Form = Annotated[dict[str, str], Depends(form_fields)]
+INBOUND_ERRORS = errors(400, 401, 404)
+INBOUND_ERRORS[401]["description"] = "The inbound secret is missing or wrong; nothing recorded"
+INBOUND_ERRORS[404]["description"] = "Inbound replies are off: NURTURE_INBOUND_SECRET is not set"
+
+
+@router.post("/postmark", responses=INBOUND_ERRORS)
+def postmark(state: StateDep, _: BasicAuthenticated, body: RawBody) -> dict[str, Any]:
+    """Postmark inbound webhook (JSON), authenticated by basic auth."""
+    return _postmark(state, body)
+
+
 @router.post("/postmark/{secret}", include_in_schema=False)
-def postmark(
-    state: StateDep, _: Authenticated, body: Annotated[bytes, Depends(raw_body)]
-) -> dict[str, Any]:
-    """Postmark inbound webhook (JSON)."""
+def postmark_secret_in_path(state: StateDep, _: PathAuthenticated, body: RawBody) -> dict[str, Any]:
+    return _postmark(state, body)
+
+
+@router.post("/sendgrid", responses=INBOUND_ERRORS)
+def sendgrid(state: StateDep, _: BasicAuthenticated, form: Form) -> dict[str, Any]:
+    """SendGrid Inbound Parse (multipart form; parsed or raw), authenticated by basic auth."""
+    return _handle(state, from_sendgrid(form, now=state.agent.ctx.clock()))
+
+
+@router.post("/sendgrid/{secret}", include_in_schema=False)
+def sendgrid_secret_in_path(state: StateDep, _: PathAuthenticated, form: Form) -> dict[str, Any]:
+    return _handle(state, from_sendgrid(form, now=state.agent.ctx.clock()))
+
+
+def _postmark(state: ServiceState, body: bytes) -> dict[str, Any]:
     try:
         parsed = json.loads(body)
     except (ValueError, RecursionError) as exc:
         raise HTTPException(400, f"the body is not readable JSON: {exc}") from exc
     if not isinstance(parsed, dict):
-        raise HTTPException(422, "the body must be Postmark's inbound JSON object")
+        raise HTTPException(400, "the body must be Postmark's inbound JSON object")
     return _handle(state, from_postmark(parsed, now=state.agent.ctx.clock()))
-
-
-@router.post("/sendgrid")
-@router.post("/sendgrid/{secret}", include_in_schema=False)
-def sendgrid(
-    state: StateDep, _: Authenticated, form: Annotated[dict[str, str], Depends(form_fields)]
-) -> dict[str, Any]:
-    """SendGrid Inbound Parse (multipart form; raw or parsed)."""
-    return _handle(state, from_sendgrid(form, now=state.agent.ctx.clock()))
 
 
 def _handle(state: ServiceState, reply: InboundReply) -> dict[str, Any]:

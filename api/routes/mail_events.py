@@ -25,9 +25,13 @@ from agent.mailfeedback.signatures import (
     sendgrid_problem,
 )
 from api.deps import StateDep
+from api.schemas import errors
 from api.state import ServiceState
 
 router = APIRouter(prefix="/v1/webhooks", tags=["mail feedback"])
+SIGNED_ERRORS = errors(400, 401, 404)
+SIGNED_ERRORS[401]["description"] = "Unsigned or mis-signed: nothing was recorded"
+SIGNED_ERRORS[404]["description"] = "This webhook is off: its key is not set"
 
 
 async def raw_body(request: Request) -> bytes:
@@ -38,7 +42,7 @@ async def raw_body(request: Request) -> bytes:
 Body = Annotated[bytes, Depends(raw_body)]
 
 
-@router.post("/sendgrid")
+@router.post("/sendgrid", responses=SIGNED_ERRORS)
 def sendgrid(
     state: StateDep,
     body: Body,
@@ -54,7 +58,7 @@ def sendgrid(
     return _record(state, sendgrid_events(_json(body)))
 
 
-@router.post("/mailgun")
+@router.post("/mailgun", responses=SIGNED_ERRORS)
 def mailgun(state: StateDep, body: Body) -> dict[str, Any]:
     """Mailgun webhooks (delivered, failed, complained, unsubscribed, opened, clicked)."""
     key = state.settings.mailgun_signing_key
@@ -67,7 +71,7 @@ def mailgun(state: StateDep, body: Body) -> dict[str, Any]:
     return _record(state, mailgun_events(parsed))
 
 
-@router.post("/mail")
+@router.post("/mail", responses=SIGNED_ERRORS)
 def generic(
     state: StateDep,
     body: Body,
