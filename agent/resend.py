@@ -152,9 +152,9 @@ def _send_claimed(ctx: AgentContext, seen: SendRow) -> dict[str, Any]:
         to_address=seen.to_address,
         to_name=lead.name,
         subject=seen.subject,
-        body=links.refresh(seen.body, lead.id),
+        body=links.refresh(seen.body, lead.id, now),
         message_id=seen.message_id,
-        unsubscribe_url=links.url_for(lead.id),
+        unsubscribe_url=links.url_for(lead.id, now),
         from_address=ctx.settings.from_address,
         from_name=ctx.settings.from_name,
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 from agent.errors import NurtureError
 from agent.playbook import Playbook
@@ -32,9 +32,6 @@ SALT = "nurture.unsubscribe.v1"
 TOKEN_SLOT = "{token}"
 _TOKEN_CHARS = r"[A-Za-z0-9_\-.]+"  # what URLSafeTimedSerializer produces
 SECONDS_PER_DAY = 86_400
-
-_secrets_by_database: dict[str, str] = {}
-"""The signing key never changes once stored: one read per database and process."""
 
 
 class BadUnsubscribeToken(NurtureError):
@@ -53,14 +50,24 @@ class UnsubscribeLinks:
     """The link with TOKEN_SLOT where the token goes."""
     max_age_days: int
 
-    def _serializer(self) -> URLSafeTimedSerializer:
-        return URLSafeTimedSerializer(self.secret, salt=SALT)
+    def _serializer(self, at: datetime | None = None) -> URLSafeTimedSerializer:
+        if at is None:
+            return URLSafeTimedSerializer(self.secret, salt=SALT)
+        stamp = int(at.timestamp())
 
-    def token(self, lead_id: str) -> str:
-        return self._serializer().dumps(lead_id)
+        class SignedAt(TimestampSigner):
+            def get_timestamp(self) -> int:
+                return stamp
 
-    def url_for(self, lead_id: str) -> str:
-        return self.template.replace(TOKEN_SLOT, quote(self.token(lead_id), safe=""))
+        return URLSafeTimedSerializer(self.secret, salt=SALT, signer=SignedAt)
+
+    def token(self, lead_id: str, at: datetime | None = None) -> str:
+        """Signed as of `at` (the run's clock: an eval run's drafts come out the same every
+        time), else now."""
+        return self._serializer(at).dumps(lead_id)
+
+    def url_for(self, lead_id: str, at: datetime | None = None) -> str:
+        return self.template.replace(TOKEN_SLOT, quote(self.token(lead_id, at), safe=""))
 
     def lead_for(self, token: str) -> str:
         """The lead a token was made for; BadUnsubscribeToken when it is not ours or too old."""
@@ -76,20 +83,18 @@ class UnsubscribeLinks:
             raise BadUnsubscribeToken("this unsubscribe link is not valid")
         return lead_id
 
-    def refresh(self, text: str, lead_id: str) -> str:
+    def refresh(self, text: str, lead_id: str, at: datetime | None = None) -> str:
         """`text` with every link of ours (any token) replaced by a fresh one for `lead_id`."""
         prefix, _, suffix = self.template.partition(TOKEN_SLOT)
         pattern = re.compile(re.escape(prefix) + _TOKEN_CHARS + re.escape(suffix))
-        fresh = self.url_for(lead_id)
+        fresh = self.url_for(lead_id, at)
         return pattern.sub(lambda _: fresh, text)
 
 
 def unsubscribe_links(settings: Settings, db: Database) -> UnsubscribeLinks:
     """The links as configured: the service's own page, or the team's preference centre."""
-    url = settings.resolved_database_url
-    secret = _secrets_by_database.get(url)
-    if secret is None:
-        secret = _secrets_by_database.setdefault(url, service_secret(db, SECRET_NAME))
+    # read each time (one primary-key lookup): a cache could outlive a database made anew
+    secret = service_secret(db, SECRET_NAME)
     return UnsubscribeLinks(secret, link_template(settings), settings.unsubscribe_link_days)
 
 

@@ -12,7 +12,7 @@ from langgraph.types import Command, interrupt
 
 from agent.context import AgentContext
 from agent.drafting.models import EmailDraft
-from agent.drafting.request import build_request, guardrail_context
+from agent.drafting.request import build_request, guardrail_context, run_moment
 from agent.guardrails import check_draft
 from agent.nodes.answers import AnswerNotUnderstood, ReviewAnswer, parse_answer
 from agent.nodes.common import context_of, finish, server_caller, thread_id
@@ -119,8 +119,9 @@ def _edited(
 ) -> Command[Any]:
     """An edit is checked like any draft: if it fails, it goes back to a human, flagged."""
     lead, events = load_timeline(ctx.db, state["lead_id"], until=ctx.clock(), playbook=ctx.playbook)
-    # the edit kept the draft's unsubscribe link, signed earlier: the check wants today's
-    body = unsubscribe_links(ctx.settings, ctx.db).refresh(answer.body or "", lead.id)
+    # an edit may carry a link of ours signed at another moment: the check wants the run's
+    links = unsubscribe_links(ctx.settings, ctx.db)
+    body = links.refresh(answer.body or "", lead.id, run_moment(ctx, dict(state)))
     draft = {**state["draft"], "subject": answer.subject, "body": body}
     request = build_request(ctx, lead, events, dict(state))
     violations = check_draft(

@@ -67,9 +67,9 @@ def send_email(
         to_name=lead.name,
         subject=draft["subject"],
         # the link the draft carries was signed when it was written: valid from today instead
-        body=links.refresh(draft["body"], lead.id),
+        body=links.refresh(draft["body"], lead.id, now),
         message_id=message_id_for(approval.id),
-        unsubscribe_url=links.url_for(lead.id),
+        unsubscribe_url=links.url_for(lead.id, now),
         from_address=ctx.settings.from_address,
         from_name=ctx.settings.from_name,
     )
