@@ -15,11 +15,13 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from agent.settings import Settings
 from agent.store.api_keys import create_key
-from agent.store.schema import EventRow
+from agent.store.schema import EventRow, ServiceSecretRow
+from agent.unsubscribe import SECRET_NAME
 from api.main import create_app
 from tests.utils.agent_world import DANA, World, drafted
 from tests.utils.browser import artifact, chromium, needs_chromium
@@ -161,3 +163,13 @@ def test_a_tampered_token_changes_nothing(world: World, site: str, tmp_path: Pat
         assert posted.status_code == 400 and "not valid" in posted.text
     assert not unsubscribes(world)
     assert next_action(world, site)["action"] != "suppress"
+
+
+def test_the_signing_key_is_made_at_the_first_start(world: World) -> None:
+    db = world.agent.ctx.db
+    with db.session() as session:
+        assert session.get(ServiceSecretRow, SECRET_NAME) is None
+    with TestClient(create_app(world.settings)):
+        with db.session() as session:
+            row = session.get(ServiceSecretRow, SECRET_NAME)
+            assert row is not None and len(row.value) >= 40
