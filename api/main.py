@@ -18,6 +18,7 @@ from agent.playbook_watch import PlaybookWatch
 from agent.runner import NurtureAgent
 from agent.runtime import freeze_startup_heap
 from agent.settings import Settings, get_settings
+from agent.unsubscribe import unsubscribe_links
 from api.errors import http_error, validation_failed
 from api.metrics import Metrics, MetricsMiddleware
 from api.request_ids import RequestIdMiddleware
@@ -52,6 +53,8 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
             ThreadPoolExecutor(max_workers=config.draft_concurrency) as workers,
         ):
             agent = NurtureAgent(build_context(config), checkpointer)
+            # the unsubscribe links' key exists from the first start (made once, then read)
+            unsubscribe_links(config, agent.ctx.db)
             jobs = open_executor(agent, config)
             app.state.service = ServiceState(config, agent, workers, jobs, counters)
             jobs.start()
