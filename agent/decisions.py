@@ -18,6 +18,8 @@ from agent.scoring import SECONDS_PER_DAY, Score, score_lead
 from agent.stages import StageResult, stage_of, stage_rank
 from agent.timeline import Event, Lead, SignalEvent, Timeline
 
+MAX_QUOTE = 1_000  # characters of a quoted property (a reply) kept in a reason
+
 
 class ContributionOut(BaseModel):
     event_id: str
@@ -114,7 +116,8 @@ def _first_applicable(
         if when.event is not None:
             found = match_pattern(when.event, timeline, now, since=since)
             if found is not None:
-                return _Applied(rule, found, _evidence_text(found.evidence))
+                evidence = _join(_evidence_text(found.evidence), _quoted(rule, found))
+                return _Applied(rule, found, evidence)
         elif when.lead is not None:
             value = lead.facts().get(when.lead.attribute)
             if holds(when.lead, value):
@@ -248,6 +251,19 @@ def _evidence_text(evidence: list[SignalEvent]) -> str:
     parts = [f"{e.signal} {e.occurred_at:%Y-%m-%d %H:%M}" for e in shown]
     more = f" and {len(evidence) - len(shown)} more" if len(evidence) > len(shown) else ""
     return "evidence: " + ", ".join(parts) + more
+
+
+def _quoted(rule: ActionRule, found: Match) -> str:
+    """The rule's `quote` property of the newest matching event, in quotation marks."""
+    if rule.quote is None:
+        return ""
+    value = _text(found.evidence[-1].properties.get(rule.quote))
+    if value is None:
+        return ""
+    one_line = " ".join(value.split())
+    if len(one_line) > MAX_QUOTE:
+        one_line = one_line[: MAX_QUOTE - 1].rstrip() + "…"
+    return f"{rule.quote}: “{one_line}”"
 
 
 def _join(explain: str, detail: str) -> str:

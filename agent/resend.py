@@ -33,6 +33,7 @@ from agent.store.sends import (
 )
 from agent.tools.email import OutgoingEmail
 from agent.tools.timeline import load_timeline
+from agent.unsubscribe import unsubscribe_links
 
 
 class NoSuchSend(NurtureError):
@@ -152,13 +153,14 @@ def _send_claimed(ctx: AgentContext, seen: SendRow) -> dict[str, Any]:
     if blocked:
         finish_send(ctx.db, seen.approval_id, status="blocked", at=now, reason=blocked)
         return finish(ctx, config, state, "blocked", blocked)
+    links = unsubscribe_links(ctx.settings, ctx.db)
     email = OutgoingEmail(
         to_address=seen.to_address,
         to_name=lead.name,
         subject=seen.subject,
-        body=seen.body,
+        body=links.refresh(seen.body, lead.id, now),
         message_id=seen.message_id,
-        unsubscribe_url=ctx.settings.unsubscribe_url.format(lead_id=lead.id),
+        unsubscribe_url=links.url_for(lead.id, now),
         from_address=ctx.settings.from_address,
         from_name=ctx.settings.from_name,
     )

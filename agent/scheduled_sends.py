@@ -39,6 +39,7 @@ from agent.store.schema import SendRow
 from agent.store.sends import finish_send, get_send
 from agent.tools.email import OutgoingEmail
 from agent.tools.timeline import load_timeline
+from agent.unsubscribe import unsubscribe_links
 
 EARLY = timedelta(seconds=5)
 """A job may start this much before its moment by our clock (the database's clock fires it)."""
@@ -99,13 +100,15 @@ def _send_claimed(ctx: AgentContext, row: SendRow) -> ScheduledResult:
         drop_scheduled_touch(ctx.db, own)
         finish(ctx, config, state, "blocked", blocked)
         return ScheduledResult("blocked", blocked)
+    # signed as of the send, as every send is: the link's validity counts from when it went out
+    links = unsubscribe_links(ctx.settings, ctx.db)
     email = OutgoingEmail(
         to_address=row.to_address,
         to_name=lead.name,
         subject=row.subject,
-        body=row.body,
+        body=links.refresh(row.body, lead.id, now),
         message_id=row.message_id,
-        unsubscribe_url=ctx.settings.unsubscribe_url.format(lead_id=lead.id),
+        unsubscribe_url=links.url_for(lead.id, now),
         from_address=ctx.settings.from_address,
         from_name=ctx.settings.from_name,
     )

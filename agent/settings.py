@@ -119,9 +119,45 @@ class Settings(BaseSettings):
     smtp_ssl: bool = Field(default=False, description="Implicit TLS (port 465).")
     from_address: str = Field(default="nurture@routewise.example")
     from_name: str = Field(default="Routewise")
-    unsubscribe_url: str = Field(
-        default="https://routewise.example/unsubscribe?lead={lead_id}",
-        description="Unsubscribe link; {lead_id} is filled in.",
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Where people and mail systems reach this service (scheme, host, port, any "
+        "path prefix; no trailing slash needed): emails link to <public_url>/unsubscribe/<token>.",
+    )
+    unsubscribe_url: str | None = Field(
+        default=None,
+        description="Your own preference centre instead of the service's page: the signed token "
+        "fills {token}, or is appended as a `token` query parameter. It can record the "
+        "unsubscribe with POST <public_url>/unsubscribe/<token>.",
+    )
+    unsubscribe_link_days: int = Field(
+        default=365,
+        ge=60,
+        le=3650,
+        description="How long an unsubscribe link keeps working after the email went out "
+        "(the law asks at least 30 days; never less than 60 here).",
+    )
+
+    # --- feedback from the mail system -----------------------------------------------------------
+    sendgrid_webhook_public_key: str | None = Field(
+        default=None,
+        description="SendGrid Event Webhook verification key (the base64 ECDSA public key under "
+        "Mail Settings > Signed Event Webhook); unset: POST /v1/webhooks/sendgrid is refused.",
+    )
+    mailgun_signing_key: SecretStr | None = Field(
+        default=None,
+        description="Mailgun's HTTP webhook signing key; unset: /v1/webhooks/mailgun is refused.",
+    )
+    mail_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC-SHA256 key of the generic mail-event webhook (/v1/webhooks/mail, "
+        "header X-Nurture-Signature: sha256=<hex>); unset: refused.",
+    )
+    inbound_secret: SecretStr | None = Field(
+        default=None,
+        description="Authenticates the inbound-reply webhooks (/v1/inbound/postmark, "
+        "/v1/inbound/sendgrid): the password of HTTP basic auth in the URL (any user name), or "
+        "the last path segment (/v1/inbound/sendgrid/<secret>); unset: refused.",
     )
 
     # --- hand-off to sales -----------------------------------------------------------------------

@@ -18,6 +18,7 @@ from agent.playbook_watch import PlaybookWatch
 from agent.runner import NurtureAgent
 from agent.runtime import freeze_startup_heap
 from agent.settings import Settings, get_settings
+from agent.unsubscribe import unsubscribe_links
 from api.errors import http_error, validation_failed
 from api.metrics import Metrics, MetricsMiddleware
 from api.request_ids import RequestIdMiddleware
@@ -28,13 +29,16 @@ from api.routes import (
     handoff_pages,
     handoffs,
     health,
+    inbound,
     ingest_rejections,
     leads,
+    mail_events,
     metrics,
     pages,
     playbook,
     segment,
     sends,
+    unsubscribe,
 )
 from api.schemas import SERVER_ERROR
 from api.state import ServiceState
@@ -53,6 +57,8 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
             ThreadPoolExecutor(max_workers=config.draft_concurrency) as workers,
         ):
             agent = NurtureAgent(build_context(config), checkpointer)
+            # the unsubscribe links' key exists from the first start (made once, then read)
+            unsubscribe_links(config, agent.ctx.db)
             jobs = open_executor(agent, config)
             app.state.service = ServiceState(config, agent, workers, jobs, counters)
             jobs.start()
@@ -101,7 +107,8 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
         handoff_pages,  # before pages: /inbox/{approval_id} would take /inbox/handoffs
         pages,
     )
-    for router in routers:
+    # the mail system's webhooks and the unsubscribe page: signed, not keyed (see each module)
+    for router in (*routers, mail_events, inbound, unsubscribe):
         app.include_router(router.router)
     app.mount("/static", pages.static_files(), name="static")
     return app

@@ -31,7 +31,11 @@ from agent.settings import Settings
 from agent.store import Database
 from agent.store.ingest import IngestReport, ingest_events
 from agent.store.leads import upsert_leads
+from agent.store.secrets import keep_service_secret
+from agent.unsubscribe import SECRET_NAME as UNSUBSCRIBE_SECRET
 from evals.suites import Case
+
+EVAL_SIGNING_KEY = "evals-only-fixed-unsubscribe-key"
 
 
 @dataclass
@@ -130,6 +134,9 @@ class EvalWorld:
         self._empty_db = workdir / "_empty.db"
         empty = Database(f"sqlite:///{self._empty_db}")
         empty.migrate()
+        # a fixed signing key (and the suite's clock): the unsubscribe links, and so the
+        # drafts, come out the same on every run, which the judge cache and `compare` rely on
+        keep_service_secret(empty, UNSUBSCRIBE_SECRET, EVAL_SIGNING_KEY)
         empty.dispose()
 
     def run_case(self, case: Case, now: datetime) -> CaseRun:

@@ -21,6 +21,7 @@ from agent.store.approvals import get_approval, pending
 from agent.store.ingest import ingest_events
 from agent.store.sends import get_send
 from agent.tools.timeline import load_timeline
+from agent.unsubscribe import unsubscribe_links
 from tests.utils.agent_world import DANA, World, drafted
 from tests.utils.smtp import CollectingHandler
 
@@ -35,7 +36,9 @@ def test_a_draft_waits_for_approval_and_nothing_is_sent(world: World) -> None:
     assert row.decision["reasons"][0]["rule"] == "scenario.whitepaper_case_study"
     assert row.cited_asset_ids and row.cited_asset_ids[0].startswith("cs-")
     assert row.violations == []
-    assert "Not useful? Unsubscribe: https://routewise.example/unsubscribe?lead=L1" in row.body
+    # the service's own signed link (tests/test_unsubscribe_links.py), never the bare lead id
+    assert "Not useful? Unsubscribe: http://127.0.0.1:8000/unsubscribe/" in row.body
+    assert "?lead=L1" not in row.body
     assert [r.id for r in pending(world.agent.ctx.db)] == [approval_id]
     assert world.delivered() == []
 
@@ -68,7 +71,9 @@ def test_accept_sends_a_proper_message_once(world: World) -> None:
     assert message["Subject"] == row.subject
     assert message["Message-ID"] == message_id_for(approval_id)
     assert message_id_for(approval_id).startswith(f"<{approval_id.replace(':', '.')}.")
-    assert message["List-Unsubscribe"] == "<https://routewise.example/unsubscribe?lead=L1>"
+    link = message["List-Unsubscribe"].strip("<>")
+    links = unsubscribe_links(world.settings, world.agent.ctx.db)
+    assert links.lead_for(link.rsplit("/", 1)[1]) == "L1"
     text = message.get_body(("plain",)).get_content()
     assert "Hi Dana," in text and "Unsubscribe" in text
     assert row.decided_by == "marketer@routewise" and row.status == "accepted"

@@ -20,10 +20,10 @@ from agent.store.approvals import get_approval, pending
 from agent.store.runs import get_run
 from agent.tools.crm import verify
 from tests.utils.agent_world import DANA, WHITEPAPER, World
-from tests.utils.fake_openai import FakeOpenAI, Reply
+from tests.utils.fake_openai import ASKED_UNSUBSCRIBE_LINE, FakeOpenAI, Reply
 from tests.utils.smtp import CollectingHandler
 
-UNSUBSCRIBE = "Not useful? Unsubscribe: https://routewise.example/unsubscribe?lead=L1"
+UNSUBSCRIBE = ASKED_UNSUBSCRIBE_LINE  # the lead's signed link, as the prompt gives it
 GOOD = {
     "subject": "How Northwind Freight cut empty miles",
     "body": "Hi Dana,\n\nSince you downloaded our white paper on route optimisation, the "

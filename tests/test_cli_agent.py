@@ -91,11 +91,11 @@ def test_approve_with_an_edit_file(
 ) -> None:  # noqa: ANN001
     _, out, _ = run(monkeypatch, capsys, "draft", "L1")
     approval = approval_id_in(out)
+    _, shown, _ = run(monkeypatch, capsys, "review", approval, "--json")
+    line = json.loads(shown)["body"].rstrip().splitlines()[-1]  # the draft's own signed link
+    assert line.startswith("Not useful? Unsubscribe: ")
     edit = tmp_path / "edit.txt"
-    edit.write_text(
-        "Subject: A short read, Dana\n\nHi Dana,\n\nWorth five minutes.\n\n"
-        "Not useful? Unsubscribe: https://routewise.example/unsubscribe?lead=L1\n"
-    )
+    edit.write_text(f"Subject: A short read, Dana\n\nHi Dana,\n\nWorth five minutes.\n\n{line}\n")
     code, out, err = run(monkeypatch, capsys, "approve", approval, "--edit", str(edit))
     assert code == 0, err
     [envelope] = cli_env.envelopes

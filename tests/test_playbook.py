@@ -50,7 +50,7 @@ def test_rule_naming_an_unknown_signal_names_path_and_line() -> None:
     [problem] = problems(text)
     assert problem.startswith(
         f"pb.yaml:{line_of(text, 'pricing_view]')}: "
-        "action_rules[8].when.event.signals[0]: unknown signal 'pricing_view'"
+        "action_rules[9].when.event.signals[0]: unknown signal 'pricing_view'"
     )
 
 
@@ -65,7 +65,7 @@ def test_unknown_action_and_bad_regex_are_both_reported() -> None:
     text = text.replace('matches: "^/pricing"', 'matches: "^/pricing("')
     found = problems(text)
     assert len(found) == 2
-    assert any("action_rules[12].action" in p for p in found)
+    assert any("action_rules[14].action" in p for p in found)
     assert any("event_mappings[0].where[0]" in p and "regular expression" in p for p in found)
 
 

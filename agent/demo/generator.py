@@ -699,6 +699,25 @@ def _hard_bounce(d: _Draft) -> str | None:
     return None
 
 
+def _spam_complaint(d: _Draft) -> str | None:
+    rng = d.rng
+    at = rng.uniform(0.5, 120)
+    _send(d, at + rng.uniform(0.01, 2), "blog")  # the email they marked as spam
+    d.add(at, "spam_complaint", source="feedback_loop")
+    _add_noise(d, _Noise(_any_ceiling(rng), _span_after(rng, at, 5, 90), sends_until=at + 4))
+    return None
+
+
+def _replied(d: _Draft) -> str | None:
+    """Wrote back to a nurture email this week: a person answers (handoff.replied)."""
+    rng = d.rng
+    at = rng.uniform(0.05, 6)
+    _send(d, at + rng.uniform(0.2, 3), rng.choice(["guide", "report"]))  # the email answered
+    d.add(at, "email_reply", message=rng.choice(_REPLY_MESSAGES))
+    _add_noise(d, _Noise("interest", _span_after(rng, at), sends_until=at + 5, sessions=3))
+    return None
+
+
 def _do_not_contact(d: _Draft) -> str | None:
     rng = d.rng
     if rng.random() < 0.3:
@@ -948,6 +967,7 @@ class _Persona:
 _PERSONAS: tuple[_Persona, ...] = (
     _Persona("unsubscribed", "suppress.unsubscribed", _unsubscribed, 3),
     _Persona("hard_bounce", "suppress.hard_bounce", _hard_bounce, 2),
+    _Persona("spam_complaint", "suppress.spam_complaint", _spam_complaint, 1),
     _Persona("do_not_contact", "suppress.do_not_contact", _do_not_contact, 2, do_not_contact=True),
     _Persona(
         "customer", "suppress.customer", _do_not_contact, 1, crm=(("lifecycle_stage", "customer"),)
@@ -964,6 +984,7 @@ _PERSONAS: tuple[_Persona, ...] = (
     _Persona("hot", "handoff.hot", _hot, 1, strong_fit=True),
     _Persona("pricing_twice", "handoff.pricing_twice", _pricing_twice, 1),
     _Persona("dsr_pricing_long", "handoff.dsr_pricing_long", _dsr_pricing_long, 1),
+    _Persona("replied", "handoff.replied", _replied, 1),
     _Persona("weekly_cap", "wait.weekly_cap", _weekly_cap, 6),
     _Persona("min_gap", "wait.min_gap", _min_gap, 8),
     _Persona("dormant", "re_engage.dormant", _dormant, 16),

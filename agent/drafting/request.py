@@ -3,6 +3,7 @@ the decision and the retrieved content."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from agent.context import AgentContext
@@ -10,6 +11,7 @@ from agent.drafting.models import CitedAsset, DraftRequest, EmailDraft
 from agent.guardrails import GuardrailContext
 from agent.store.leads import other_leads_named
 from agent.timeline import Event, Lead, Timeline
+from agent.unsubscribe import unsubscribe_links
 
 # How a signal reads in a sentence about the lead ("recently <phrase>").
 _ACTIVITY = {
@@ -52,7 +54,7 @@ def build_request(
         forbidden_terms=guardrails.forbidden_terms.get(stage, []),
         subject_max_chars=guardrails.subject_max_chars,
         body_max_words=guardrails.body_max_words,
-        unsubscribe_line=unsubscribe_line(ctx, lead),
+        unsubscribe_line=unsubscribe_line(ctx, lead, run_moment(ctx, state)),
         feedback=state.get("feedback"),
         violations=[v["message"] for v in state.get("violations", [])],
         previous=previous,
@@ -76,9 +78,17 @@ def guardrail_context(ctx: AgentContext, lead: Lead, request: DraftRequest) -> G
     )
 
 
-def unsubscribe_line(ctx: AgentContext, lead: Lead) -> str:
-    url = ctx.settings.unsubscribe_url.format(lead_id=lead.id)
+def unsubscribe_line(ctx: AgentContext, lead: Lead, at: datetime | None = None) -> str:
+    """The line a draft must end with; its link signed as of `at` (default: now)."""
+    url = unsubscribe_links(ctx.settings, ctx.db).url_for(lead.id, at or ctx.clock())
     return ctx.playbook.guardrails.unsubscribe_line.format(unsubscribe_url=url)
+
+
+def run_moment(ctx: AgentContext, state: dict[str, Any]) -> datetime:
+    """When the run decided: every request of one run (a draft, its revisions, the check of
+    an edit) then asks for the same unsubscribe line, whatever the clock says meanwhile."""
+    at = state.get("at")
+    return datetime.fromisoformat(at) if isinstance(at, str) else ctx.clock()
 
 
 def lead_facts(ctx: AgentContext, lead: Lead, events: list[Event]) -> list[str]:

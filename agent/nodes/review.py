@@ -12,7 +12,7 @@ from langgraph.types import Command, interrupt
 
 from agent.context import AgentContext
 from agent.drafting.models import EmailDraft
-from agent.drafting.request import build_request, guardrail_context
+from agent.drafting.request import build_request, guardrail_context, run_moment
 from agent.guardrails import check_draft
 from agent.nodes.answers import AnswerNotUnderstood, ReviewAnswer, parse_answer
 from agent.nodes.common import context_of, finish, server_caller, thread_id
@@ -29,6 +29,7 @@ from agent.store.approvals import (
 )
 from agent.store.runs import record_run
 from agent.tools.timeline import load_timeline
+from agent.unsubscribe import unsubscribe_links
 
 
 def human_review(
@@ -117,8 +118,11 @@ def _edited(
     ctx: AgentContext, state: AgentState, answer: ReviewAnswer, done: dict[str, Any]
 ) -> Command[Any]:
     """An edit is checked like any draft: if it fails, it goes back to a human, flagged."""
-    draft = {**state["draft"], "subject": answer.subject, "body": answer.body}
     lead, events = load_timeline(ctx.db, state["lead_id"], until=ctx.clock(), playbook=ctx.playbook)
+    # an edit may carry a link of ours signed at another moment: the check wants the run's
+    links = unsubscribe_links(ctx.settings, ctx.db)
+    body = links.refresh(answer.body or "", lead.id, run_moment(ctx, dict(state)))
+    draft = {**state["draft"], "subject": answer.subject, "body": body}
     request = build_request(ctx, lead, events, dict(state))
     violations = check_draft(
         EmailDraft.model_validate(draft), guardrail_context(ctx, lead, request)

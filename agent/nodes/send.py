@@ -35,6 +35,7 @@ from agent.store.sends import claim_send, finish_send, get_send, record_blocked
 from agent.timeline import Lead
 from agent.tools.email import OutgoingEmail, build_message
 from agent.tools.timeline import load_timeline
+from agent.unsubscribe import unsubscribe_links
 
 TOUCH = "email_sent"  # what a send records; the frequency-cap rules count these
 APPROVED = {"accepted", "edited"}
@@ -66,13 +67,15 @@ def send_email(
     now = ctx.clock()
     lead, events = load_timeline(ctx.db, approval.lead_id, until=now, playbook=ctx.playbook)
     draft = state["draft"]
+    links = unsubscribe_links(ctx.settings, ctx.db)
     email = OutgoingEmail(
         to_address=lead.email,
         to_name=lead.name,
         subject=draft["subject"],
-        body=draft["body"],
+        # the link the draft carries was signed when it was written: valid from today instead
+        body=links.refresh(draft["body"], lead.id, now),
         message_id=message_id_for(approval.id),
-        unsubscribe_url=ctx.settings.unsubscribe_url.format(lead_id=lead.id),
+        unsubscribe_url=links.url_for(lead.id, now),
         from_address=ctx.settings.from_address,
         from_name=ctx.settings.from_name,
     )

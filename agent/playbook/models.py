@@ -213,11 +213,23 @@ class ActionRule(StrictModel):
     explain: str = Field(default="", description="Why this rule exists, in the marketer's words.")
     content: ContentRequest | None = None
     reset: Reset | None = None
+    quote: str | None = Field(
+        default=None,
+        min_length=1,
+        description="A property of the newest event the rule matched, quoted in the reason "
+        "(e.g. a reply's text, so the person it is handed to reads what the lead wrote).",
+    )
 
     @model_validator(mode="after")
     def _content_only_for_emails(self) -> Self:
         if self.content is not None and self.action not in ("send_email", "re_engage"):
             raise ValueError("'content' only applies to send_email and re_engage rules")
+        return self
+
+    @model_validator(mode="after")
+    def _quote_needs_an_event(self) -> Self:
+        if self.quote is not None and self.when.event is None:
+            raise ValueError("'quote' only applies to rules whose 'when' is an event")
         return self
 
 

@@ -406,3 +406,14 @@ class IngestRejectionRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     message: Mapped[dict[str, Any] | None] = mapped_column(JsonDict)
     received_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ServiceSecretRow(Base):
+    """A key the service generated for itself on first use (e.g. the unsubscribe links'
+    signing key): one row per purpose, shared by every replica, never a default string."""
+
+    __tablename__ = "service_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime]

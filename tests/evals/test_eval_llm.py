@@ -13,13 +13,13 @@ import pytest
 from evals.runner import EvalRun, drafter_for, run_suite
 from evals.suites import Suite
 from tests.evals.conftest import Cli, clean_settings
-from tests.utils.fake_openai import FakeOpenAI, Reply
+from tests.utils.fake_openai import ASKED_UNSUBSCRIBE_LINE, FakeOpenAI, Reply
 
 DRAFTED = "aware-blog-reader-logistics"
 HANDED_OFF = "hot-demo-request"
 
 
-def good_reply(asset_id: str, lead_id: str = "L-aw-01") -> Reply:
+def good_reply(asset_id: str) -> Reply:
     """A draft that passes the agent's guardrails for the awareness case (no numbers, no
     pricing words, the lead's own unsubscribe line), so the drafter is asked exactly once."""
     return Reply.json(
@@ -28,7 +28,7 @@ def good_reply(asset_id: str, lead_id: str = "L-aw-01") -> Reply:
             "body": "Hi Priya,\n\nYou have been reading about route optimisation, so this "
             "guide may help your team at Hartwell Logistics plan with less manual work.\n\n"
             "Worth a read when you have five minutes.\n\nBest regards,\nThe Routewise team\n\n"
-            f"Not useful? Unsubscribe: https://routewise.example/unsubscribe?lead={lead_id}\n",
+            f"{ASKED_UNSUBSCRIBE_LINE}\n",
             "cited_asset_ids": [asset_id],
             "lead_facts_used": ["works at Hartwell Logistics"],
         },

@@ -40,6 +40,12 @@ _ERROR_TYPES = {
 }
 
 
+ASKED_UNSUBSCRIBE_LINE = "<<the unsubscribe line the prompt asks for>>"
+"""Put this in a scripted draft: the server answers with the line the request asked for (the
+service signs a fresh link per lead, so no test can know it beforehand)."""
+_ASKING = "verbatim, as its last line:\n"
+
+
 @dataclass(frozen=True)
 class Reply:
     """One scripted answer. Build it with the class methods rather than by hand."""
@@ -198,6 +204,9 @@ class FakeOpenAI:
     # --- responses -------------------------------------------------------------------------------
     def _completion_body(self, reply: Reply, request_body: Any) -> dict[str, Any]:
         model = request_body.get("model", self.model) if isinstance(request_body, dict) else None
+        content = reply.content
+        if content is not None and ASKED_UNSUBSCRIBE_LINE in content:
+            content = content.replace(ASKED_UNSUBSCRIBE_LINE, _asked_line(request_body))
         return {
             "id": f"chatcmpl-fake-{next(self._ids)}",
             "object": "chat.completion",
@@ -206,7 +215,7 @@ class FakeOpenAI:
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": reply.content, "refusal": None},
+                    "message": {"role": "assistant", "content": content, "refusal": None},
                     "logprobs": None,
                     "finish_reason": reply.finish_reason,
                 }
@@ -217,6 +226,15 @@ class FakeOpenAI:
                 "total_tokens": reply.prompt_tokens + reply.completion_tokens,
             },
         }
+
+
+def _asked_line(request_body: Any) -> str:
+    messages = request_body.get("messages", []) if isinstance(request_body, dict) else []
+    for message in messages:
+        text = message.get("content") if isinstance(message, dict) else None
+        if isinstance(text, str) and _ASKING in text:
+            return text.split(_ASKING, 1)[1].splitlines()[0]
+    return "fake_openai: the request asked for no unsubscribe line"
 
 
 def _error_body(status: int) -> dict[str, Any]:

@@ -15,10 +15,11 @@ from tests.utils.smtp import free_port
 
 
 @contextmanager
-def serve(app: FastAPI, **options: Any) -> Iterator[str]:
+def serve(app: FastAPI, port: int | None = None, **options: Any) -> Iterator[str]:
     """Runs the app (lifespan included) in a thread; yields its base URL; stops it after.
+    `port`: one chosen beforehand (when the app must know its own URL), else a free one.
     `options` go to uvicorn.Config (e.g. the proxy settings `nurture serve` passes)."""
-    port = free_port()
+    port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(
             app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **options
