@@ -5,7 +5,6 @@ signed with another key, is 401 and changes nothing."""
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,27 +15,7 @@ import httpx
 from agent.store.api_keys import create_key
 from tests.utils.agent_world import DANA, World, drafted
 from tests.utils.replicas import nurture_env, nurture_serve
-from tests.utils.sendgrid import SendGridKeys
-
-
-def hard_bounce(message_id: str, event_id: str = "sg-evt-bounce-1") -> bytes:
-    """A SendGrid Event Webhook body: our Message-ID comes back in smtp-id."""
-    return json.dumps(
-        [
-            {
-                "email": DANA["email"],
-                "timestamp": int(time.time()) - 5,
-                "smtp-id": message_id,
-                "event": "bounce",
-                "category": ["nurture"],
-                "sg_event_id": event_id,
-                "sg_message_id": "14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0",
-                "reason": "550 5.1.1 The email account that you tried to reach does not exist",
-                "status": "5.1.1",
-                "type": "bounce",
-            }
-        ]
-    ).encode()
+from tests.utils.sendgrid import SendGridKeys, hard_bounce
 
 
 def wait_for(condition: Any, timeout: float = 60) -> None:
@@ -82,7 +61,7 @@ def test_a_signed_hard_bounce_suppresses_a_lead_through_the_real_service(
 
         before = next_action()
         assert before["action"] != "suppress"
-        body = hard_bounce(message_id)
+        body = hard_bounce(DANA["email"], message_id)
         webhook = f"{url}/v1/webhooks/sendgrid"
 
         unsigned = httpx.post(webhook, content=body, headers={"Content-Type": "application/json"})

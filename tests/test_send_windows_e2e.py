@@ -1,7 +1,8 @@
 """The send window on real processes: `nurture serve` (API and job worker) on PostgreSQL, an
 aiosmtpd server. A draft approved before the window opens is scheduled for the opening in the
-lead's zone, and the worker delivers it when the database's clock reaches it. Nothing fakes the
-clock: the playbook put in force names a window opening a few seconds from now."""
+lead's zone, and the worker delivers it when the database's clock reaches it; a SendGrid hard
+bounce for it, signed with a test key pair, then suppresses the lead (unsigned: 401). Nothing
+fakes the clock: the playbook put in force names a window opening a few seconds from now."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from agent.store.api_keys import create_key
 from agent.store.playbooks import activate_playbook
 from tests.utils.agent_world import DANA, WHITEPAPER, World, drafted
 from tests.utils.processes import stop
+from tests.utils.sendgrid import SendGridKeys, hard_bounce
 from tests.utils.smtp import CollectingHandler, free_port
 
 pytestmark = pytest.mark.postgres
@@ -91,12 +93,13 @@ def window_opening_in(seconds: int) -> tuple[str, datetime]:
     return text, opening
 
 
-def test_approved_before_the_window_it_is_delivered_at_the_opening(
+def test_approved_before_the_window_it_is_delivered_at_the_opening_and_its_bounce_suppresses(
     database: str,
     indexed_data: Path,
     smtp_server: tuple[CollectingHandler, int],
 ) -> None:
     smtp, smtp_port = smtp_server
+    sendgrid = SendGridKeys()
     settings = Settings(
         data_dir=indexed_data,
         database_url=database,
@@ -118,6 +121,7 @@ def test_approved_before_the_window_it_is_delivered_at_the_opening(
         "NURTURE_SMTP_PORT": str(smtp_port),
         "NURTURE_SMTP_STARTTLS": "false",
         "NURTURE_ANSWER_WAIT_SECONDS": "30",
+        "NURTURE_SENDGRID_WEBHOOK_PUBLIC_KEY": sendgrid.public,
     }
     process, base = serve(env)
     try:
@@ -161,6 +165,20 @@ def test_approved_before_the_window_it_is_delivered_at_the_opening(
         assert [(s["approval_id"], s["status"]) for s in listed] == [(approval_id, "sent")]
         time.sleep(2)
         assert len(smtp.envelopes) == 1  # once
+
+        # the mail system reports a hard bounce of that very message
+        bounce = hard_bounce(LEAD["email"], message["Message-ID"])
+        webhook = f"{base}/v1/webhooks/sendgrid"
+        unsigned = httpx.post(webhook, content=bounce, headers={"Content-Type": "application/json"})
+        assert unsigned.status_code == 401, unsigned.text
+        nxt = httpx.get(f"{base}/v1/leads/L1/next", headers=auth, timeout=30).json()
+        assert nxt["action"] != "suppress"  # the unsigned bounce changed nothing
+        signed = httpx.post(webhook, content=bounce, headers=sendgrid.headers(bounce), timeout=30)
+        assert signed.status_code == 200, signed.text
+        nxt = httpx.get(f"{base}/v1/leads/L1/next", headers=auth, timeout=30).json()
+        assert nxt["action"] == "suppress"
+        assert nxt["reasons"][0]["rule"] == "suppress.hard_bounce"
+        assert "hard-bounced" in nxt["reasons"][0]["text"]
     finally:
         stop(process)
         db.dispose()

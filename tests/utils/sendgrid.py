@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import time
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -34,3 +35,23 @@ class SendGridKeys:
             TIMESTAMP: stamp,
             "Content-Type": "application/json",
         }
+
+
+def hard_bounce(email: str, message_id: str, event_id: str = "sg-evt-bounce-1") -> bytes:
+    """A SendGrid Event Webhook body for a hard bounce: our Message-ID comes back in smtp-id."""
+    return json.dumps(
+        [
+            {
+                "email": email,
+                "timestamp": int(time.time()) - 5,
+                "smtp-id": message_id,
+                "event": "bounce",
+                "category": ["nurture"],
+                "sg_event_id": event_id,
+                "sg_message_id": "14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0",
+                "reason": "550 5.1.1 The email account that you tried to reach does not exist",
+                "status": "5.1.1",
+                "type": "bounce",
+            }
+        ]
+    ).encode()
