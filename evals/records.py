@@ -14,7 +14,9 @@ from typing import Any
 from agent.drafting.models import CitedAsset
 from agent.playbook import Playbook
 from agent.store.approvals import get_approval
-from evals.checks import ALL_CHECKS, CheckInput, CitedContent
+from agent.timeline import classify
+from agent.tools.content import persona_of
+from evals.checks import ALL_CHECKS, Activity, CheckInput, CitedContent
 from evals.edits import edit_distance, email_text
 from evals.judge import CRITERIA, CaseSummary, DraftText, Judge, JudgeFailed
 from evals.suites import Case, Suite
@@ -69,6 +71,11 @@ class CaseRecord:
 
     def __post_init__(self) -> None:
         self.passed = self.error is None and all(c.passed is not False for c in self.checks)
+
+    def add_check(self, outcome: CheckOutcome) -> None:
+        """A verdict known only after the whole run (a run-level check)."""
+        self.checks.append(outcome)
+        self.__post_init__()
 
     def failed(self) -> list[str]:
         return [c.name for c in self.checks if c.passed is False]
@@ -197,12 +204,50 @@ def _check_input(
         guardrails=playbook.guardrails,
         content=playbook.content,
         thresholds=suite.thresholds,
+        lead_facts_used=tuple(row.lead_facts_used) if row is not None else (),
+        activities=_activities(case, suite, playbook),
+        lead_industry=_text(case.lead.attributes.get("industry")),
+        lead_persona=persona_of(_text(case.lead.attributes.get("title"))),
+        lead_supplied=lead_supplied(case),
     )
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+def _activities(case: Case, suite: Suite, playbook: Playbook) -> tuple[Activity, ...]:
+    """What the lead did (their own activity, not our emails), with the topic each carried."""
+    found = []
+    for event in case.to_events(suite.now):
+        signal = classify(event.type, event.properties, playbook)
+        if signal is None or not playbook.signals[signal].lead_activity:
+            continue
+        topic = event.properties.get(playbook.content.topic_property)
+        found.append(Activity(signal, topic if isinstance(topic, str) else None))
+    return tuple(found)
+
+
+def lead_supplied(case: Case) -> tuple[str, ...]:
+    """Every string the lead or their CRM supplied: the lead's fields and attributes, and the
+    string properties of their events."""
+    lead = case.lead
+    values: list[Any] = [lead.name, lead.company, *lead.attributes.values()]
+    values += [v for e in case.events for v in e.properties.values()]
+    return tuple(v for v in values if isinstance(v, str) and v.strip())
 
 
 def _cited_content(asset: CitedAsset) -> CitedContent:
     text = "\n".join([asset.title, asset.summary, *asset.facts, asset.passage])
-    return CitedContent(asset_id=asset.asset_id, kind=asset.kind, text=text)  # type: ignore[arg-type]
+    return CitedContent(
+        asset_id=asset.asset_id,
+        kind=asset.kind,  # type: ignore[arg-type]
+        text=text,
+        title=asset.title,
+        topics=tuple(asset.topics),
+        industries=tuple(asset.industries),
+        personas=tuple(asset.personas),
+    )
 
 
 def _judge(

@@ -33,6 +33,9 @@ class CitedAsset(BaseModel):
     summary: str
     facts: list[str]
     passage: str = Field(description="The section that matched the lead best.")
+    topics: list[str] = Field(default_factory=list, description="What the asset is about.")
+    industries: list[str] = Field(default_factory=list, description="Whose story it tells.")
+    personas: list[str] = Field(default_factory=list, description="Who it is written for.")
 
 
 class DraftRequest(BaseModel):

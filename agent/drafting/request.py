@@ -119,4 +119,7 @@ def cited_asset(ctx: AgentContext, pick: dict[str, Any]) -> CitedAsset:
         summary=asset.meta.summary,
         facts=asset.meta.facts,
         passage=pick.get("chunk", ""),
+        topics=list(asset.meta.topics),
+        industries=list(asset.meta.industries),
+        personas=list(asset.meta.personas),
     )
