@@ -119,6 +119,12 @@ class Settings(BaseSettings):
     smtp_ssl: bool = Field(default=False, description="Implicit TLS (port 465).")
     from_address: str = Field(default="nurture@routewise.example")
     from_name: str = Field(default="Routewise")
+    sender_name: str | None = Field(
+        default=None,
+        description="A person who signs the template drafter's emails (first person only then); "
+        "unset: 'The <from_name> team' signs.",
+    )
+    sender_title: str | None = Field(default=None, description="The signer's title.")
     unsubscribe_url: str = Field(
         default="https://routewise.example/unsubscribe?lead={lead_id}",
         description="Unsubscribe link; {lead_id} is filled in.",

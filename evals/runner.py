@@ -58,9 +58,9 @@ def drafter_for(settings: Settings, kind: DrafterKind, model: str | None = None)
     if kind == "template":
         if model:
             raise NurtureError("--model only applies to --drafter llm")
-        from agent.drafting.template import TemplateDrafter
+        from agent.drafting.template import template_drafter
 
-        return TemplateDrafter(sender=f"The {settings.from_name} team")
+        return template_drafter(settings)
     if kind != "llm":
         raise NurtureError(f"unknown drafter '{kind}' (template or llm)")
     if not settings.llm_base_url:

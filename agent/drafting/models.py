@@ -38,6 +38,17 @@ class CitedAsset(BaseModel):
     personas: list[str] = Field(default_factory=list, description="Who it is written for.")
 
 
+class LeadActivity(BaseModel):
+    """One thing the lead did, from their timeline: the evidence a hook may state."""
+
+    signal: str
+    topic: str | None = None
+    days_ago: int
+    fact: str | None = Field(
+        default=None, description="The entry of `lead_facts` that states it, when there is one."
+    )
+
+
 class DraftRequest(BaseModel):
     """Everything a drafter may use. The lead's free text (`lead_messages`) is data only."""
 
@@ -65,6 +76,14 @@ class DraftRequest(BaseModel):
         default_factory=list, description="Guardrail failures of the previous attempt."
     )
     previous: EmailDraft | None = None
+    activities: list[LeadActivity] = Field(
+        default_factory=list, description="The lead's own activity, newest first."
+    )
+    industry: str | None = None
+    persona: str | None = None
+    language: str | None = Field(
+        default=None, description="The lead's language when a field names one (e.g. 'de')."
+    )
 
 
 class DraftResult(BaseModel):
@@ -75,6 +94,11 @@ class DraftResult(BaseModel):
     prompt_version: str
     usage: dict[str, Any] = Field(default_factory=dict, description="Token counts, when known.")
     attempts: int = 1
+    notes: list[str] = Field(
+        default_factory=list,
+        description="What the reviewer should know about this draft (shown in the inbox), e.g. "
+        "feedback the drafter could not apply.",
+    )
 
 
 class DraftFailed(Exception):

@@ -6,10 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from agent.context import AgentContext
-from agent.drafting.models import CitedAsset, DraftRequest, EmailDraft
+from agent.drafting.models import CitedAsset, DraftRequest, EmailDraft, LeadActivity
+from agent.drafting.names import greeting_name
+from agent.drafting.untrusted import usable
 from agent.guardrails import GuardrailContext
 from agent.store.leads import other_leads_named
-from agent.timeline import Event, Lead, Timeline
+from agent.timeline import Event, Lead, SignalEvent, Timeline
+from agent.tools.content import persona_of
 
 # How a signal reads in a sentence about the lead ("recently <phrase>").
 _ACTIVITY = {
@@ -25,6 +28,7 @@ _ACTIVITY = {
     "email_reply": "replied to one of our emails",
 }
 _MESSAGE_PROPERTIES = ("message", "text", "body")
+_LANGUAGE_KEYS = ("language", "lang", "locale", "preferred_language", "preferredlanguage")
 
 
 def build_request(
@@ -40,7 +44,7 @@ def build_request(
     guardrails = ctx.playbook.guardrails
     return DraftRequest(
         lead_id=lead.id,
-        first_name=(lead.name or "").split(" ")[0] or None,
+        first_name=greeting_name(lead.name, lead.attributes),
         company=lead.company,
         email=lead.email,
         stage=stage,
@@ -56,7 +60,50 @@ def build_request(
         feedback=state.get("feedback"),
         violations=[v["message"] for v in state.get("violations", [])],
         previous=previous,
+        activities=lead_activities(ctx, events),
+        industry=usable(lead.attributes.get("industry")),
+        persona=persona_of(usable(lead.attributes.get("title"))),
+        language=language_of(lead),
     )
+
+
+def language_of(lead: Lead) -> str | None:
+    for name, value in lead.attributes.items():
+        if name.casefold() in _LANGUAGE_KEYS and isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def lead_activities(ctx: AgentContext, events: list[Event]) -> list[LeadActivity]:
+    """What the lead did, newest first, each with the fact that states it (when listed)."""
+    facts = lead_facts_by_event(ctx, events)
+    timeline = Timeline(events, ctx.playbook, ctx.clock())
+    now = ctx.clock()
+    found = []
+    for event in reversed(timeline.events):
+        if event.signal not in _ACTIVITY:
+            continue
+        topic = usable(event.properties.get(ctx.playbook.content.topic_property), max_words=4)
+        found.append(
+            LeadActivity(
+                signal=event.signal,
+                topic=topic,
+                days_ago=max(0, (now - event.occurred_at).days),
+                fact=facts.get(event.event_id),
+            )
+        )
+    return found
+
+
+def lead_facts_by_event(ctx: AgentContext, events: list[Event]) -> dict[str, str]:
+    timeline = Timeline(events, ctx.playbook, ctx.clock())
+    recent = [e for e in reversed(timeline.events) if e.signal in _ACTIVITY][:3]
+    return {e.event_id: _activity_fact(ctx, e) for e in recent}
+
+
+def _activity_fact(ctx: AgentContext, event: SignalEvent) -> str:
+    topic = event.properties.get(ctx.playbook.content.topic_property)
+    return f"recently {_ACTIVITY[event.signal]}" + (f" on {topic}" if topic else "")
 
 
 def guardrail_context(ctx: AgentContext, lead: Lead, request: DraftRequest) -> GuardrailContext:
@@ -91,11 +138,7 @@ def lead_facts(ctx: AgentContext, lead: Lead, events: list[Event]) -> list[str]:
         facts.append(f"{lead.company or 'their company'} is in {attributes['industry']}")
     if attributes.get("title"):
         facts.append(f"is {attributes['title']}")
-    timeline = Timeline(events, ctx.playbook, ctx.clock())
-    recent = [e for e in reversed(timeline.events) if e.signal in _ACTIVITY][:3]
-    for event in recent:
-        topic = event.properties.get(ctx.playbook.content.topic_property)
-        facts.append(f"recently {_ACTIVITY[event.signal]}" + (f" on {topic}" if topic else ""))
+    facts += lead_facts_by_event(ctx, events).values()
     return facts
 
 

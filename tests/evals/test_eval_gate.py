@@ -98,7 +98,7 @@ def test_each_case_record_says_what_was_decided_drafted_and_checked(
         "send_email",
         "send.stage_content",
     )
-    assert drafted.drafter == "template" and drafted.prompt_version == "template-v3"
+    assert drafted.drafter == "template" and drafted.prompt_version == "template-v4"
     assert drafted.subject and drafted.body and drafted.cited_asset_ids
     assert drafted.body.rstrip().splitlines()[-1].startswith("Not useful? Unsubscribe:")
     assert drafted.tokens["total_tokens"] == 0 and drafted.draft_calls == 1
@@ -117,7 +117,7 @@ def test_the_summary_has_versions_cost_latency_and_stage_metrics(
     core_template_run: EvalRun,
 ) -> None:
     s = core_template_run.summary
-    assert (s["prompt_version"], s["model"]) == ("template-v3", None)
+    assert (s["prompt_version"], s["model"]) == ("template-v4", None)
     assert s["cost"] == {"usd": 0.0, "basis": "template drafter: no model calls"}
     assert 0 < s["latency_ms"]["p50"] <= s["latency_ms"]["p95"] <= s["latency_ms"]["max"]
     assert set(s["by_stage"]) == {"awareness", "interest", "consideration", "decision"}

@@ -61,7 +61,7 @@ def test_the_report_is_self_contained_and_shows_every_case(saved: Path) -> None:
         assert f"id='case-{record.case_id}'" in html
     assert "<svg" in html and html.count('class="bar"') > 0
     assert "Flesch reading ease" in html  # the checks' details are in it
-    assert "template-v3" in html and "default-2026.11" in html
+    assert "template-v4" in html and "default-2026.11" in html
 
 
 def test_the_report_escapes_what_a_draft_says(core_template_run: EvalRun) -> None:
