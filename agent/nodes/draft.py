@@ -39,6 +39,7 @@ def draft_email(
             **result.draft.model_dump(),
             "drafter": result.drafter,
             "prompt_version": result.prompt_version,
+            "notes": result.notes,
         },
         "revisions": state.get("revisions", 0) + (1 if revising else 0),
         "violations": [],
