@@ -11,6 +11,7 @@ from agent.content.assets import load_library
 from agent.playbook import Playbook
 from agent.settings import PROJECT_ROOT
 from evals.checks import ALL_CHECKS, Activity, CheckInput, CitedContent, Expectations
+from evals.multiturn import Turn, redraft_changed
 from evals.run_checks import repeated_opening
 
 UNSUBSCRIBE = "Not useful? Unsubscribe: https://routewise.example/unsubscribe/L1"
@@ -337,3 +338,33 @@ def test_the_good_draft_of_the_old_table_still_passes_the_new_checks(playbook: P
     for name in ("subject_quality", "hook_evidence", "asset_topic", "peer_match", "facts_used"):
         result = ALL_CHECKS[name](replace(good))
         assert result.passed, (name, result.detail)
+
+
+# --- an unchanged redraft after feedback (multi-turn) --------------------------------------------
+
+ISSUE_FEEDBACK = "lose the detail line, mention they are a food manufacturer"
+V3_DRAFT = Turn(
+    "Harbor Lane Finance recovers USD 1.4 million in year one…",
+    email(
+        "You recently read one of our blog posts on carrier invoicing, so here is the next "
+        "piece on carrier invoicing.",
+        "A detail from it: Harbor Lane Finance is a freight factoring company using Routewise "
+        "Audit.",
+    ),
+)
+
+
+def test_redraft_changed_catches_the_silent_identical_redraft() -> None:
+    result = redraft_changed(ISSUE_FEEDBACK, V3_DRAFT, V3_DRAFT)
+    assert not result.passed and "identical to the draft it replaces" in result.detail
+
+
+def test_redraft_changed_passes_a_changed_redraft_or_an_honest_refusal() -> None:
+    changed = Turn(V3_DRAFT.subject, V3_DRAFT.body.replace("A detail from it: ", "As a food "))
+    assert redraft_changed(ISSUE_FEEDBACK, V3_DRAFT, changed).passed
+    refused = Turn(
+        V3_DRAFT.subject,
+        V3_DRAFT.body,
+        ("the template drafter cannot apply this: 'x'; set NURTURE_LLM_BASE_URL",),
+    )
+    assert redraft_changed("x", V3_DRAFT, refused).passed
