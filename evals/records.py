@@ -19,6 +19,7 @@ from agent.tools.content import persona_of
 from evals.checks import ALL_CHECKS, Activity, CheckInput, CitedContent
 from evals.edits import edit_distance, email_text
 from evals.judge import CRITERIA, CaseSummary, DraftText, Judge, JudgeFailed
+from evals.multiturn import Turn, redraft_changed
 from evals.suites import Case, Suite
 from evals.world import CaseRun
 
@@ -131,7 +132,10 @@ def record_case(
         body=row.body if row else None,
         cited_asset_ids=list(row.cited_asset_ids) if row else [],
         guardrail_violations=list(row.violations) if row else [],
-        checks=_judge(case, inp, drafted=row is not None, outcome=f"{outcome}: {detail}"),
+        checks=[
+            *_judge(case, inp, drafted=row is not None, outcome=f"{outcome}: {detail}"),
+            _second_turn(case, run, row),
+        ],
         tokens=_tokens(run),
         draft_calls=len(run.calls),
         latency_ms=round(run.latency_ms, 2),
@@ -268,6 +272,17 @@ def _judge(
         else:
             results.append(CheckOutcome(name, None, f"no email due ({case.expect.action})"))
     return results
+
+
+def _second_turn(case: Case, run: CaseRun, row: Any) -> CheckOutcome:
+    """The multi-turn check: skipped without a feedback step, failed without a redraft."""
+    if case.feedback is None:
+        return CheckOutcome("redraft_changed", None, "no feedback step")
+    if run.first_turn is None or row is None:
+        return CheckOutcome("redraft_changed", False, "no draft and redraft to compare")
+    redraft = Turn(row.subject, row.body, tuple(row.notes or ()))
+    r = redraft_changed(case.feedback, run.first_turn, redraft)
+    return CheckOutcome(r.name, r.passed, r.detail, r.score)
 
 
 def _tokens(run: CaseRun) -> dict[str, int]:

@@ -52,13 +52,20 @@ class Changes:
     cannot: list[str] = field(default_factory=list)
     applied: list[str] = field(default_factory=list)
 
+    @property
+    def drop_summary_fully(self) -> bool:
+        """'Drop the detail line' means no line about the asset at all, not its title instead."""
+        return "summary" in self.drop
+
     def refuse(self, what: str) -> None:
         self.cannot.append(what)
 
     def apply(self, parts: Any) -> None:
         """Edits the email's parts (agent.drafting.template._Parts) as asked."""
         if self.shorter:
-            parts.summary = re.split(r"(?<=[.!?])\s", parts.summary, maxsplit=1)[0]
+            first = re.split(r"(?<=[.!?])\s", parts.summary, maxsplit=1)[0]
+            # one sentence already: the title alone says what the asset is, in fewer words
+            parts.summary = first if first != parts.summary else ""
             parts.peer_line, parts.offer = "", ""
             self.applied.append("made it shorter")
         for name in self.drop:

@@ -76,6 +76,8 @@ class _Parts:
     call_to_action: str
     offer: str
     sign_off: str
+    headline: str = ""
+    """The asset's title as a sentence: said instead of the summary when there is none."""
     mention: str = ""
     facts: list[str] = field(default_factory=list)
 
@@ -119,6 +121,8 @@ class TemplateDrafter:
         asset = self._asset(request, changes)
         parts = self._parts(request, asset)
         changes.apply(parts)
+        if changes.drop_summary_fully:
+            parts.headline = ""
         if request.violations:  # a revision: say less, the likeliest offender is the summary
             parts.summary = _first_sentence(parts.summary)
         body = self._render(request, asset, parts)
@@ -135,8 +139,9 @@ class TemplateDrafter:
             notes += changes.notes()
             if request.previous and _same(draft, request.previous) and not changes.cannot:
                 notes.append(
-                    "the template drafter applied nothing that changes this draft; "
-                    "set NURTURE_LLM_BASE_URL to have a model apply the feedback"
+                    f"the template drafter cannot apply this: '{request.feedback}' changes "
+                    "nothing it can change in this draft; set NURTURE_LLM_BASE_URL to have a "
+                    "model apply it"
                 )
         if request.language and not request.language.casefold().startswith("en"):
             notes.append(self.config["english_note"].format(language=request.language))
@@ -176,6 +181,7 @@ class TemplateDrafter:
             call_to_action=cta,
             offer=offer,
             sign_off=self.config["sign_off"],
+            headline=asset.title if asset.title.endswith((".", "?", "!")) else f"{asset.title}.",
             facts=facts,
         )
 
@@ -232,6 +238,7 @@ class TemplateDrafter:
             mention=parts.mention,
             introduction=parts.introduction,
             summary=parts.summary,
+            headline=parts.headline,
             peer_line=parts.peer_line,
             asset=asset,
             call_to_action=parts.call_to_action,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from evals.checks import ALL_CHECKS
+from evals.multiturn import MULTI_TURN_CHECKS
 from evals.records import EMAILING, CaseRecord, CheckOutcome
 from evals.run_checks.openings import RUN_CHECKS
 
-EVERY_CHECK: tuple[str, ...] = (*ALL_CHECKS, *RUN_CHECKS)
-"""Per-draft checks, then run-level ones: the names a suite may gate on."""
+EVERY_CHECK: tuple[str, ...] = (*ALL_CHECKS, *MULTI_TURN_CHECKS, *RUN_CHECKS)
+"""Per-draft checks, the multi-turn one, then run-level ones: the names a suite may gate on."""
 
 
 def apply_run_checks(records: list[CaseRecord]) -> None:

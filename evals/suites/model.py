@@ -103,6 +103,17 @@ class Case(_Strict):
         default=None, description="Approved text: the run reports the draft's edit distance to it."
     )
     source_approval_id: str | None = Field(default=None, description="Where it was harvested.")
+    feedback: str | None = Field(
+        default=None,
+        description="A marketer's change request: the first draft is answered with it (as "
+        "`nurture respond` would) and the redraft is judged (evals/multiturn.py).",
+    )
+
+    @model_validator(mode="after")
+    def _feedback_only_for_emails(self) -> Self:
+        if self.feedback is not None and self.expect.action not in _EMAILING:
+            raise ValueError(f"feedback needs a draft to answer, not {self.expect.action}")
+        return self
 
     @model_validator(mode="after")
     def _content_only_for_emails(self) -> Self:
