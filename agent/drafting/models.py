@@ -84,6 +84,14 @@ class DraftRequest(BaseModel):
     language: str | None = Field(
         default=None, description="The lead's language when a field names one (e.g. 'de')."
     )
+    lead_supplied: list[str] = Field(
+        default_factory=list,
+        description="Every value the lead or a CRM supplied (fields, attributes, event "
+        "properties): untrusted; it grounds nothing but its own verbatim mention.",
+    )
+    lead_data: dict[str, str] = Field(
+        default_factory=dict, description="The lead's fields as supplied: untrusted data."
+    )
 
 
 class DraftResult(BaseModel):

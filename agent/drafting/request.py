@@ -64,7 +64,23 @@ def build_request(
         industry=usable(lead.attributes.get("industry")),
         persona=persona_of(usable(lead.attributes.get("title"))),
         language=language_of(lead),
+        lead_supplied=lead_supplied(lead, events),
+        lead_data=lead_data(lead),
     )
+
+
+def lead_supplied(lead: Lead, events: list[Event]) -> list[str]:
+    """Every string the lead or a CRM supplied: untrusted, whatever it says."""
+    values: list[Any] = [lead.name, lead.company, *lead.attributes.values()]
+    values += [v for event in events[-200:] for v in event.properties.values()]
+    return list(dict.fromkeys(v for v in values if isinstance(v, str) and v.strip()))
+
+
+def lead_data(lead: Lead) -> dict[str, str]:
+    """The lead's fields as they were supplied, for the prompt's untrusted block."""
+    fields = {"name": lead.name, "company": lead.company}
+    fields.update({str(k): v for k, v in lead.attributes.items()})
+    return {k: str(v)[:300] for k, v in fields.items() if v not in (None, "")}
 
 
 def language_of(lead: Lead) -> str | None:
@@ -107,8 +123,10 @@ def _activity_fact(ctx: AgentContext, event: SignalEvent) -> str:
 
 
 def guardrail_context(ctx: AgentContext, lead: Lead, request: DraftRequest) -> GuardrailContext:
+    # Only what the system knows grounds a claim; the lead's own text supports only its own
+    # verbatim mention (issue #16: an injected "90%" in a company field grounded a draft's 90%).
     grounding = [fact for asset in request.assets for fact in asset.facts]
-    grounding += [asset.title for asset in request.assets] + request.lead_facts
+    grounding += [asset.title for asset in request.assets]
     return GuardrailContext(
         stage=request.stage,
         forbidden_terms=request.forbidden_terms,
@@ -120,6 +138,7 @@ def guardrail_context(ctx: AgentContext, lead: Lead, request: DraftRequest) -> G
         known_customers=ctx.customers,
         lead_email=lead.email,
         other_leads_named=lambda phrases: other_leads_named(ctx.db, lead.id, phrases),
+        lead_supplied=request.lead_supplied,
     )
 
 
