@@ -124,14 +124,16 @@ def _forbidden_terms(text: str, ctx: GuardrailContext) -> list[Violation]:
 def without_lead_text(text: str, lead_supplied: Iterable[str]) -> str:
     """The text with every verbatim mention of a lead-supplied value blanked out (longest
     first), so a company's own name is never read as a claim, nor as its grounding."""
-    for value in sorted({v.strip() for v in lead_supplied if v.strip()}, key=len, reverse=True):
-        text = re.sub(re.escape(value), " ", text, flags=re.IGNORECASE)
+    values = {v.strip() for v in lead_supplied if len(v.strip()) > 1}
+    for value in sorted(values, key=len, reverse=True):
+        text = re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", " ", text, flags=re.IGNORECASE)
     return text
 
 
 def _ungrounded_numbers(text: str, ctx: GuardrailContext) -> list[Violation]:
-    text = without_lead_text(text, ctx.lead_supplied)
-    stray = ungrounded(_URL.sub(" ", text), ctx.grounding)
+    # links first: a lead-supplied path such as "/" must not break a link apart
+    text = without_lead_text(_URL.sub(" ", text), ctx.lead_supplied)
+    stray = ungrounded(text, ctx.grounding)
     if not stray:
         return []
     return [
