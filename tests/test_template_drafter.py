@@ -223,3 +223,11 @@ def test_feedback_it_cannot_apply_is_said_never_silently_ignored() -> None:
         "the template drafter cannot apply this: 'make it sing like Shakespeare'; set "
         "NURTURE_LLM_BASE_URL to have a model apply it"
     ]
+
+
+def test_a_shared_persona_is_no_peer_when_the_industries_differ() -> None:
+    fabrikam = "cs-fabrikam-warehouse-automation"  # a manufacturer
+    grocer = request(fabrikam, industry="retail", persona="operations")
+    assert "like yours" not in draft(grocer).body
+    unknown = request(fabrikam, industry=None, persona="operations")
+    assert "team like yours" in draft(unknown).body

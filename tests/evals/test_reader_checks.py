@@ -368,3 +368,20 @@ def test_redraft_changed_passes_a_changed_redraft_or_an_honest_refusal() -> None
         ("the template drafter cannot apply this: 'x'; set NURTURE_LLM_BASE_URL",),
     )
     assert redraft_changed("x", V3_DRAFT, refused).passed
+
+
+def test_peer_match_a_shared_persona_does_not_make_a_grocer_like_a_parts_maker(
+    playbook: Playbook,
+) -> None:
+    bad = replace(
+        draft(
+            playbook,
+            "cs-fabrikam-warehouse-automation",
+            email("Here is how a team like yours lifted picks per labour hour."),
+            industry="retail",
+        ),
+        lead_persona="operations",
+    )
+    assert not ALL_CHECKS["peer_match"](bad).passed
+    unknown = replace(bad, lead_industry=None)
+    assert ALL_CHECKS["peer_match"](unknown).passed  # the persona stands in for no industry
