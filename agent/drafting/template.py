@@ -282,10 +282,12 @@ def _topic(request: DraftRequest, asset: CitedAsset) -> str:
 def _peer(request: DraftRequest, asset: CitedAsset) -> bool:
     if asset.kind != "case_study":
         return False
+    # the lead's industry decides when it is known (a grocer is not "like" a parts maker
+    # because both have operations managers); the persona only when it is not
     industry = (request.industry or "").casefold()
-    return bool(industry and industry in {i.casefold() for i in asset.industries}) or bool(
-        request.persona and request.persona in asset.personas
-    )
+    if industry:
+        return industry in {i.casefold() for i in asset.industries}
+    return bool(request.persona and request.persona in asset.personas)
 
 
 def _after_colon(summary: str) -> str:

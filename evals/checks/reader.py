@@ -169,7 +169,8 @@ def asset_topic(inp: CheckInput) -> CheckResult:
 
 def peer_match(inp: CheckInput) -> CheckResult:
     """'A team like yours' promises a story about the reader's peers: a case study whose
-    customer shares the lead's industry or whose readers share the lead's persona."""
+    customer shares the lead's industry (or, when the industry is unknown, whose readers share
+    the lead's persona)."""
     text = prose(inp.body, inp.guardrails)
     claim = _PEER.search(text)
     if not claim:
@@ -177,13 +178,12 @@ def peer_match(inp: CheckInput) -> CheckResult:
     for asset in inp.cited():
         if asset.kind != "case_study":
             continue
-        if inp.lead_industry and inp.lead_industry.casefold() in {
-            i.casefold() for i in asset.industries
-        }:
-            return CheckResult(
-                "peer_match", True, f"{asset.asset_id} is a {inp.lead_industry} story"
-            )
-        if inp.lead_persona and inp.lead_persona in asset.personas:
+        if inp.lead_industry:  # a known industry decides; the persona only stands in for it
+            if inp.lead_industry.casefold() in {i.casefold() for i in asset.industries}:
+                return CheckResult(
+                    "peer_match", True, f"{asset.asset_id} is a {inp.lead_industry} story"
+                )
+        elif inp.lead_persona and inp.lead_persona in asset.personas:
             return CheckResult(
                 "peer_match", True, f"{asset.asset_id} is for {inp.lead_persona} readers"
             )
