@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from agent.drafting.facts import said
 from evals.checks.model import Activity, CheckInput, CheckResult
 from evals.checks.text import normalise, prose
 
@@ -66,16 +67,6 @@ _ACTIVITY_TOPIC = re.compile(
 _PEER = re.compile(
     r"\b(?:teams?|compan(?:y|ies)|businesses|operations?|fleets?|people) like yours\b",
     re.IGNORECASE,
-)
-_ACTIVITY_NOUNS = (
-    "blog post",
-    "white paper",
-    "webinar",
-    "case study",
-    "roi calculator",
-    "email",
-    "documents",
-    "options",
 )
 
 
@@ -196,24 +187,11 @@ def peer_match(inp: CheckInput) -> CheckResult:
     )
 
 
-def _fact_keys(fact: str) -> list[str]:
-    """The words a reader would have to see for the fact to be used."""
-    if fact.startswith("works at "):
-        return [fact.removeprefix("works at ")]
-    if " is in " in fact:
-        return [fact.split(" is in ", 1)[1]]
-    if fact.startswith("recently "):
-        keys = [fact.split(" on ", 1)[1]] if " on " in fact else []
-        return keys + [n for n in _ACTIVITY_NOUNS if n in fact.casefold()]
-    if fact.startswith("is "):
-        return [fact.removeprefix("is ")]
-    return [fact]
-
-
 def facts_used(inp: CheckInput) -> CheckResult:
-    """Every fact the draft lists as used is in what the lead reads."""
+    """Every fact the draft lists as used is in what the lead reads (judged the way the agent
+    trims the list, agent.drafting.facts, so the two cannot disagree)."""
     text = f"{inp.subject}\n{prose(inp.body, inp.guardrails)}"
-    missing = [f for f in inp.lead_facts_used if not any(_has(k, text) for k in _fact_keys(f))]
+    missing = [f for f in inp.lead_facts_used if not said(f, text)]
     if missing:
         quoted = ", ".join(f"'{m}'" for m in missing)
         return CheckResult("facts_used", False, f"lists as used but never says: {quoted}")
