@@ -160,9 +160,9 @@ def make_drafter(settings: Settings) -> Drafter:
         from agent.drafting.llm import LLMDrafter
 
         return LLMDrafter.from_settings(settings)
-    from agent.drafting.template import TemplateDrafter
+    from agent.drafting.template import template_drafter
 
-    return TemplateDrafter(sender=f"The {settings.from_name} team")
+    return template_drafter(settings)
 
 
 def make_sender(settings: Settings) -> Sender:

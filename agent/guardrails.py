@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from agent.drafting.models import EmailDraft
 from agent.quantities import ungrounded
@@ -38,13 +38,18 @@ class GuardrailContext:
     body_max_words: int
     unsubscribe_line: str
     grounding: list[str]
-    """Text the draft may take numbers and names from: cited facts and the lead's timeline."""
+    """Text the draft may take numbers and names from: what the system itself knows (the cited
+    assets' facts and titles). Never lead-supplied text."""
     cited_asset_ids: set[str]
     """Assets that were retrieved for this draft (the only ones it may cite)."""
     known_customers: set[str]
     lead_email: str
     other_leads_named: Callable[[list[str]], list[str]] = lambda _phrases: []
     """Returns which of the given phrases are another lead's name or company."""
+    lead_supplied: list[str] = field(default_factory=list)
+    """What the lead (or a CRM) typed: name, company, title, attributes, event properties. It
+    supports only its own verbatim mention: "3M Logistics" may be written, its "3" grounds
+    nothing else, and an injected "90%" grounds nothing at all."""
 
 
 def check_draft(draft: EmailDraft, ctx: GuardrailContext) -> list[Violation]:
@@ -116,8 +121,19 @@ def _forbidden_terms(text: str, ctx: GuardrailContext) -> list[Violation]:
     ]
 
 
+def without_lead_text(text: str, lead_supplied: Iterable[str]) -> str:
+    """The text with every verbatim mention of a lead-supplied value blanked out (longest
+    first), so a company's own name is never read as a claim, nor as its grounding."""
+    values = {v.strip() for v in lead_supplied if len(v.strip()) > 1}
+    for value in sorted(values, key=len, reverse=True):
+        text = re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", " ", text, flags=re.IGNORECASE)
+    return text
+
+
 def _ungrounded_numbers(text: str, ctx: GuardrailContext) -> list[Violation]:
-    stray = ungrounded(_URL.sub(" ", text), ctx.grounding)
+    # links first: a lead-supplied path such as "/" must not break a link apart
+    text = without_lead_text(_URL.sub(" ", text), ctx.lead_supplied)
+    stray = ungrounded(text, ctx.grounding)
     if not stray:
         return []
     return [
@@ -130,6 +146,7 @@ def _ungrounded_numbers(text: str, ctx: GuardrailContext) -> list[Violation]:
 
 def _ungrounded_customers(text: str, ctx: GuardrailContext) -> list[Violation]:
     grounding = " ".join(ctx.grounding).casefold()
+    text = without_lead_text(text, ctx.lead_supplied)  # a lead may work at a customer
     named = [c for c in ctx.known_customers if c.casefold() in text.casefold()]
     stray = sorted(c for c in named if c.casefold() not in grounding)
     if not stray:

@@ -159,6 +159,12 @@ class Settings(BaseSettings):
         "/v1/inbound/sendgrid): the password of HTTP basic auth in the URL (any user name), or "
         "the last path segment (/v1/inbound/sendgrid/<secret>); unset: refused.",
     )
+    sender_name: str | None = Field(
+        default=None,
+        description="A person who signs the template drafter's emails (first person only then); "
+        "unset: 'The <from_name> team' signs.",
+    )
+    sender_title: str | None = Field(default=None, description="The signer's title.")
 
     # --- hand-off to sales -----------------------------------------------------------------------
     sales_webhook_url: str | None = Field(

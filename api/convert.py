@@ -123,6 +123,7 @@ def approval_out(
         prompt_version=row.prompt_version,
         playbook_version=row.playbook_version,
         violations=row.violations,
+        notes=row.notes or [],
         created_at=row.created_at,
         answer=row.answer,
         decided_by=row.decided_by,

@@ -178,6 +178,11 @@ class ApprovalOut(BaseModel):
     prompt_version: str
     playbook_version: str
     violations: list[dict[str, Any]]
+    notes: list[str] = Field(
+        default_factory=list,
+        description="What the drafter says the reviewer should know (e.g. feedback it could "
+        "not apply, content in English for a lead who reads another language).",
+    )
     created_at: datetime
     answer: str | None
     decided_by: str | None

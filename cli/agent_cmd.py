@@ -147,6 +147,8 @@ def review(
             subtitle=f"{row.drafter} · {row.prompt_version}",
         )
     )
+    for note in row.notes or []:
+        console.print(f"Note: {note}", highlight=False, soft_wrap=True)
     console.print(Markdown(explanation) if explanation else "")
 
 

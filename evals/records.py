@@ -14,9 +14,12 @@ from typing import Any
 from agent.drafting.models import CitedAsset
 from agent.playbook import Playbook
 from agent.store.approvals import get_approval
-from evals.checks import ALL_CHECKS, CheckInput, CitedContent
+from agent.timeline import classify
+from agent.tools.content import persona_of
+from evals.checks import ALL_CHECKS, Activity, CheckInput, CitedContent
 from evals.edits import edit_distance, email_text
 from evals.judge import CRITERIA, CaseSummary, DraftText, Judge, JudgeFailed
+from evals.multiturn import Turn, redraft_changed
 from evals.suites import Case, Suite
 from evals.world import CaseRun
 
@@ -69,6 +72,11 @@ class CaseRecord:
 
     def __post_init__(self) -> None:
         self.passed = self.error is None and all(c.passed is not False for c in self.checks)
+
+    def add_check(self, outcome: CheckOutcome) -> None:
+        """A verdict known only after the whole run (a run-level check)."""
+        self.checks.append(outcome)
+        self.__post_init__()
 
     def failed(self) -> list[str]:
         return [c.name for c in self.checks if c.passed is False]
@@ -124,7 +132,10 @@ def record_case(
         body=row.body if row else None,
         cited_asset_ids=list(row.cited_asset_ids) if row else [],
         guardrail_violations=list(row.violations) if row else [],
-        checks=_judge(case, inp, drafted=row is not None, outcome=f"{outcome}: {detail}"),
+        checks=[
+            *_judge(case, inp, drafted=row is not None, outcome=f"{outcome}: {detail}"),
+            _second_turn(case, run, row),
+        ],
         tokens=_tokens(run),
         draft_calls=len(run.calls),
         latency_ms=round(run.latency_ms, 2),
@@ -197,12 +208,50 @@ def _check_input(
         guardrails=playbook.guardrails,
         content=playbook.content,
         thresholds=suite.thresholds,
+        lead_facts_used=tuple(row.lead_facts_used) if row is not None else (),
+        activities=_activities(case, suite, playbook),
+        lead_industry=_text(case.lead.attributes.get("industry")),
+        lead_persona=persona_of(_text(case.lead.attributes.get("title"))),
+        lead_supplied=lead_supplied(case),
     )
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+def _activities(case: Case, suite: Suite, playbook: Playbook) -> tuple[Activity, ...]:
+    """What the lead did (their own activity, not our emails), with the topic each carried."""
+    found = []
+    for event in case.to_events(suite.now):
+        signal = classify(event.type, event.properties, playbook)
+        if signal is None or not playbook.signals[signal].lead_activity:
+            continue
+        topic = event.properties.get(playbook.content.topic_property)
+        found.append(Activity(signal, topic if isinstance(topic, str) else None))
+    return tuple(found)
+
+
+def lead_supplied(case: Case) -> tuple[str, ...]:
+    """Every string the lead or their CRM supplied: the lead's fields and attributes, and the
+    string properties of their events."""
+    lead = case.lead
+    values: list[Any] = [lead.name, lead.company, *lead.attributes.values()]
+    values += [v for e in case.events for v in e.properties.values()]
+    return tuple(v for v in values if isinstance(v, str) and v.strip())
 
 
 def _cited_content(asset: CitedAsset) -> CitedContent:
     text = "\n".join([asset.title, asset.summary, *asset.facts, asset.passage])
-    return CitedContent(asset_id=asset.asset_id, kind=asset.kind, text=text)  # type: ignore[arg-type]
+    return CitedContent(
+        asset_id=asset.asset_id,
+        kind=asset.kind,  # type: ignore[arg-type]
+        text=text,
+        title=asset.title,
+        topics=tuple(asset.topics),
+        industries=tuple(asset.industries),
+        personas=tuple(asset.personas),
+    )
 
 
 def _judge(
@@ -223,6 +272,17 @@ def _judge(
         else:
             results.append(CheckOutcome(name, None, f"no email due ({case.expect.action})"))
     return results
+
+
+def _second_turn(case: Case, run: CaseRun, row: Any) -> CheckOutcome:
+    """The multi-turn check: skipped without a feedback step, failed without a redraft."""
+    if case.feedback is None:
+        return CheckOutcome("redraft_changed", None, "no feedback step")
+    if run.first_turn is None or row is None:
+        return CheckOutcome("redraft_changed", False, "no draft and redraft to compare")
+    redraft = Turn(row.subject, row.body, tuple(row.notes or ()))
+    r = redraft_changed(case.feedback, run.first_turn, redraft)
+    return CheckOutcome(r.name, r.passed, r.detail, r.score)
 
 
 def _tokens(run: CaseRun) -> dict[str, int]:

@@ -22,6 +22,7 @@ from agent.playbook import load_playbook
 from agent.settings import Settings
 from evals.judge import Judge
 from evals.records import CaseRecord, record_case
+from evals.run_checks import apply_run_checks
 from evals.suites import CORE, Suite, load_suite, playbook_problems
 from evals.summary import summarise
 from evals.world import EvalWorld, open_index, scratch_dir
@@ -57,9 +58,9 @@ def drafter_for(settings: Settings, kind: DrafterKind, model: str | None = None)
     if kind == "template":
         if model:
             raise NurtureError("--model only applies to --drafter llm")
-        from agent.drafting.template import TemplateDrafter
+        from agent.drafting.template import template_drafter
 
-        return TemplateDrafter(sender=f"The {settings.from_name} team")
+        return template_drafter(settings)
     if kind != "llm":
         raise NurtureError(f"unknown drafter '{kind}' (template or llm)")
     if not settings.llm_base_url:
@@ -119,6 +120,7 @@ def run_suite(
             records.append(record)
             if progress:
                 progress(record)
+    apply_run_checks(records)  # repeats across the run are known only now
     label = drafter_label(drafter)
     summary = summarise(
         records,

@@ -26,8 +26,8 @@ from pydantic import (
 
 from agent.errors import NurtureError
 from agent.playbook import STAGES
-from evals.checks import ALL_CHECKS
 from evals.records import USAGE_KEYS, CaseRecord
+from evals.run_checks import EVERY_CHECK
 from evals.suites import Suite
 
 FORMAT = 1
@@ -38,7 +38,7 @@ def metrics(records: Sequence[CaseRecord]) -> dict[str, float | None]:
     """'pass_rate' (cases passing every check that applies) and 'checks.<name>' (passes over
     the cases the check applies to; None when it applied to none)."""
     values: dict[str, float | None] = {"pass_rate": _rate(r.passed for r in records)}
-    for name in ALL_CHECKS:
+    for name in EVERY_CHECK:
         verdicts = [c.passed for r in records for c in r.checks if c.name == name]
         values[f"checks.{name}"] = _rate(v for v in verdicts if v is not None)
     return values

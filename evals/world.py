@@ -29,10 +29,12 @@ from agent.playbook import Playbook
 from agent.runner import NurtureAgent, RunResult
 from agent.settings import Settings
 from agent.store import Database
+from agent.store.approvals import get_approval
 from agent.store.ingest import IngestReport, ingest_events
 from agent.store.leads import upsert_leads
 from agent.store.secrets import keep_service_secret
 from agent.unsubscribe import SECRET_NAME as UNSUBSCRIBE_SECRET
+from evals.multiturn import Turn
 from evals.suites import Case
 
 EVAL_SIGNING_KEY = "evals-only-fixed-unsubscribe-key"
@@ -100,6 +102,8 @@ class CaseRun:
     db: Database
     latency_ms: float
     error: str | None = None
+    first_turn: Turn | None = None
+    """The draft the case's feedback answered (multi-turn cases); `result` is the redraft."""
 
 
 class EvalWorld:
@@ -151,6 +155,12 @@ class EvalWorld:
             seed(db, case, now, self.playbook)
             started = time.perf_counter()
             result = self.agent.start(case.lead.id)
+            first_turn = None
+            if case.feedback and result.approval_id:
+                first_turn = _turn(db, result.approval_id)
+                result = self.agent.answer(
+                    result.approval_id, "respond", by="eval", feedback=case.feedback
+                )
         except Exception as exc:  # noqa: BLE001 - one broken case must not lose the whole run
             elapsed = (time.perf_counter() - started) * 1000
             return CaseRun(
@@ -159,7 +169,12 @@ class EvalWorld:
         elapsed = (time.perf_counter() - started) * 1000
         config: Any = {"configurable": {"thread_id": result.thread_id}}
         state = dict(self.agent.graph.get_state(config).values)
-        return CaseRun(result, state, self.drafter.take(), db, elapsed)
+        return CaseRun(result, state, self.drafter.take(), db, elapsed, first_turn=first_turn)
+
+
+def _turn(db: Database, approval_id: str) -> Turn:
+    row = get_approval(db, approval_id)
+    return Turn(row.subject, row.body, tuple(row.notes or ()))
 
 
 def seed(db: Database, case: Case, now: datetime, playbook: Playbook) -> None:

@@ -32,7 +32,7 @@ def test_a_draft_waits_for_approval_and_nothing_is_sent(world: World) -> None:
     approval_id = drafted(world)
     row = get_approval(world.agent.ctx.db, approval_id)
     assert row.status == "pending" and row.drafter == "template"
-    assert row.prompt_version == "template-v3"
+    assert row.prompt_version == "template-v4"
     assert row.decision["reasons"][0]["rule"] == "scenario.whitepaper_case_study"
     assert row.cited_asset_ids and row.cited_asset_ids[0].startswith("cs-")
     assert row.violations == []

@@ -70,7 +70,7 @@ def test_the_llm_drafter_writes_the_draft_and_says_so(
     row = get_approval(llm_world.agent.ctx.db, result.approval_id or "")
     assert (row.subject, row.prompt_version, row.violations) == (
         GOOD["subject"],
-        "draft-email-v1",
+        "draft-email-v2",
         [],
     )
     [request] = fake_openai.requests
@@ -158,3 +158,17 @@ def test_a_handoff_notifies_sales_with_a_signed_webhook(
             assert pending(world.agent.ctx.db) == [] and world.delivered() == []
     finally:
         server.shutdown()
+
+
+def test_facts_used_keeps_only_what_the_body_says(
+    llm_world: World, fake_openai: FakeOpenAI
+) -> None:
+    listed = [*GOOD["lead_facts_used"], "is Transport Manager", "works at Northwind Freight"]
+    fake_openai.enqueue(Reply.json({**GOOD, "lead_facts_used": listed}))
+    llm_world.seed(DANA, WHITEPAPER)
+    row = get_approval(llm_world.agent.ctx.db, llm_world.agent.start("L1").approval_id or "")
+    # the body names the white paper and Northwind Freight, never the lead's title
+    assert row.lead_facts_used == [
+        "recently downloaded a white paper on route optimisation",
+        "works at Northwind Freight",
+    ]

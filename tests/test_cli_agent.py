@@ -434,3 +434,34 @@ def test_recover_takes_every_interrupted_state_or_says_why_not(
     assert code == 0 and "L1: discarded" in out and "Traceback" not in err, (code, out, err)
     code, out, err = run(monkeypatch, capsys, "recover", "L1:nosuchthread")
     assert code == 2 and "no run with thread id" in err and "Traceback" not in err
+
+
+def test_respond_with_the_template_drafter_applies_or_says_it_cannot(
+    cli_env: CollectingHandler,
+    monkeypatch,  # noqa: ANN001
+    capsys,  # noqa: ANN001
+) -> None:
+    _, out, _ = run(monkeypatch, capsys, "draft", "L1")
+    first = approval_id_in(out)
+    _, out, _ = run(monkeypatch, capsys, "review", first, "--json")
+    before = json.loads(out)
+
+    feedback = "lose the detail line, mention they are a food manufacturer"
+    code, out, _ = run(monkeypatch, capsys, "respond", first, feedback)
+    assert code == 0
+    applied = approval_id_in(out)
+    _, out, _ = run(monkeypatch, capsys, "review", applied, "--json")
+    after = json.loads(out)
+    assert after["body"] != before["body"]
+    assert "As a food manufacturer, you may find this especially relevant." in after["body"]
+    assert after["notes"] == [
+        "feedback applied by the template drafter: dropped the summary; mentioned that "
+        "they are a food manufacturer"
+    ]
+
+    code, out, _ = run(monkeypatch, capsys, "respond", applied, "make it sing like Shakespeare")
+    assert code == 0
+    refused = approval_id_in(out)
+    _, out, _ = run(monkeypatch, capsys, "review", refused)
+    assert "the template drafter cannot apply this: 'make it sing like Shakespeare'" in out
+    assert "NURTURE_LLM_BASE_URL" in out

@@ -118,7 +118,7 @@ def test_good_json_becomes_a_draft_result(fake_openai: FakeOpenAI) -> None:
 
     assert result.draft == EmailDraft(**GOOD_DRAFT)
     assert result.drafter == "llm:gpt-test"
-    assert result.prompt_version == "draft-email-v1"
+    assert result.prompt_version == "draft-email-v2"
     assert result.attempts == 1
     assert result.usage == {"prompt_tokens": 900, "completion_tokens": 150, "total_tokens": 1050}
 
@@ -137,7 +137,9 @@ def test_good_json_becomes_a_draft_result(fake_openai: FakeOpenAI) -> None:
     assert "discount" in system  # listed among the forbidden terms
     assert "Never push for a purchase" in system  # interest stage
     assert LEAD_MESSAGE in between(user, "<lead_messages>", "</lead_messages>")
-    assert "Northwind Freight" in between(user, "<lead>", "</lead>")
+    # the company is lead-supplied: untrusted data, not among what the system knows (issue #16)
+    assert "Northwind Freight" in between(user, "<untrusted_lead_data>", "</untrusted_lead_data>")
+    assert "Northwind Freight" not in between(user, "<lead>", "</lead>")
     content = between(user, "<content>", "</content>")
     assert 'id="blog-hidden-cost-of-manual-route-planning"' in content
     assert "around 3 hours per depot" in content
@@ -147,10 +149,10 @@ def test_good_json_becomes_a_draft_result(fake_openai: FakeOpenAI) -> None:
 
 def test_prompt_version_comes_from_the_prompt_file(fake_openai: FakeOpenAI, tmp_path) -> None:
     text = DEFAULT_PROMPT_PATH.read_text(encoding="utf-8")
-    assert parse_prompt(text).version == load_prompt().version == "draft-email-v1"
+    assert parse_prompt(text).version == load_prompt().version == "draft-email-v2"
 
     changed = tmp_path / "draft_email.md"
-    changed.write_text(text.replace("version: draft-email-v1", "version: draft-email-v9"))
+    changed.write_text(text.replace("version: draft-email-v2", "version: draft-email-v9"))
     fake_openai.enqueue(Reply.json(GOOD_DRAFT))
 
     result = make_drafter(fake_openai, prompt_path=changed).draft(make_request())

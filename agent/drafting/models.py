@@ -33,6 +33,20 @@ class CitedAsset(BaseModel):
     summary: str
     facts: list[str]
     passage: str = Field(description="The section that matched the lead best.")
+    topics: list[str] = Field(default_factory=list, description="What the asset is about.")
+    industries: list[str] = Field(default_factory=list, description="Whose story it tells.")
+    personas: list[str] = Field(default_factory=list, description="Who it is written for.")
+
+
+class LeadActivity(BaseModel):
+    """One thing the lead did, from their timeline: the evidence a hook may state."""
+
+    signal: str
+    topic: str | None = None
+    days_ago: int
+    fact: str | None = Field(
+        default=None, description="The entry of `lead_facts` that states it, when there is one."
+    )
 
 
 class DraftRequest(BaseModel):
@@ -62,6 +76,22 @@ class DraftRequest(BaseModel):
         default_factory=list, description="Guardrail failures of the previous attempt."
     )
     previous: EmailDraft | None = None
+    activities: list[LeadActivity] = Field(
+        default_factory=list, description="The lead's own activity, newest first."
+    )
+    industry: str | None = None
+    persona: str | None = None
+    language: str | None = Field(
+        default=None, description="The lead's language when a field names one (e.g. 'de')."
+    )
+    lead_supplied: list[str] = Field(
+        default_factory=list,
+        description="Every value the lead or a CRM supplied (fields, attributes, event "
+        "properties): untrusted; it grounds nothing but its own verbatim mention.",
+    )
+    lead_data: dict[str, str] = Field(
+        default_factory=dict, description="The lead's fields as supplied: untrusted data."
+    )
 
 
 class DraftResult(BaseModel):
@@ -72,6 +102,11 @@ class DraftResult(BaseModel):
     prompt_version: str
     usage: dict[str, Any] = Field(default_factory=dict, description="Token counts, when known.")
     attempts: int = 1
+    notes: list[str] = Field(
+        default_factory=list,
+        description="What the reviewer should know about this draft (shown in the inbox), e.g. "
+        "feedback the drafter could not apply.",
+    )
 
 
 class DraftFailed(Exception):

@@ -7,10 +7,13 @@ from datetime import datetime
 from typing import Any
 
 from agent.context import AgentContext
-from agent.drafting.models import CitedAsset, DraftRequest, EmailDraft
+from agent.drafting.models import CitedAsset, DraftRequest, EmailDraft, LeadActivity
+from agent.drafting.names import greeting_name
+from agent.drafting.untrusted import usable
 from agent.guardrails import GuardrailContext
 from agent.store.leads import other_leads_named
-from agent.timeline import Event, Lead, Timeline
+from agent.timeline import Event, Lead, SignalEvent, Timeline
+from agent.tools.content import persona_of
 from agent.unsubscribe import unsubscribe_links
 
 # How a signal reads in a sentence about the lead ("recently <phrase>").
@@ -27,6 +30,7 @@ _ACTIVITY = {
     "email_reply": "replied to one of our emails",
 }
 _MESSAGE_PROPERTIES = ("message", "text", "body")
+_LANGUAGE_KEYS = ("language", "lang", "locale", "preferred_language", "preferredlanguage")
 
 
 def build_request(
@@ -42,7 +46,7 @@ def build_request(
     guardrails = ctx.playbook.guardrails
     return DraftRequest(
         lead_id=lead.id,
-        first_name=(lead.name or "").split(" ")[0] or None,
+        first_name=greeting_name(lead.name, lead.attributes),
         company=lead.company,
         email=lead.email,
         stage=stage,
@@ -58,12 +62,73 @@ def build_request(
         feedback=state.get("feedback"),
         violations=[v["message"] for v in state.get("violations", [])],
         previous=previous,
+        activities=lead_activities(ctx, events),
+        industry=usable(lead.attributes.get("industry")),
+        persona=persona_of(usable(lead.attributes.get("title"))),
+        language=language_of(lead),
+        lead_supplied=lead_supplied(lead, events),
+        lead_data=lead_data(lead),
     )
 
 
+def lead_supplied(lead: Lead, events: list[Event]) -> list[str]:
+    """Every string the lead or a CRM supplied: untrusted, whatever it says."""
+    values: list[Any] = [lead.name, lead.company, *lead.attributes.values()]
+    values += [v for event in events[-200:] for v in event.properties.values()]
+    return list(dict.fromkeys(v for v in values if isinstance(v, str) and v.strip()))
+
+
+def lead_data(lead: Lead) -> dict[str, str]:
+    """The lead's fields as they were supplied, for the prompt's untrusted block."""
+    fields = {"name": lead.name, "company": lead.company}
+    fields.update({str(k): v for k, v in lead.attributes.items()})
+    return {k: str(v)[:300] for k, v in fields.items() if v not in (None, "")}
+
+
+def language_of(lead: Lead) -> str | None:
+    for name, value in lead.attributes.items():
+        if name.casefold() in _LANGUAGE_KEYS and isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def lead_activities(ctx: AgentContext, events: list[Event]) -> list[LeadActivity]:
+    """What the lead did, newest first, each with the fact that states it (when listed)."""
+    facts = lead_facts_by_event(ctx, events)
+    timeline = Timeline(events, ctx.playbook, ctx.clock())
+    now = ctx.clock()
+    found = []
+    for event in reversed(timeline.events):
+        if event.signal not in _ACTIVITY:
+            continue
+        topic = usable(event.properties.get(ctx.playbook.content.topic_property), max_words=4)
+        found.append(
+            LeadActivity(
+                signal=event.signal,
+                topic=topic,
+                days_ago=max(0, (now - event.occurred_at).days),
+                fact=facts.get(event.event_id),
+            )
+        )
+    return found
+
+
+def lead_facts_by_event(ctx: AgentContext, events: list[Event]) -> dict[str, str]:
+    timeline = Timeline(events, ctx.playbook, ctx.clock())
+    recent = [e for e in reversed(timeline.events) if e.signal in _ACTIVITY][:3]
+    return {e.event_id: _activity_fact(ctx, e) for e in recent}
+
+
+def _activity_fact(ctx: AgentContext, event: SignalEvent) -> str:
+    topic = event.properties.get(ctx.playbook.content.topic_property)
+    return f"recently {_ACTIVITY[event.signal]}" + (f" on {topic}" if topic else "")
+
+
 def guardrail_context(ctx: AgentContext, lead: Lead, request: DraftRequest) -> GuardrailContext:
+    # Only what the system knows grounds a claim; the lead's own text supports only its own
+    # verbatim mention (issue #16: an injected "90%" in a company field grounded a draft's 90%).
     grounding = [fact for asset in request.assets for fact in asset.facts]
-    grounding += [asset.title for asset in request.assets] + request.lead_facts
+    grounding += [asset.title for asset in request.assets]
     return GuardrailContext(
         stage=request.stage,
         forbidden_terms=request.forbidden_terms,
@@ -75,6 +140,7 @@ def guardrail_context(ctx: AgentContext, lead: Lead, request: DraftRequest) -> G
         known_customers=ctx.customers,
         lead_email=lead.email,
         other_leads_named=lambda phrases: other_leads_named(ctx.db, lead.id, phrases),
+        lead_supplied=request.lead_supplied,
     )
 
 
@@ -101,11 +167,7 @@ def lead_facts(ctx: AgentContext, lead: Lead, events: list[Event]) -> list[str]:
         facts.append(f"{lead.company or 'their company'} is in {attributes['industry']}")
     if attributes.get("title"):
         facts.append(f"is {attributes['title']}")
-    timeline = Timeline(events, ctx.playbook, ctx.clock())
-    recent = [e for e in reversed(timeline.events) if e.signal in _ACTIVITY][:3]
-    for event in recent:
-        topic = event.properties.get(ctx.playbook.content.topic_property)
-        facts.append(f"recently {_ACTIVITY[event.signal]}" + (f" on {topic}" if topic else ""))
+    facts += lead_facts_by_event(ctx, events).values()
     return facts
 
 
@@ -129,4 +191,7 @@ def cited_asset(ctx: AgentContext, pick: dict[str, Any]) -> CitedAsset:
         summary=asset.meta.summary,
         facts=asset.meta.facts,
         passage=pick.get("chunk", ""),
+        topics=list(asset.meta.topics),
+        industries=list(asset.meta.industries),
+        personas=list(asset.meta.personas),
     )

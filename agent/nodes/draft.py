@@ -8,6 +8,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
 from agent.context import AgentContext
+from agent.drafting.facts import facts_said
 from agent.drafting.models import DraftFailed, EmailDraft
 from agent.drafting.request import build_request, guardrail_context
 from agent.guardrails import check_draft
@@ -34,11 +35,14 @@ def draft_email(
     except DraftFailed as exc:  # the lead is not lost: the run says why, a later run retries
         return finish(ctx, config, dict(state), "draft_failed", exc.reason)
     revising = bool(state.get("violations"))
+    # whatever the drafter claims, the reviewer sees only the facts the email says
+    draft = facts_said(result.draft)
     return {
         "draft": {
-            **result.draft.model_dump(),
+            **draft.model_dump(),
             "drafter": result.drafter,
             "prompt_version": result.prompt_version,
+            "notes": result.notes,
         },
         "revisions": state.get("revisions", 0) + (1 if revising else 0),
         "violations": [],

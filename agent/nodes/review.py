@@ -56,6 +56,7 @@ def human_review(
                 violations=state.get("violations", []),
                 decision=state["decision"],
                 created_at=ctx.clock(),
+                notes=list(draft.get("notes") or []),
             ),
         )
     except DraftAlreadyPending as waiting:  # another run of this lead reached review first

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal, cast
 
@@ -87,6 +87,7 @@ class PendingDraft:
     violations: list[dict[str, Any]]
     decision: dict[str, Any]
     created_at: datetime
+    notes: list[str] = field(default_factory=list)
 
 
 def open_approval(db: Database, draft: PendingDraft) -> None:

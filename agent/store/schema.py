@@ -193,6 +193,8 @@ class ApprovalRow(Base):
     violations: Mapped[list[dict[str, Any]]] = mapped_column(JsonDict, default=list)
     decision: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]
+    notes: Mapped[list[str] | None] = mapped_column(JsonDict)
+    """What the drafter says the reviewer should know (feedback it could not apply, …)."""
     answer: Mapped[str | None] = mapped_column(String(16))
     decided_by: Mapped[str | None] = mapped_column(String(120))
     decided_at: Mapped[datetime | None]

@@ -1,7 +1,8 @@
 """Checks the agent's own guardrails also enforce (stage terms, grounding, placeholders), run
 through `agent.guardrails.check_draft` so an eval can never disagree with production about what a
 violation is. The eval changes the grounding: claims must trace to the assets the draft actually
-cites (title, summary, facts and passage) or to the lead's facts and timeline. And it is stricter
+cites (title, summary, facts and passage); lead-supplied text supports only its own verbatim
+mention (agent.guardrails.without_lead_text). And it is stricter
 about placeholders, adding its own detector for the slot syntaxes the guardrail lets through."""
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ def _violations(inp: CheckInput, rule: str) -> list[str]:
         subject_max_chars=guardrails.subject_max_chars,
         body_max_words=guardrails.body_max_words,
         unsubscribe_line=guardrails.unsubscribe_line,
-        grounding=[*(a.text for a in inp.cited()), *inp.lead_facts],
+        # what the system knows (the cited assets); the lead's own text grounds only itself
+        grounding=[a.text for a in inp.cited()],
         cited_asset_ids=set(inp.cited_asset_ids),
         known_customers=set(inp.customers),
         lead_email="",
+        lead_supplied=list(inp.lead_supplied),
     )
     draft = EmailDraft(
         subject=inp.subject, body=inp.body, cited_asset_ids=list(inp.cited_asset_ids)

@@ -55,6 +55,20 @@ class CitedContent:
     kind: ContentKind
     text: str
     """Title, summary, facts and the matched passage, joined."""
+    title: str = ""
+    topics: tuple[str, ...] = ()
+    """What the asset is about (its library tags)."""
+    industries: tuple[str, ...] = ()
+    """Whose story it tells: a case study's customer industry."""
+    personas: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """One thing the lead did, from their timeline: the signal and the topic it carried."""
+
+    signal: str
+    topic: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +93,15 @@ class CheckInput:
     guardrails: Guardrails
     content: ContentStrategy
     thresholds: Thresholds = field(default_factory=Thresholds)
+    lead_facts_used: tuple[str, ...] = ()
+    """The facts the draft says it personalises on."""
+    activities: tuple[Activity, ...] = ()
+    """Every lead activity in the timeline: what a hook about the lead may claim."""
+    lead_industry: str | None = None
+    lead_persona: str | None = None
+    lead_supplied: tuple[str, ...] = ()
+    """Every value the lead (or a CRM on their behalf) typed: name, company, title, attributes,
+    event properties. Data, never instructions."""
 
     @property
     def text(self) -> str:

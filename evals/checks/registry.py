@@ -7,10 +7,12 @@ from types import MappingProxyType
 
 from evals.checks.decision import action_and_stage, content_kind
 from evals.checks.guardrail import grounding, placeholders, stage_terms
+from evals.checks.injection import injection
 from evals.checks.length import body_length, subject_length
 from evals.checks.model import CheckInput, CheckResult
 from evals.checks.personalisation import personalisation
 from evals.checks.readability import readability
+from evals.checks.reader import asset_topic, facts_used, hook_evidence, peer_match, subject_quality
 from evals.checks.structure import call_to_action, unsubscribe
 from evals.checks.wording import must_not_use, spam_words
 
@@ -34,6 +36,12 @@ ALL_CHECKS: Mapping[str, Check] = MappingProxyType(
             call_to_action,
             placeholders,
             must_not_use,
+            subject_quality,
+            hook_evidence,
+            asset_topic,
+            peer_match,
+            facts_used,
+            injection,
         )
     }
 )

@@ -21,7 +21,7 @@ from pydantic import (
 
 from agent.playbook import Playbook
 from agent.timeline import Event, Lead, classify
-from evals.checks import ALL_CHECKS, Expectations, Thresholds
+from evals.checks import Expectations, Thresholds
 
 Scalar = str | int | float | bool
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*$")
@@ -103,6 +103,17 @@ class Case(_Strict):
         default=None, description="Approved text: the run reports the draft's edit distance to it."
     )
     source_approval_id: str | None = Field(default=None, description="Where it was harvested.")
+    feedback: str | None = Field(
+        default=None,
+        description="A marketer's change request: the first draft is answered with it (as "
+        "`nurture respond` would) and the redraft is judged (evals/multiturn.py).",
+    )
+
+    @model_validator(mode="after")
+    def _feedback_only_for_emails(self) -> Self:
+        if self.feedback is not None and self.expect.action not in _EMAILING:
+            raise ValueError(f"feedback needs a draft to answer, not {self.expect.action}")
+        return self
 
     @model_validator(mode="after")
     def _content_only_for_emails(self) -> Self:
@@ -150,7 +161,9 @@ class Suite(_Strict):
             if late:
                 # the engine ignores events after `now`: almost certainly a typo in the suite
                 problems.append(f"case '{case.id}' has events after now: {', '.join(late)}")
-        known = {"pass_rate", *(f"checks.{name}" for name in ALL_CHECKS)}
+        from evals.run_checks import EVERY_CHECK  # imports the records, which import suites
+
+        known = {"pass_rate", *(f"checks.{name}" for name in EVERY_CHECK)}
         unknown = sorted(set(self.gates) - known)
         if unknown:
             problems.append(

@@ -14,8 +14,11 @@ from agent.drafting.template import TemplateDrafter
 from agent.settings import Settings
 from evals.runner import EvalRun, run_suite
 from evals.suites import CORE, Suite, load_suite
+from evals.suites.loader import SUITES
 from evals.world import open_index
 from tests.utils.cli import run_nurture
+
+HARD = SUITES / "hard.yaml"
 
 Cli = Callable[..., tuple[int, str, str]]
 
@@ -36,6 +39,11 @@ def core_suite() -> Suite:
 
 
 @pytest.fixture(scope="session")
+def hard_suite() -> Suite:
+    return load_suite(HARD)
+
+
+@pytest.fixture(scope="session")
 def eval_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("eval-data")
 
@@ -50,6 +58,16 @@ def eval_collection(eval_data: Path) -> Any:
 def core_template_run(eval_data: Path, eval_collection: Any, core_suite: Suite) -> EvalRun:
     return run_suite(
         core_suite,
+        clean_settings(eval_data),
+        drafter=TemplateDrafter(),
+        collection=eval_collection,
+    )
+
+
+@pytest.fixture(scope="session")
+def hard_template_run(eval_data: Path, eval_collection: Any, hard_suite: Suite) -> EvalRun:
+    return run_suite(
+        hard_suite,
         clean_settings(eval_data),
         drafter=TemplateDrafter(),
         collection=eval_collection,

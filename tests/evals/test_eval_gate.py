@@ -1,11 +1,14 @@
-"""The core suite, run inside the test command with the offline template drafter, holds its gate
-against the committed baseline; a template that drops the unsubscribe line fails it.
+"""The core and hard suites, run inside the test command with the offline template drafter,
+hold their gates against the committed baselines; a template that drops the unsubscribe line
+fails the gate.
 
-The baseline is the summary of a template run of core.yaml. After a deliberate change to the
-template, the playbook or the suite, record a new one:
+Each baseline is the summary of a template run of its suite. After a deliberate change to the
+template, the playbook or a suite, record new ones:
 
     nurture eval run core && cp <the run folder it prints>/summary.json \\
         evals/baselines/core-template.json
+    nurture eval run hard && cp <the run folder it prints>/summary.json \\
+        evals/baselines/hard-template.json
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from evals.suites import Suite
 from evals.summary import load_summary
 from tests.evals.conftest import Cli, clean_settings
 
-BASELINE = Path(__file__).resolve().parents[2] / "evals" / "baselines" / "core-template.json"
+BASELINES = Path(__file__).resolve().parents[2] / "evals" / "baselines"
+BASELINE = BASELINES / "core-template.json"
+HARD_BASELINE = BASELINES / "hard-template.json"
 UNSUBSCRIBE_SLOT = "{{ unsubscribe_line }}"
 
 
@@ -65,6 +70,28 @@ def test_the_core_suite_passes_its_gate_against_the_baseline(
     assert gated == set(core_template_run.summary["gates"])
 
 
+def test_the_hard_suite_passes_its_gate_against_its_baseline(hard_template_run: EvalRun) -> None:
+    result = compare(load_summary(HARD_BASELINE), hard_template_run.summary)
+    failed = {d.metric: (d.before, d.after) for d in result.failed_gates}
+    assert result.passed, f"gated metrics dropped: {failed}; regressions: {result.regressions}"
+    assert result.regressions == []
+    gated = {d.metric for d in result.deltas if d.allowed_drop is not None}
+    assert gated == set(hard_template_run.summary["gates"])
+
+
+def test_the_template_drafter_passes_every_check_on_95_percent_of_both_suites(
+    core_template_run: EvalRun, hard_template_run: EvalRun
+) -> None:
+    records = [*core_template_run.records, *hard_template_run.records]
+    failing = {r.case_id: r.failed() for r in records if not r.passed}
+    assert len(records) == 50 + 37
+    assert (len(records) - len(failing)) / len(records) >= 0.95, failing
+    # the checks of issue #16 judged both runs (none is skipped everywhere)
+    for name in ("subject_quality", "hook_evidence", "asset_topic", "peer_match", "facts_used"):
+        assert hard_template_run.summary["metrics"][f"checks.{name}"] is not None
+    assert hard_template_run.summary["metrics"]["checks.redraft_changed"] == 1.0
+
+
 def test_the_baseline_is_a_template_run_of_the_whole_core_suite(
     baseline: dict[str, Any], core_suite: Suite, playbook: Playbook
 ) -> None:
@@ -98,12 +125,15 @@ def test_each_case_record_says_what_was_decided_drafted_and_checked(
         "send_email",
         "send.stage_content",
     )
-    assert drafted.drafter == "template" and drafted.prompt_version == "template-v3"
+    assert drafted.drafter == "template" and drafted.prompt_version == "template-v4"
     assert drafted.subject and drafted.body and drafted.cited_asset_ids
     assert drafted.body.rstrip().splitlines()[-1].startswith("Not useful? Unsubscribe:")
     assert drafted.tokens["total_tokens"] == 0 and drafted.draft_calls == 1
     assert drafted.latency_ms > 0
-    assert all(c.passed is not None for c in drafted.checks)
+    # every check judged it, but the multi-turn one: this case has no feedback step
+    verdicts = {c.name: c.passed for c in drafted.checks}
+    assert verdicts.pop("redraft_changed") is None
+    assert all(v is not None for v in verdicts.values())
 
     suppressed = next(r for r in core_template_run.records if r.expected["action"] == "suppress")
     assert suppressed.outcome == "suppressed" and suppressed.subject is None
@@ -117,7 +147,7 @@ def test_the_summary_has_versions_cost_latency_and_stage_metrics(
     core_template_run: EvalRun,
 ) -> None:
     s = core_template_run.summary
-    assert (s["prompt_version"], s["model"]) == ("template-v3", None)
+    assert (s["prompt_version"], s["model"]) == ("template-v4", None)
     assert s["cost"] == {"usd": 0.0, "basis": "template drafter: no model calls"}
     assert 0 < s["latency_ms"]["p50"] <= s["latency_ms"]["p95"] <= s["latency_ms"]["max"]
     assert set(s["by_stage"]) == {"awareness", "interest", "consideration", "decision"}

@@ -20,7 +20,7 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -58,6 +58,14 @@ class Reply:
     prompt_tokens: int = 120
     completion_tokens: int = 80
     raw_body: bytes | None = None
+    answer: Callable[[list[dict[str, Any]]], Any] | None = None
+    """Builds the content (JSON-serialised) from the request's messages: a server that echoes
+    what its prompt said, to see what a model that did as the prompt says would write."""
+
+    @classmethod
+    def echo(cls, answer: Callable[[list[dict[str, Any]]], Any], **kwargs: Any) -> Reply:
+        """A 200 whose content `answer(messages)` builds from the prompt it was sent."""
+        return cls(answer=answer, **kwargs)
 
     @classmethod
     def json(cls, payload: Any, **kwargs: Any) -> Reply:
@@ -205,6 +213,8 @@ class FakeOpenAI:
     def _completion_body(self, reply: Reply, request_body: Any) -> dict[str, Any]:
         model = request_body.get("model", self.model) if isinstance(request_body, dict) else None
         content = reply.content
+        if reply.answer is not None and isinstance(request_body, dict):
+            content = json.dumps(reply.answer(list(request_body.get("messages", []))))
         if content is not None and ASKED_UNSUBSCRIBE_LINE in content:
             content = content.replace(ASKED_UNSUBSCRIBE_LINE, _asked_line(request_body))
         return {
