@@ -91,7 +91,11 @@ def test_several_decisions_of_one_lead_in_one_batch_are_each_compared_with_the_o
     record_decisions(db, [(cooled, "v1"), (base, "v1"), (hot, "v1")])
 
     history = lead_history(db, "L1")
-    assert [(h.from_hot, h.to_hot) for h in history] == [(None, False), (False, True), (True, False)]
+    assert [(h.from_hot, h.to_hot) for h in history] == [
+        (None, False),
+        (False, True),
+        (True, False),
+    ]
     stored = latest_decision(db, "L1")
     assert stored is not None and stored.decided_at == NOW + timedelta(days=2)
 

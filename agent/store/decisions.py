@@ -11,6 +11,7 @@ from sqlalchemy import exists, or_, select
 
 from agent.decisions import Decision
 from agent.store.database import Database
+from agent.store.decision_history import write_changes
 from agent.store.schema import EventRow, LeadDecisionRow, LeadRow
 from agent.store.upsert import upsert
 
@@ -20,8 +21,19 @@ def record_decision(db: Database, decision: Decision, *, playbook_version: str) 
 
 
 def record_decisions(db: Database, decisions: Iterable[tuple[Decision, str]]) -> None:
-    """Upserts many in one transaction (each with the playbook version that made it)."""
-    rows = [
+    """Upserts many in one transaction (each with the playbook version that made it), and
+    records in the same transaction each change of a lead's stage, action or hot flag."""
+    batch = list(decisions)
+    if not batch:
+        return
+    with db.session() as session:
+        # written off the request path, so an older decision may arrive after a newer one
+        latest = write_changes(session, batch)
+        upsert(session, LeadDecisionRow, _rows(latest), unless_newer="decided_at")
+
+
+def _rows(decisions: list[tuple[Decision, str]]) -> list[dict[str, object]]:
+    return [
         {
             "lead_id": decision.lead_id,
             "stage": decision.stage,
@@ -34,9 +46,6 @@ def record_decisions(db: Database, decisions: Iterable[tuple[Decision, str]]) ->
         }
         for decision, version in decisions
     ]
-    with db.session() as session:
-        # written off the request path, so an older decision may arrive after a newer one
-        upsert(session, LeadDecisionRow, rows, unless_newer="decided_at")
 
 
 @dataclass(frozen=True, slots=True)
