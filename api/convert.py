@@ -55,6 +55,7 @@ def lead_out(row: LeadRow, decision: LeadDecisionRow | None) -> LeadOut:
         email=row.email,
         name=row.name,
         company=row.company,
+        owner=row.owner,
         attributes=row.attributes,
         # rows stored before the rule existed may hold the attribute with the column false
         do_not_contact=says_do_not_contact(row.do_not_contact, row.attributes),

@@ -54,6 +54,7 @@ class LeadOut(BaseModel):
     email: str
     name: str | None
     company: str | None
+    owner: str | None = Field(default=None, description="The lead's owner in the CRM, if known.")
     attributes: dict[str, Any]
     do_not_contact: bool
     decision: DecisionSummary | None = Field(

@@ -29,6 +29,7 @@ from api.deps import KEY_COOKIE, CsrfTokenDep, DbDep, StateDep, verify_key
 from api.state import ServiceState
 from api.web.inbox import draft_page, inbox, next_pending, outcome_flash, stage_counts
 from api.web.lead import lead_page
+from api.web.leads import LeadSearch, leads_page
 from api.web.render import (
     STATIC_DIR,
     Actor,
@@ -191,6 +192,27 @@ def discard(
     approval_id: str, principal: Actor, state: StateDep, form_id: FormApprovalId
 ) -> RedirectResponse:
     return _answer(state, principal, _waiting(state, approval_id, form_id), "ignore")
+
+
+@router.get("/leads")
+def leads(
+    request: Request,
+    principal: Viewer,
+    state: StateDep,
+    q: str = "",
+    stage: str = "",
+    action: str = "",
+    hot: str = "",
+    owner: str = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """The reps' way in: find a lead without knowing its id."""
+    search = LeadSearch(q=q, stage=stage, action=action, hot=hot, owner=owner, page=page)
+    context = {
+        **_common(state, principal, None),
+        "page": leads_page(state.agent.ctx.db, search),
+    }
+    return render(request, "leads.html", context)
 
 
 @router.get("/leads/{lead_id:id}")
