@@ -183,15 +183,16 @@ def test_the_same_playbook_changes_nothing(
 def test_a_candidate_that_reads_events_differently_is_judged_on_its_own_reading(
     tmp_path: Path, playbook: Playbook, assets: dict[str, Asset]
 ) -> None:
-    """Pricing pages worth nothing: the store's cached points (the current playbook's) must not
+    """No signal worth a point: the store's cached points (the current playbook's) must not
     leak into the candidate's decisions."""
     db = Database(f"sqlite:///{tmp_path / 'n.db'}")
     db.migrate()
     seed_demo(db, playbook, assets)
     data = yaml.safe_load(DEFAULT_PLAYBOOK.read_text(encoding="utf-8"))
-    data["version"] = "no-pricing-points"
-    for name, spec in data["signals"].items():
-        spec["points"] = 0 if name == "pricing_page_view" else spec["points"]
+    data["version"] = "no-behaviour-points"
+    for spec in data["signals"].values():
+        spec["points"] = 0
+        spec.pop("boosts", None)
     quiet = parse_playbook(yaml.safe_dump(data, sort_keys=False), source="candidate")
     got = preview(db, playbook, quiet, assets, NOW)
     ref = one_by_one(db, playbook, quiet, assets)
