@@ -51,6 +51,7 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("POST", "/inbox/{approval_id:id}/approve"): {"admin", "marketer"},
     ("POST", "/inbox/{approval_id:id}/respond"): {"admin", "marketer"},
     ("POST", "/inbox/{approval_id:id}/discard"): {"admin", "marketer"},
+    ("GET", "/leads"): READ,
     ("GET", "/leads/{lead_id:id}"): READ,
 }
 # Requests that would pass validation; a refused one must be refused before it does anything.
