@@ -87,10 +87,10 @@ def seed_demo(db: Database, playbook: Playbook, assets: dict[str, Asset]) -> Non
         )
 
 
-def decided(db: Database, lead_id: str, playbook: Playbook) -> Decision:
+def decided(db: Database, lead_id: str, playbook: Playbook, at: datetime = NOW) -> Decision:
     """The reference: one lead, loaded and decided on its own with this playbook."""
-    lead, events = load_timeline(db, lead_id, until=NOW, playbook=playbook)
-    return decide(lead, events, playbook, NOW)
+    lead, events = load_timeline(db, lead_id, until=at, playbook=playbook)
+    return decide(lead, events, playbook, at)
 
 
 @dataclass
@@ -104,14 +104,18 @@ class Reference:
 
 
 def one_by_one(
-    db: Database, current: Playbook, candidate: Playbook, assets: dict[str, Asset]
+    db: Database,
+    current: Playbook,
+    candidate: Playbook,
+    assets: dict[str, Asset],
+    at: datetime = NOW,
 ) -> Reference:
     drafts = {d.lead_id: d for d in pending(db, limit=10_000)}
     ref = Reference(Counter(), Counter(), Counter(), {}, set())
     before_rules: Counter[str] = Counter()
     after_rules: Counter[str] = Counter()
     for lead_id in all_lead_ids(db):
-        before, after = decided(db, lead_id, current), decided(db, lead_id, candidate)
+        before, after = decided(db, lead_id, current, at), decided(db, lead_id, candidate, at)
         ref.stage[(before.stage, after.stage)] += 1
         if (before.stage, before.action, before.score.hot) != (
             after.stage,
