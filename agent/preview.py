@@ -14,12 +14,14 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal, get_args
 
 from sqlalchemy import select
 
 from agent.content.assets import Asset
 from agent.decisions import Decision, decide
 from agent.playbook import Playbook
+from agent.playbook.models import STAGES, Action
 from agent.staleness import stale_reason
 from agent.store.database import Database
 from agent.store.schema import ApprovalRow, LeadRow
@@ -32,6 +34,9 @@ EXAMPLES = 3
 """Example leads kept per transition cell."""
 STALE_SHOWN = 200
 """Stale drafts listed (all are counted)."""
+HEAT = ("hot", "not hot")
+ORDER: dict[str, tuple[str, ...]] = {"stage": STAGES, "action": get_args(Action), "hot": HEAT}
+"""The order each table's rows and columns are shown in."""
 
 
 @dataclass(slots=True)
@@ -50,10 +55,13 @@ Transitions = dict[tuple[str, str], Cell]
 (before == after), so each table sums to the leads previewed."""
 
 
+RuleKind = Literal["action", "stage"]
+
+
 @dataclass(frozen=True, slots=True)
 class RuleShift:
     rule: str
-    kind: str
+    kind: RuleKind
     """"action" (the rule that chose the action) or "stage" (the rule that set the stage)."""
     before: int
     after: int
@@ -85,11 +93,30 @@ class Preview:
     stale: list[StaleDraft] = field(default_factory=list)
     """Drafts waiting now that the candidate would make stale (fit under the current)."""
 
+    def table(self, name: str) -> Transitions:
+        """The "stage", "action" or "hot" transitions."""
+        tables: dict[str, Transitions] = {
+            "stage": self.stage,
+            "action": self.action,
+            "hot": self.hot,
+        }
+        return tables[name]
+
+    def labels(self, name: str) -> list[str]:
+        """The values a table's rows and columns show: those some lead has on either side, in
+        the playbook's order."""
+        present = {value for cell in self.table(name) for value in cell}
+        return [value for value in ORDER[name] if value in present]
+
     def rule_shifts(self) -> list[RuleShift]:
         """Rules that would fire for more or fewer leads, the biggest change first."""
+        tallies: tuple[tuple[RuleKind, Counter[tuple[str, str]]], ...] = (
+            ("action", self.action_rules),
+            ("stage", self.stage_rules),
+        )
         shifts = [
             RuleShift(rule, kind, tally[(rule, "before")], tally[(rule, "after")])
-            for kind, tally in (("action", self.action_rules), ("stage", self.stage_rules))
+            for kind, tally in tallies
             for rule in sorted({rule for rule, _ in tally})
             if tally[(rule, "before")] != tally[(rule, "after")]
         ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from agent.contact import says_do_not_contact
+from agent.preview import Preview
 from agent.store.ingest import IngestReport
 from agent.store.schema import (
     ApprovalRow,
@@ -20,9 +21,13 @@ from api.schemas import (
     DecisionSummary,
     ItemOut,
     LeadOut,
+    PreviewOut,
+    RuleShiftOut,
     RunOut,
     SendActionOut,
     SendOut,
+    StaleDraftOut,
+    TransitionOut,
 )
 
 
@@ -147,4 +152,35 @@ def run_out(row: RunRow) -> RunOut:
         attempts=row.attempts,
         error=row.error if row.outcome == "failed" or retrying else None,
         retry_at=row.retry_at if retrying else None,
+    )
+
+
+def preview_out(result: Preview) -> PreviewOut:
+    def table(name: str) -> list[TransitionOut]:
+        order = {value: n for n, value in enumerate(result.labels(name))}
+        cells = sorted(result.table(name).items(), key=lambda c: (order[c[0][0]], order[c[0][1]]))
+        return [
+            TransitionOut(before=before, after=after, count=cell.count, examples=cell.examples)
+            for (before, after), cell in cells
+        ]
+
+    return PreviewOut(
+        current_version=result.current_version,
+        candidate_version=result.candidate_version,
+        at=result.at,
+        leads=result.leads,
+        changed=result.changed,
+        stage=table("stage"),
+        action=table("action"),
+        hot=table("hot"),
+        rules=[
+            RuleShiftOut(rule=s.rule, kind=s.kind, before=s.before, after=s.after)
+            for s in result.rule_shifts()
+        ],
+        waiting_drafts=result.waiting_drafts,
+        stale_count=result.stale_count,
+        stale_drafts=[
+            StaleDraftOut(approval_id=s.approval_id, lead_id=s.lead_id, reason=s.reason)
+            for s in result.stale
+        ],
     )

@@ -333,3 +333,40 @@ AUTH_ERRORS = errors(401, 403, 429)
 SERVER_ERROR: dict[int | str, dict[str, Any]] = {
     500: {"model": ServerErrorOut, "description": "The service failed; quote the request_id"}
 }
+
+
+class TransitionOut(BaseModel):
+    before: str = Field(description="With the playbook in force.")
+    after: str = Field(description="With the candidate.")
+    count: int
+    examples: list[str] = Field(description="A few of these leads' ids.")
+
+
+class RuleShiftOut(BaseModel):
+    rule: str
+    kind: Literal["action", "stage"]
+    before: int = Field(description="Leads it decides with the playbook in force.")
+    after: int = Field(description="Leads it decides with the candidate.")
+
+
+class StaleDraftOut(BaseModel):
+    approval_id: str
+    lead_id: str
+    reason: str
+
+
+class PreviewOut(BaseModel):
+    """Every lead decided as of `at` with the playbook in force and with the candidate."""
+
+    current_version: str
+    candidate_version: str
+    at: datetime
+    leads: int
+    changed: int = Field(description="Leads whose stage, action or hot flag would change.")
+    stage: list[TransitionOut]
+    action: list[TransitionOut]
+    hot: list[TransitionOut]
+    rules: list[RuleShiftOut] = Field(description="Rules that would fire more or less often.")
+    waiting_drafts: int
+    stale_count: int = Field(description="Waiting drafts the candidate would make stale.")
+    stale_drafts: list[StaleDraftOut] = Field(description="The first 200 of them.")

@@ -44,6 +44,7 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/playbook"): READ,
     ("GET", "/v1/playbook/versions"): READ,
     ("POST", "/v1/playbook/validate"): {"admin", "marketer"},  # marketers own the playbook
+    ("POST", "/v1/playbook/preview"): {"admin", "marketer"},
     ("POST", "/v1/playbook/activate"): {"admin"},
     # the inbox pages
     ("GET", "/inbox"): READ,
@@ -52,6 +53,8 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("POST", "/inbox/{approval_id:id}/respond"): {"admin", "marketer"},
     ("POST", "/inbox/{approval_id:id}/discard"): {"admin", "marketer"},
     ("GET", "/leads"): READ,
+    ("GET", "/playbook/preview"): {"admin", "marketer"},
+    ("POST", "/playbook/preview"): {"admin", "marketer"},  # changes nothing: 422 without yaml
     ("GET", "/leads/{lead_id:id}"): READ,
 }
 # Requests that would pass validation; a refused one must be refused before it does anything.
@@ -65,6 +68,7 @@ BODY: dict[str, Any] = {
     "/v1/sends/{approval_id:id}/resolution": {"resolution": "delivered"},  # 404: no send yet
     "/v1/playbook/validate": {"yaml": "version: x"},
     "/v1/playbook/activate": {"yaml": "version: x"},
+    "/v1/playbook/preview": {"yaml": "version: x"},
 }
 
 

@@ -21,7 +21,7 @@ from agent.store.leads import upsert_leads
 from agent.store.schema import LeadDecisionRow, LeadRow
 from api.main import create_app
 from tests.utils.agent_world import World
-from tests.utils.browser import chromium, needs_chromium
+from tests.utils.browser import artifact, chromium, needs_chromium
 from tests.utils.serve import serve
 
 OWNERS = ("ana@sales.example", "ben@sales.example", None)
@@ -161,12 +161,14 @@ def test_a_search_by_company_and_a_filter_by_stage_list_exactly_the_matching_lea
         expected = {s.id for s in stored if s.owner == OWNERS[0] and not s.hot}
         assert found == expected and found
 
+        page.screenshot(path=str(artifact("leads-1280.png")), full_page=True)
         first = page.locator("tr[data-lead-id] a").first
         lead_id = page.locator("tr[data-lead-id]").first.get_attribute("data-lead-id")
         first.click()
         page.wait_for_load_state()
         assert page.url.endswith(f"/leads/{lead_id}")
         assert "Decision history" in page.inner_text("main")
+        page.screenshot(path=str(artifact("lead-history-1280.png")), full_page=True)
         context.close()
     assert errors == []
 

@@ -18,10 +18,11 @@ from agent.playbook import load_playbook, parse_playbook
 from agent.settings import DEFAULT_CONTENT, DEFAULT_PLAYBOOK
 from agent.store import Database
 from agent.store.api_keys import create_key
+from agent.store.leads import all_lead_ids
 from api.main import create_app
 from tests.test_playbook_preview import candidate_text, one_by_one, seed_demo
 from tests.utils.agent_world import World
-from tests.utils.browser import chromium, needs_chromium
+from tests.utils.browser import artifact, chromium, needs_chromium
 from tests.utils.cli import run_nurture
 from tests.utils.serve import serve
 from tests.utils.service import Service
@@ -63,7 +64,9 @@ def test_the_api_previews_for_marketers_and_names_a_bad_playbook(
     )
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["leads"] == 200 and body["candidate_version"] == "hot-at-50"
+    # the demo's 200 leads and the service fixture's own drafted lead
+    assert body["leads"] == len(all_lead_ids(demo.agent.ctx.db)) == 201
+    assert body["candidate_version"] == "hot-at-50"
     at = datetime.fromisoformat(body["at"])
     assert from_json(body) == reference(demo.agent.ctx.db, at, assets)
     assert any(c["before"] == "not hot" and c["after"] == "hot" for c in body["hot"])
@@ -153,6 +156,7 @@ def test_the_preview_page_shows_the_counts_of_deciding_each_lead(
         expected = reference(demo.agent.ctx.db, at, assets)
         assert shown == expected
         assert "hot-at-50" in page.inner_text("#results")
+        page.screenshot(path=str(artifact("playbook-preview-1280.png")), full_page=True)
         context.close()
 
         context = browser.new_context()
