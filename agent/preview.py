@@ -6,7 +6,9 @@ less often.
 
 Streams over the store a chunk of leads at a time: memory holds one chunk's timelines plus the
 tallies (counts, a few examples per cell, the stale drafts), never every lead. The per-lead
-engine (`decide`) is the judge for every lead; nothing is guessed in SQL."""
+engine (`decide`) is the judge for every lead; nothing is guessed in SQL. One shortcut, exact:
+when only the hot threshold changes, a lead whose score lies on the same side of both
+thresholds is decided once (its second decision could only repeat the first)."""
 
 from __future__ import annotations
 
@@ -164,6 +166,7 @@ def preview(
     """Every lead in the store decided as of `now` with `current` and with `candidate`."""
     result = Preview(current.version, candidate.version, now)
     reuse = same_event_reading(current, candidate)
+    threshold_only = only_the_threshold_differs(current, candidate)
     for chunk in lead_id_chunks(db):
         timelines = load_timelines(db, chunk, until=now, playbook=current)
         drafts = waiting_drafts(db, chunk)
@@ -173,9 +176,32 @@ def preview(
                 continue  # deleted meanwhile
             lead, events = found
             before = decide(lead, events, current, now)
-            after = decide(lead, events if reuse else _raw(events), candidate, now)
+            if threshold_only and same_side(before, candidate.scoring.hot_threshold):
+                after = before  # decide reads the threshold only through `hot`: same answer
+            else:
+                after = decide(lead, events if reuse else _raw(events), candidate, now)
             result.tally(before, after, drafts.get(lead_id), assets)
     return result
+
+
+def only_the_threshold_differs(a: Playbook, b: Playbook) -> bool:
+    """Whether the playbooks differ in nothing that decides but the hot threshold (the version
+    and description decide nothing). Then a lead on the same side of both thresholds gets the
+    same decision from both: `decide` reads the threshold only through the score's hot flag."""
+    left = a.model_dump(exclude={"version", "description"})
+    right = b.model_dump(exclude={"version", "description"})
+    left["scoring"].pop("hot_threshold")
+    right["scoring"].pop("hot_threshold")
+    return bool(left == right)
+
+
+def same_side(decision: Decision, threshold: float) -> bool:
+    """Whether the lead would be as hot (or not) at `threshold` as it is now. The decision's
+    total is rounded to 0.01, so within 0.01 of the threshold it cannot tell: then no."""
+    total = decision.score.total
+    if abs(total - threshold) <= 0.01:
+        return False
+    return (total >= threshold) == decision.score.hot
 
 
 def same_event_reading(a: Playbook, b: Playbook) -> bool:

@@ -203,3 +203,28 @@ def test_a_candidate_that_reads_events_differently_is_judged_on_its_own_reading(
     assert counts(got.hot) == ref.hot and counts(got.stage) == ref.stage
     assert ref.hot[("hot", "not hot")] > 0
     assert load_playbook(DEFAULT_PLAYBOOK).version != quiet.version
+
+
+def test_a_lead_within_rounding_of_the_new_threshold_is_decided_again(playbook: Playbook) -> None:
+    """The recorded total is rounded to 0.01: 49.996 shows as 50.0, so it cannot say which side
+    of a threshold of 50 the lead is on, and the shortcut must not be taken."""
+    from agent.preview import only_the_threshold_differs, same_side
+    from agent.timeline import Lead
+
+    decision = decide(Lead(id="L1", email="dana@northwind.example"), [], playbook, NOW)
+    near = decision.model_copy(
+        update={"score": decision.score.model_copy(update={"total": 50.0, "hot": False})}
+    )
+    assert not same_side(near, 50)
+    far = decision.model_copy(
+        update={"score": decision.score.model_copy(update={"total": 20.0, "hot": False})}
+    )
+    assert same_side(far, 50) and not same_side(
+        far.model_copy(update={"score": far.score.model_copy(update={"total": 60.0})}), 50
+    )
+    hot_at_50 = parse_playbook(candidate_text(), source="candidate")
+    assert only_the_threshold_differs(playbook, hot_at_50)
+    other = parse_playbook(
+        candidate_text().replace("half_life_days: 14", "half_life_days: 10"), source="candidate"
+    )
+    assert not only_the_threshold_differs(playbook, other)
