@@ -39,6 +39,7 @@ bench: setup
 	$(BIN)/python benchmarks/api.py
 	$(BIN)/python benchmarks/playbook_watch.py
 	$(BIN)/python benchmarks/scale.py
+	$(BIN)/python benchmarks/preview.py
 
 clean:
 	rm -rf $(VENV) .nurture .pytest_cache .ruff_cache .mypy_cache .hypothesis
