@@ -33,7 +33,7 @@ def print_preview(result: Preview) -> None:
         console.print("[bold]What moves[/]")
     for name, before, after, cell in moves:
         console.print(
-            f"  {TITLES[name]}: {before} → {after}: {cell.count} leads "
+            f"  {TITLES[name]}: {before} → {after}: {cell.count} lead{'s' * (cell.count != 1)} "
             f"(e.g. {', '.join(cell.examples)})",
             highlight=False,
             soft_wrap=True,
@@ -57,9 +57,9 @@ def print_preview(result: Preview) -> None:
 def _matrix(result: Preview, name: str) -> Table:
     labels = result.labels(name)
     table = Table(
-        f"{TITLES[name]}: in force ↓ candidate →",
-        *labels,
-        title=f"{TITLES[name]} transitions",
+        "in force ↓",
+        *(_words(label) for label in labels),
+        title=f"{TITLES[name]} transitions (columns: the candidate)",
         title_justify="left",
     )
     cells = result.table(name)
@@ -69,5 +69,10 @@ def _matrix(result: Preview, name: str) -> Table:
             cell = cells.get((before, after))
             count = str(cell.count) if cell else "·"
             row.append(f"[bold]{count}[/]" if cell and before != after else count)
-        table.add_row(before, *row)
+        table.add_row(_words(before), *row)
     return table
+
+
+def _words(label: str) -> str:
+    """handoff_to_sales as words, so a narrow terminal wraps it instead of cutting it."""
+    return label.replace("_", " ")

@@ -104,7 +104,7 @@ def test_the_cli_prints_the_tables_and_the_same_json(
     assert code == 0, err
     assert "hot-at-50" in out and "not hot → hot" in out.replace("->", "→")
     hot = from_json(body)["hot"][("not hot", "hot")]
-    assert f"{hot} leads" in out
+    assert f"not hot → hot: {hot} lead" in out
 
     (tmp_path / "broken.yaml").write_text("version: x\nsignals: 3\n", encoding="utf-8")
     code, out, err = run_nurture(
