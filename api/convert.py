@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from agent.analytics import Report
 from agent.contact import says_do_not_contact
 from agent.preview import Preview
 from agent.store.ingest import IngestReport
@@ -16,6 +17,8 @@ from agent.store.schema import (
     SendRow,
 )
 from api.schemas import (
+    AnalyticsFigureOut,
+    AnalyticsOut,
     ApprovalOut,
     BatchOut,
     DecisionSummary,
@@ -183,4 +186,14 @@ def preview_out(result: Preview) -> PreviewOut:
             StaleDraftOut(approval_id=s.approval_id, lead_id=s.lead_id, reason=s.reason)
             for s in result.stale
         ],
+    )
+
+
+def analytics_out(result: Report) -> AnalyticsOut:
+    figures = result.figures()
+    return AnalyticsOut(
+        since=result.since,
+        until=result.until,
+        **{figure.name: figure.value for figure in figures},
+        figures=[AnalyticsFigureOut(name=f.name, definition=f.definition) for f in figures],
     )

@@ -22,6 +22,7 @@ from api.errors import http_error, validation_failed
 from api.metrics import Metrics, MetricsMiddleware
 from api.request_ids import RequestIdMiddleware
 from api.routes import (
+    analytics,
     approvals,
     content,
     events,
@@ -82,7 +83,8 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
     app.add_middleware(RequestIdMiddleware)  # outermost: it answers what fails inside
     app.add_exception_handler(RequestValidationError, validation_failed)
     app.add_exception_handler(StarletteHTTPException, http_error)
-    for router in (health, metrics, leads, events, approvals, sends, content, playbook, pages):
+    routers = (health, metrics, leads, events, approvals, sends, content, playbook, analytics)
+    for router in (*routers, pages):
         app.include_router(router.router)
     app.mount("/static", pages.static_files(), name="static")
     return app

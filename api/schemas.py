@@ -370,3 +370,25 @@ class PreviewOut(BaseModel):
     waiting_drafts: int
     stale_count: int = Field(description="Waiting drafts the candidate would make stale.")
     stale_drafts: list[StaleDraftOut] = Field(description="The first 200 of them.")
+
+
+class AnalyticsFigureOut(BaseModel):
+    name: str
+    definition: str
+
+
+class AnalyticsOut(BaseModel):
+    """The figures of `nurture report --json`; `figures` says what each one counts."""
+
+    since: datetime | None
+    until: datetime
+    leads_by_stage: dict[str, int]
+    mqls: int
+    mqls_by_week: dict[str, int]
+    handoffs: int
+    handoffs_delivered: int
+    drafts_by_outcome: dict[str, int]
+    median_hours_to_decision: float | None
+    drafts_waiting: int
+    sends_by_status: dict[str, int]
+    figures: list[AnalyticsFigureOut]

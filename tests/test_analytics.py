@@ -17,10 +17,10 @@ from agent.demo.generator import generate
 from agent.demo.history import replay_history
 from agent.playbook import Playbook
 from agent.store import Database
-from agent.store.approvals import PendingDraft, open_approval, record_answer
+from agent.store.approvals import Answer, PendingDraft, open_approval, record_answer
 from agent.store.handoffs import record_handoff
 from agent.store.ingest import ingest_events
-from agent.store.leads import all_lead_ids, upsert_leads
+from agent.store.leads import upsert_leads
 from agent.store.runs import record_run
 from agent.store.schema import SendRow
 from tests.utils.cli import run_nurture
@@ -28,7 +28,7 @@ from tests.utils.service import Service
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 SINCE = NOW - timedelta(days=60)
-ANSWERS = ("accept", "edit", "respond", "ignore", None)  # None: still waiting
+ANSWERS: tuple[Answer | None, ...] = ("accept", "edit", "respond", "ignore", None)  # None: waiting
 
 
 def seed(db: Database, playbook: Playbook) -> None:
@@ -38,7 +38,7 @@ def seed(db: Database, playbook: Playbook) -> None:
     upsert_leads(db, leads, playbook)
     ingest_events(db, events, playbook, now=NOW)
     replay_history(db, playbook, [lead["id"] for lead in leads], NOW)
-    for n, lead_id in enumerate(all_lead_ids(db)[:50]):
+    for n, lead_id in enumerate(sorted(lead["id"] for lead in leads)[:50]):
         created = NOW - timedelta(days=90 - n * 1.7)
         thread = f"t-{n}"
         record_run(

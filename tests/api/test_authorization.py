@@ -42,6 +42,7 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/sends/{approval_id:id}/resolution"): {"admin", "marketer"},
     ("GET", "/v1/content/search"): READ,
     ("GET", "/v1/playbook"): READ,
+    ("GET", "/v1/analytics/summary"): READ,
     ("GET", "/v1/playbook/versions"): READ,
     ("POST", "/v1/playbook/validate"): {"admin", "marketer"},  # marketers own the playbook
     ("POST", "/v1/playbook/preview"): {"admin", "marketer"},
