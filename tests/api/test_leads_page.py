@@ -193,3 +193,6 @@ def test_the_api_finds_leads_by_text_and_owner(world: World, stored: list[Stored
 
         too_long = client.get("/v1/leads", params={"q": "x" * 201}, headers=headers)
         assert too_long.status_code == 422 and "q" in too_long.text
+        for field in ("q", "owner"):  # text no store can compare with: named, not a 500
+            nul = client.get("/v1/leads", params={field: "a\x00b"}, headers=headers)
+            assert nul.status_code == 422 and field in nul.text and "NUL" in nul.text
