@@ -20,6 +20,7 @@ from agent.store.leads import upsert_leads
 from agent.store.runs import DraftRefused, get_run
 from agent.store.schema import LeadRow, SendRow
 from agent.store.sends import send_history
+from agent.store.values import StorableText
 from agent.tools.timeline import load_timeline
 from api.convert import batch_out, lead_out, run_out, send_out
 from api.deps import StateDep, require
@@ -87,14 +88,14 @@ def leads(
     state: StateDep,
     _: Reader,
     q: Annotated[
-        str | None,
+        StorableText | None,
         Query(max_length=200, description="Part of the name, email or company (any case)."),
     ] = None,
     stage: Stage | None = None,
     action: Action | None = None,
     hot: bool | None = None,
     owner: Annotated[
-        str | None, Query(max_length=320, description="The CRM owner, exactly.")
+        StorableText | None, Query(max_length=320, description="The CRM owner, exactly.")
     ] = None,
     after: Annotated[str | None, Query(description="Return leads after this id.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,

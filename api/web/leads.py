@@ -13,6 +13,7 @@ from agent.playbook.models import STAGES, Action
 from agent.store.database import Database
 from agent.store.decisions import LeadFilter, leads_by_score
 from agent.store.schema import LeadDecisionRow, LeadRow
+from agent.store.values import UNSHOWABLE
 
 PER_PAGE = 50
 ACTIONS: tuple[str, ...] = get_args(Action)
@@ -32,11 +33,11 @@ class LeadSearch:
 
     def cleaned(self) -> LeadSearch:
         return LeadSearch(
-            q=self.q.strip()[:200],
+            q=_storable(self.q).strip()[:200],
             stage=self.stage if self.stage in STAGES else "",
             action=self.action if self.action in ACTIONS else "",
             hot=self.hot if self.hot in ("true", "false") else "",
-            owner=self.owner.strip()[:320],
+            owner=_storable(self.owner).strip()[:320],
             page=max(self.page, 1),
         )
 
@@ -62,6 +63,12 @@ class LeadSearch:
         if page > 1:
             query["page"] = str(page)
         return "/leads" + (f"?{urlencode(query)}" if query else "")
+
+
+def _storable(text: str) -> str:
+    """Without NUL and lone surrogates, which no lead's text holds and PostgreSQL cannot
+    compare: a pasted NUL must not turn the page into an error."""
+    return UNSHOWABLE.sub("", text)
 
 
 @dataclass(frozen=True, slots=True)
