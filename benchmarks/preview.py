@@ -60,10 +60,11 @@ def child(db_url: str, only_open: bool) -> None:
     assets = {a.id: a for a in load_library(DEFAULT_CONTENT).assets}
     report: dict[str, Any] = {}
     if not only_open:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu_seconds()
         result = preview(db, current, candidate(), assets, NOW)
         report = {
             "seconds": time.perf_counter() - started,
+            "cpu_seconds": _cpu_seconds() - cpu,
             "leads": result.leads,
             "changed": result.changed,
             "became_hot": sum(
@@ -72,6 +73,13 @@ def child(db_url: str, only_open: bool) -> None:
         }
     report["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(report))
+
+
+def _cpu_seconds() -> float:
+    """This process's user + system CPU time: on a shared machine, what the work itself cost
+    (the wall clock also counts the time other processes held the cores)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_child(db_url: str, only_open: bool = False) -> dict[str, Any]:
@@ -85,18 +93,22 @@ def run_child(db_url: str, only_open: bool = False) -> dict[str, Any]:
     return result
 
 
-def rescore_seconds(args: argparse.Namespace, playbook: Playbook, url: str) -> list[float]:
+def rescore_seconds(
+    args: argparse.Namespace, playbook: Playbook, url: str
+) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds of each bulk re-score round."""
     from agent.store import Database
     from agent.store.scores import rescore_all
 
     db = Database(url)
-    samples = []
+    samples, cpu = [], []
     for _ in range(args.rounds):
-        started = time.perf_counter()
-        rescore_all(db, playbook, NOW)
+        started, used = time.perf_counter(), _cpu_seconds()
+        rescore_all(db, playbook, NOW)  # SQLite works in this process: its CPU is ours
         samples.append(time.perf_counter() - started)
+        cpu.append(_cpu_seconds() - used)
     db.dispose()
-    return samples
+    return samples, cpu
 
 
 def parse_args() -> argparse.Namespace:
@@ -121,7 +133,7 @@ def main() -> None:
     derive(db, playbook)  # the store's signals and points as the playbook in force derives them
     url = db.url
     db.dispose()
-    rescore = rescore_seconds(args, playbook, url)
+    rescore, rescore_cpu = rescore_seconds(args, playbook, url)
     baseline = run_child(url, only_open=True)
     measured = run_child(url)
     console.print(
@@ -134,11 +146,18 @@ def main() -> None:
             f"bulk re-score of one playbook (rescore_all), {args.rounds} rounds",
             Spread.of(rescore).text(sec),
         ),
+        Figure("  its CPU time (median)", sec(Spread.of(rescore_cpu).median)),
         Figure(
             "preview: every lead decided with both playbooks",
             sec(measured["seconds"]),
             f"<= {SECONDS_TARGET:g} s",
             measured["seconds"] <= SECONDS_TARGET,
+        ),
+        Figure(
+            "  its CPU time (about its wall clock on an idle core)",
+            sec(measured["cpu_seconds"]),
+            f"<= {SECONDS_TARGET:g} s",
+            measured["cpu_seconds"] <= SECONDS_TARGET,
         ),
         Figure(
             "preview: ratio to the bulk re-score (median)",
