@@ -131,6 +131,7 @@ class Preview:
         draft: ApprovalRow | None,
         assets: Mapping[str, Asset],
     ) -> None:
+        """Counts one lead, decided `before` (in force) and `after` (the candidate)."""
         lead_id = before.lead_id
         self.leads += 1
         self.stage.setdefault((before.stage, after.stage), Cell()).add(lead_id)

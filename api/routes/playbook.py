@@ -91,8 +91,8 @@ def validate(candidate: PlaybookText, _: Author) -> ValidationOut:
 def preview_candidate(candidate: PlaybookText, state: StateDep, _: Author) -> PreviewOut:
     """Every lead decided as of now with the playbook in force and with this candidate, before
     it is activated: what would move, which waiting drafts would go stale, which rules would
-    fire more or less often. Reads every lead: on a large store this takes a while (about
-    half a minute per 100,000 leads, see benchmarks/preview.py)."""
+    fire more or less often. Reads and decides every lead on the request: on a large store
+    that takes a while (benchmarks/preview.py measures it)."""
     ctx = state.agent.ctx
     try:
         playbook = parse_playbook(candidate.yaml, source="candidate")
