@@ -168,6 +168,8 @@ def test_a_search_by_company_and_a_filter_by_stage_list_exactly_the_matching_lea
         page.wait_for_load_state()
         assert page.url.endswith(f"/leads/{lead_id}")
         assert "Decision history" in page.inner_text("main")
+        owner = next(s.owner for s in stored if s.id == lead_id)
+        assert f"Owner\n{owner}" in page.inner_text(".profile")
         page.screenshot(path=str(artifact("lead-history-1280.png")), full_page=True)
         context.close()
     assert errors == []
