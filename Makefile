@@ -40,6 +40,7 @@ bench: setup
 	$(BIN)/python benchmarks/playbook_watch.py
 	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python benchmarks/scaling.py
+	$(BIN)/python benchmarks/preview.py
 
 clean:
 	rm -rf $(VENV) .nurture .pytest_cache .ruff_cache .mypy_cache .hypothesis

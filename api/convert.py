@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
+from agent.analytics import Report
 from agent.contact import says_do_not_contact
+from agent.preview import Preview
 from agent.send_windows import scheduled_detail
 from agent.store.ingest import IngestReport
 from agent.store.schema import (
@@ -17,14 +19,20 @@ from agent.store.schema import (
     SendRow,
 )
 from api.schemas import (
+    AnalyticsFigureOut,
+    AnalyticsOut,
     ApprovalOut,
     BatchOut,
     DecisionSummary,
     ItemOut,
     LeadOut,
+    PreviewOut,
+    RuleShiftOut,
     RunOut,
     SendActionOut,
     SendOut,
+    StaleDraftOut,
+    TransitionOut,
 )
 
 
@@ -57,6 +65,7 @@ def lead_out(row: LeadRow, decision: LeadDecisionRow | None) -> LeadOut:
         email=row.email,
         name=row.name,
         company=row.company,
+        owner=row.owner,
         attributes=row.attributes,
         # rows stored before the rule existed may hold the attribute with the column false
         do_not_contact=says_do_not_contact(row.do_not_contact, row.attributes),
@@ -159,4 +168,45 @@ def run_out(row: RunRow) -> RunOut:
         attempts=row.attempts,
         error=row.error if row.outcome == "failed" or retrying else None,
         retry_at=row.retry_at if retrying else None,
+    )
+
+
+def preview_out(result: Preview) -> PreviewOut:
+    def table(name: str) -> list[TransitionOut]:
+        order = {value: n for n, value in enumerate(result.labels(name))}
+        cells = sorted(result.table(name).items(), key=lambda c: (order[c[0][0]], order[c[0][1]]))
+        return [
+            TransitionOut(before=before, after=after, count=cell.count, examples=cell.examples)
+            for (before, after), cell in cells
+        ]
+
+    return PreviewOut(
+        current_version=result.current_version,
+        candidate_version=result.candidate_version,
+        at=result.at,
+        leads=result.leads,
+        changed=result.changed,
+        stage=table("stage"),
+        action=table("action"),
+        hot=table("hot"),
+        rules=[
+            RuleShiftOut(rule=s.rule, kind=s.kind, before=s.before, after=s.after)
+            for s in result.rule_shifts()
+        ],
+        waiting_drafts=result.waiting_drafts,
+        stale_count=result.stale_count,
+        stale_drafts=[
+            StaleDraftOut(approval_id=s.approval_id, lead_id=s.lead_id, reason=s.reason)
+            for s in result.stale
+        ],
+    )
+
+
+def analytics_out(result: Report) -> AnalyticsOut:
+    figures = result.figures()
+    return AnalyticsOut(
+        since=result.since,
+        until=result.until,
+        **{figure.name: figure.value for figure in figures},
+        figures=[AnalyticsFigureOut(name=f.name, definition=f.definition) for f in figures],
     )

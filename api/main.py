@@ -23,6 +23,7 @@ from api.errors import http_error, validation_failed
 from api.metrics import Metrics, MetricsMiddleware
 from api.request_ids import RequestIdMiddleware
 from api.routes import (
+    analytics,
     approvals,
     content,
     events,
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
         handoffs,
         content,
         playbook,
+        analytics,
         handoff_pages,  # before pages: /inbox/{approval_id} would take /inbox/handoffs
         pages,
     )

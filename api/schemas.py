@@ -54,6 +54,7 @@ class LeadOut(BaseModel):
     email: str
     name: str | None
     company: str | None
+    owner: str | None = Field(default=None, description="The lead's owner in the CRM, if known.")
     attributes: dict[str, Any]
     do_not_contact: bool
     decision: DecisionSummary | None = Field(
@@ -404,3 +405,62 @@ class HandoffMove(Strict):
     reason: str | None = Field(
         default=None, max_length=2000, description="Why (required to recycle a hand-off)."
     )
+
+
+class TransitionOut(BaseModel):
+    before: str = Field(description="With the playbook in force.")
+    after: str = Field(description="With the candidate.")
+    count: int
+    examples: list[str] = Field(description="A few of these leads' ids.")
+
+
+class RuleShiftOut(BaseModel):
+    rule: str
+    kind: Literal["action", "stage"]
+    before: int = Field(description="Leads it decides with the playbook in force.")
+    after: int = Field(description="Leads it decides with the candidate.")
+
+
+class StaleDraftOut(BaseModel):
+    approval_id: str
+    lead_id: str
+    reason: str
+
+
+class PreviewOut(BaseModel):
+    """Every lead decided as of `at` with the playbook in force and with the candidate."""
+
+    current_version: str
+    candidate_version: str
+    at: datetime
+    leads: int
+    changed: int = Field(description="Leads whose stage, action or hot flag would change.")
+    stage: list[TransitionOut]
+    action: list[TransitionOut]
+    hot: list[TransitionOut]
+    rules: list[RuleShiftOut] = Field(description="Rules that would fire more or less often.")
+    waiting_drafts: int
+    stale_count: int = Field(description="Waiting drafts the candidate would make stale.")
+    stale_drafts: list[StaleDraftOut] = Field(description="The first 200 of them.")
+
+
+class AnalyticsFigureOut(BaseModel):
+    name: str
+    definition: str
+
+
+class AnalyticsOut(BaseModel):
+    """The figures of `nurture report --json`; `figures` says what each one counts."""
+
+    since: datetime | None
+    until: datetime
+    leads_by_stage: dict[str, int]
+    mqls: int
+    mqls_by_week: dict[str, int]
+    handoffs: int
+    handoffs_delivered: int
+    drafts_by_outcome: dict[str, int]
+    median_hours_to_decision: float | None
+    drafts_waiting: int
+    sends_by_status: dict[str, int]
+    figures: list[AnalyticsFigureOut]

@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "discard": ("cli.agent_cmd", "discard"),
     "run": ("cli.agent_cmd", "run"),
     "recover": ("cli.agent_cmd", "recover"),
+    "report": ("cli.report_cmd", "report"),
 }
 """Command name → (module, attribute): a Typer app for a group of sub-commands, else a function."""
 

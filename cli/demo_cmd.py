@@ -34,7 +34,8 @@ def demo(
 ) -> None:
     """Seed demo leads, draft for every lead that should hear from us, and serve the inbox
     where the drafts wait for approval."""
-    from agent.demo.generator import generate  # only this command needs it
+    from agent.demo.generator import generate  # only this command needs them
+    from agent.demo.history import replay_history
 
     db = open_database()
     rules = playbook(db=db)
@@ -52,6 +53,8 @@ def demo(
             lead, timeline = load_signals(db, row["id"], until=now, playbook=rules)
             decisions.append(decide(lead, timeline, rules, now, explain=False))
             progress.advance(decide_task)
+        progress.add_task("replaying the decision history", total=None)
+        replay_history(db, rules, [row["id"] for row in lead_rows], now)
     rescore_all(db, rules, now)
     console.print(
         f"{len(lead_rows)} demo leads; {report.count('stored')} events stored, "

@@ -27,6 +27,33 @@ def check(file: Annotated[Path, typer.Argument(help="The playbook YAML to valida
     )
 
 
+@app.command("preview")
+def preview(
+    file: Annotated[Path, typer.Argument(help="The candidate playbook YAML.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="What POST /v1/playbook/preview returns.")
+    ] = False,
+) -> None:
+    """Before activating: every lead decided as of now with the playbook in force and with
+    FILE. Shows what would move (stage, action, hot), the waiting drafts that would go stale
+    and the rules that would fire more or less often. Changes nothing."""
+    from agent.content.assets import load_library
+    from agent.preview import preview as run_preview
+    from api.convert import preview_out
+    from cli.common import open_database, playbook, print_json, settings
+    from cli.preview_view import print_preview
+
+    candidate = load_playbook(file)
+    db = open_database()
+    current = playbook(db=db)
+    assets = {a.id: a for a in load_library(settings().content_dir).assets}
+    result = run_preview(db, current, candidate, assets, datetime.now(UTC))
+    if as_json:
+        print_json(preview_out(result).model_dump(mode="json"))
+    else:
+        print_preview(result)
+
+
 @app.command("activate")
 def activate(
     file: Annotated[Path, typer.Argument(help="The playbook YAML to put in force.")],

@@ -7,10 +7,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import Select, exists, func, or_, select
 
 from agent.decisions import Decision
 from agent.store.database import Database
+from agent.store.decision_history import write_changes
 from agent.store.schema import EventRow, LeadDecisionRow, LeadRow
 from agent.store.upsert import upsert
 
@@ -20,8 +21,19 @@ def record_decision(db: Database, decision: Decision, *, playbook_version: str) 
 
 
 def record_decisions(db: Database, decisions: Iterable[tuple[Decision, str]]) -> None:
-    """Upserts many in one transaction (each with the playbook version that made it)."""
-    rows = [
+    """Upserts many in one transaction (each with the playbook version that made it), and
+    records in the same transaction each change of a lead's stage, action or hot flag."""
+    batch = list(decisions)
+    if not batch:
+        return
+    with db.session() as session:
+        # written off the request path, so an older decision may arrive after a newer one
+        latest = write_changes(session, batch)
+        upsert(session, LeadDecisionRow, _rows(latest), unless_newer="decided_at")
+
+
+def _rows(decisions: list[tuple[Decision, str]]) -> list[dict[str, object]]:
+    return [
         {
             "lead_id": decision.lead_id,
             "stage": decision.stage,
@@ -34,16 +46,17 @@ def record_decisions(db: Database, decisions: Iterable[tuple[Decision, str]]) ->
         }
         for decision, version in decisions
     ]
-    with db.session() as session:
-        # written off the request path, so an older decision may arrive after a newer one
-        upsert(session, LeadDecisionRow, rows, unless_newer="decided_at")
 
 
 @dataclass(frozen=True, slots=True)
 class LeadFilter:
+    q: str | None = None
+    """Part of the lead's name, email or company, in any letter case."""
     stage: str | None = None
     action: str | None = None
     hot: bool | None = None
+    owner: str | None = None
+    """The CRM owner, exactly (as imported)."""
     after: str | None = None
     """Keyset pagination: only leads whose id sorts after this one."""
     limit: int = 100
@@ -52,20 +65,50 @@ class LeadFilter:
 def list_leads(db: Database, where: LeadFilter) -> list[tuple[LeadRow, LeadDecisionRow | None]]:
     """Leads in id order with their latest decision; a filter on the decision leaves out leads
     never decided."""
+    query = _filtered(where)
+    if where.after is not None:
+        query = query.where(LeadRow.id > where.after)
+    query = query.order_by(LeadRow.id).limit(where.limit)
+    with db.session() as session:
+        return [(lead, decision) for lead, decision in session.execute(query)]
+
+
+def leads_by_score(
+    db: Database, where: LeadFilter, *, offset: int = 0
+) -> tuple[list[tuple[LeadRow, LeadDecisionRow | None]], int]:
+    """One page of the matching leads, highest recorded score first (leads never decided
+    last, then by id), and how many match in all. `where.after` is not used: pages go by
+    offset, since a score is no key."""
+    query = _filtered(where).order_by(LeadDecisionRow.total.desc().nulls_last(), LeadRow.id)
+    counted = select(func.count()).select_from(_filtered(where).subquery())
+    with db.session() as session:
+        rows = session.execute(query.offset(offset).limit(where.limit)).all()
+        return [(lead, decision) for lead, decision in rows], session.scalar(counted) or 0
+
+
+def _filtered(where: LeadFilter) -> Select[LeadRow, LeadDecisionRow]:
     query = select(LeadRow, LeadDecisionRow).outerjoin(
         LeadDecisionRow, LeadDecisionRow.lead_id == LeadRow.id
     )
+    if where.q:
+        text = where.q.strip().lower()
+        query = query.where(
+            or_(
+                *(
+                    func.lower(column).contains(text, autoescape=True)
+                    for column in (LeadRow.name, LeadRow.email, LeadRow.company)
+                )
+            )
+        )
+    if where.owner is not None:
+        query = query.where(LeadRow.owner == where.owner)
     if where.stage is not None:
         query = query.where(LeadDecisionRow.stage == where.stage)
     if where.action is not None:
         query = query.where(LeadDecisionRow.action == where.action)
     if where.hot is not None:
         query = query.where(LeadDecisionRow.hot.is_(where.hot))
-    if where.after is not None:
-        query = query.where(LeadRow.id > where.after)
-    query = query.order_by(LeadRow.id).limit(where.limit)
-    with db.session() as session:
-        return [(lead, decision) for lead, decision in session.execute(query)]
+    return query
 
 
 def stale_decisions(db: Database, *, now: datetime, max_age: timedelta, limit: int) -> list[str]:

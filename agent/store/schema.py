@@ -351,6 +351,31 @@ class LeadDecisionRow(Base):
     decided_at: Mapped[datetime]
 
 
+class DecisionChangeRow(Base):
+    """A change of a lead's stage, action or hot flag, kept from the moment it was decided: the
+    lead page's history and the analytics read these. The first decision of a lead is a change
+    from nothing (the from_ columns are null)."""
+
+    __tablename__ = "decision_changes"
+    __table_args__ = (Index("ix_decision_changes_lead_at", "lead_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(index=True)
+    """The moment of the decision that made the change (as of which the lead was decided)."""
+    from_stage: Mapped[str | None] = mapped_column(String(16))
+    to_stage: Mapped[str] = mapped_column(String(16))
+    from_action: Mapped[str | None] = mapped_column(String(32))
+    to_action: Mapped[str] = mapped_column(String(32))
+    from_hot: Mapped[bool | None] = mapped_column(Boolean)
+    to_hot: Mapped[bool] = mapped_column(Boolean)
+    playbook_version: Mapped[str] = mapped_column(String(64))
+    rule: Mapped[str] = mapped_column(String(80))
+    """The action rule of the new decision."""
+    stage_rule: Mapped[str] = mapped_column(String(80))
+    """The stage rule of the new decision (stage.default when no interest signal)."""
+
+
 class PlaybookVersionRow(Base):
     """Every playbook activated through the service, with its text; the newest is in force."""
 

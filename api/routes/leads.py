@@ -20,6 +20,7 @@ from agent.store.leads import upsert_leads
 from agent.store.runs import DraftRefused, get_run
 from agent.store.schema import LeadRow, SendRow
 from agent.store.sends import send_history
+from agent.store.values import StorableText
 from agent.tools.timeline import load_signals
 from api.convert import batch_out, lead_out, run_out, send_out
 from api.deps import StateDep, require
@@ -86,14 +87,24 @@ def upsert_lead(lead_id: str, lead: LeadBody, state: StateDep, _: Writer) -> Lea
 def leads(
     state: StateDep,
     _: Reader,
+    q: Annotated[
+        StorableText | None,
+        Query(max_length=200, description="Part of the name, email or company (any case)."),
+    ] = None,
     stage: Stage | None = None,
     action: Action | None = None,
     hot: bool | None = None,
+    owner: Annotated[
+        StorableText | None, Query(max_length=320, description="The CRM owner, exactly.")
+    ] = None,
     after: Annotated[str | None, Query(description="Return leads after this id.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> LeadPage:
-    """Leads in id order. stage, action and hot filter on each lead's latest decision."""
-    where = LeadFilter(stage=stage, action=action, hot=hot, after=after, limit=limit)
+    """Leads in id order. stage, action and hot filter on each lead's latest decision; q finds
+    leads by part of their name, email or company; owner by their CRM owner."""
+    where = LeadFilter(
+        q=q, stage=stage, action=action, hot=hot, owner=owner, after=after, limit=limit
+    )
     rows = list_leads(state.agent.ctx.db, where)
     return LeadPage(
         leads=[lead_out(lead, decision) for lead, decision in rows],

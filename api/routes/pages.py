@@ -18,7 +18,9 @@ from fastapi.staticfiles import StaticFiles
 
 from agent.errors import NurtureError
 from agent.jobs.answers import wait_for_answer
+from agent.playbook import PlaybookError, parse_playbook
 from agent.playbook.models import STAGES
+from agent.preview import preview
 from agent.scheduled_sends import cancel_send
 from agent.store.api_keys import Principal, split_key
 from agent.store.approvals import Answer, GuardrailsNotOverridden, UnstorableAnswer, get_approval
@@ -28,6 +30,7 @@ from agent.store.sends import get_send
 from api.auth_failures import TooManyFailures
 from api.csrf import refuse_other_origins, require_token
 from api.deps import KEY_COOKIE, CsrfTokenDep, DbDep, StateDep, verify_key
+from api.routes.playbook import in_force
 from api.state import ServiceState
 from api.web.inbox import (
     Flash,
@@ -39,9 +42,12 @@ from api.web.inbox import (
     stage_counts,
 )
 from api.web.lead import lead_page
+from api.web.leads import LeadSearch, leads_page
+from api.web.preview import preview_view
 from api.web.render import (
     STATIC_DIR,
     Actor,
+    Author,
     PageProblem,
     PageRoute,
     Viewer,
@@ -222,6 +228,57 @@ def cancel_scheduled_send(
     except NurtureError as exc:  # sent meanwhile, or cancelled by someone else
         raise PageProblem(409, "Not cancelled", str(exc)) from exc
     return RedirectResponse(f"/inbox?cancelled={quote(approval_id, safe='')}", status_code=303)
+
+
+@router.get("/leads")
+def leads(
+    request: Request,
+    principal: Viewer,
+    state: StateDep,
+    q: str = "",
+    stage: str = "",
+    action: str = "",
+    hot: str = "",
+    owner: str = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """The reps' way in: find a lead without knowing its id."""
+    search = LeadSearch(q=q, stage=stage, action=action, hot=hot, owner=owner, page=page)
+    context = {
+        **_common(state, principal, None),
+        "page": leads_page(state.agent.ctx.db, search),
+    }
+    return render(request, "leads.html", context)
+
+
+@router.get("/playbook/preview")
+def playbook_preview_form(request: Request, principal: Author, state: StateDep) -> Response:
+    """The candidate starts as the playbook in force: a marketer edits what is there."""
+    context = {
+        **_common(state, principal, None),
+        "yaml": in_force(state).yaml,
+        "problems": [],
+        "view": None,
+    }
+    return render(request, "playbook_preview.html", context)
+
+
+@router.post("/playbook/preview")
+def playbook_preview(
+    request: Request, principal: Author, state: StateDep, yaml: Annotated[str, Form()]
+) -> Response:
+    """Every lead decided with the playbook in force and with the posted candidate, shown
+    before anyone activates it. Changes nothing."""
+    ctx = state.agent.ctx
+    context: dict[str, object] = {**_common(state, principal, None), "yaml": yaml, "view": None}
+    try:
+        candidate = parse_playbook(_plain(yaml), source="candidate")
+    except PlaybookError as exc:
+        context["problems"] = exc.problems
+        return render(request, "playbook_preview.html", context, status_code=422)
+    result = preview(ctx.db, ctx.playbook, candidate, ctx.assets, ctx.clock())
+    context.update(problems=[], view=preview_view(result))
+    return render(request, "playbook_preview.html", context)
 
 
 @router.get("/leads/{lead_id:id}")

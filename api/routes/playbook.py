@@ -10,10 +10,12 @@ from fastapi import APIRouter, Depends, HTTPException
 
 from agent.errors import NurtureError
 from agent.playbook import PlaybookError, parse_playbook
+from agent.preview import preview
 from agent.store.api_keys import Principal
 from agent.store.playbooks import activate_playbook, playbook_history
 from agent.store.scores import refresh_derived
 from api.background import in_background
+from api.convert import preview_out
 from api.deps import StateDep, require
 from api.routes.limits import unprocessable
 from api.schemas import (
@@ -22,9 +24,11 @@ from api.schemas import (
     PlaybookProblem,
     PlaybookText,
     PlaybookVersionOut,
+    PreviewOut,
     ValidationOut,
     errors,
 )
+from api.state import ServiceState
 
 router = APIRouter(prefix="/v1", tags=["playbook"], responses=AUTH_ERRORS)
 
@@ -35,6 +39,11 @@ Admin = Annotated[Principal, Depends(require())]
 
 @router.get("/playbook", response_model=PlaybookOut)
 def current(state: StateDep, _: Reader) -> PlaybookOut:
+    return in_force(state)
+
+
+def in_force(state: ServiceState) -> PlaybookOut:
+    """The playbook in force with its YAML: the last activated, else the configured file."""
     ctx = state.agent.ctx
     history = playbook_history(ctx.db)
     if history and history[0].version == ctx.playbook.version:
@@ -76,6 +85,21 @@ def validate(candidate: PlaybookText, _: Author) -> ValidationOut:
     except PlaybookError as exc:
         return ValidationOut(valid=False, version=None, problems=_problems(exc))
     return ValidationOut(valid=True, version=playbook.version, problems=[])
+
+
+@router.post("/playbook/preview", response_model=PreviewOut, responses=errors(400))
+def preview_candidate(candidate: PlaybookText, state: StateDep, _: Author) -> PreviewOut:
+    """Every lead decided as of now with the playbook in force and with this candidate, before
+    it is activated: what would move, which waiting drafts would go stale, which rules would
+    fire more or less often. Reads and decides every lead on the request: on a large store
+    that takes a while (benchmarks/preview.py measures it)."""
+    ctx = state.agent.ctx
+    try:
+        playbook = parse_playbook(candidate.yaml, source="candidate")
+    except PlaybookError as exc:
+        problems = [p.model_dump() for p in _problems(exc)]
+        raise unprocessable("body", "yaml", msg="invalid playbook", problems=problems) from exc
+    return preview_out(preview(ctx.db, ctx.playbook, playbook, ctx.assets, ctx.clock()))
 
 
 @router.post(

@@ -1,5 +1,5 @@
 """The rep's lead page: profile, the next action with its reasons, the score replayed over the
-last six months, the timeline (newest first) and past sends."""
+last six months, the recorded decision changes, the timeline (newest first) and past sends."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from agent.decisions import Decision, decide
 from agent.playbook import Playbook
 from agent.store.approvals import pending
 from agent.store.database import Database
-from agent.store.schema import ApprovalRow, SendRow
+from agent.store.decision_history import lead_history
+from agent.store.schema import ApprovalRow, DecisionChangeRow, SendRow
 from agent.timeline import Event, Lead, classify
 from agent.tools.timeline import load_timeline
 from api.web.chart import LineChart, Sample, line_chart
@@ -23,6 +24,7 @@ from api.web.chart import LineChart, Sample, line_chart
 HISTORY_DAYS = 180
 HISTORY_POINTS = 26  # weekly over the last six months: 25 weeks back, and now
 TIMELINE_LIMIT = 200
+CHANGES_SHOWN = 100
 PROPERTIES_SHOWN = 8
 VALUE_CHARS = 300
 
@@ -42,6 +44,9 @@ class LeadPage:
     decision: Decision
     chart: LineChart
     history: list[Sample]
+    changes: list[DecisionChangeRow]
+    """Recorded changes of stage, action or heat, newest first."""
+    change_count: int
     timeline: list[TimelineRow]
     event_count: int
     sends: list[SendRow]
@@ -52,11 +57,14 @@ def lead_page(db: Database, playbook: Playbook, lead_id: str, now: datetime) -> 
     """Raises NurtureError when the lead is unknown."""
     lead, events = load_timeline(db, lead_id, until=now, playbook=playbook)
     history = score_history(lead, events, playbook, now)
+    changes = lead_history(db, lead_id)
     return LeadPage(
         lead=lead,
         decision=decide(lead, events, playbook, now),
         chart=line_chart(history, playbook.scoring.hot_threshold),
         history=history,
+        changes=changes[::-1][:CHANGES_SHOWN],
+        change_count=len(changes),
         timeline=timeline_rows(events, playbook),
         event_count=len(events),
         sends=sends_of(db, lead_id),

@@ -189,3 +189,4 @@ Viewer = Annotated[Principal, Depends(page_roles("marketer", "rep", doing="view 
 Actor = Annotated[
     Principal, Depends(page_roles("marketer", doing="approve, change or discard drafts"))
 ]
+Author = Annotated[Principal, Depends(page_roles("marketer", doing="preview playbooks"))]

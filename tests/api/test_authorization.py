@@ -69,8 +69,10 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/handoffs/{handoff_id:id}/close"): READ,
     ("GET", "/v1/content/search"): READ,
     ("GET", "/v1/playbook"): READ,
+    ("GET", "/v1/analytics/summary"): READ,
     ("GET", "/v1/playbook/versions"): READ,
     ("POST", "/v1/playbook/validate"): {"admin", "marketer"},  # marketers own the playbook
+    ("POST", "/v1/playbook/preview"): {"admin", "marketer"},
     ("POST", "/v1/playbook/activate"): {"admin"},
     # the inbox pages
     ("GET", "/inbox"): READ,
@@ -79,6 +81,9 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("POST", "/inbox/{approval_id:id}/respond"): {"admin", "marketer"},
     ("POST", "/inbox/{approval_id:id}/discard"): {"admin", "marketer"},
     ("POST", "/inbox/sends/{approval_id:id}/cancel"): {"admin", "marketer"},
+    ("GET", "/leads"): READ,
+    ("GET", "/playbook/preview"): {"admin", "marketer"},
+    ("POST", "/playbook/preview"): {"admin", "marketer"},  # changes nothing: 422 without yaml
     ("GET", "/leads/{lead_id:id}"): READ,
     ("GET", "/inbox/handoffs"): READ,
     ("POST", "/inbox/handoffs/{handoff_id:id}/{move}"): READ,
@@ -94,6 +99,7 @@ BODY: dict[str, Any] = {
     "/v1/sends/{approval_id:id}/resolution": {"resolution": "delivered"},  # 404: no send yet
     "/v1/playbook/validate": {"yaml": "version: x"},
     "/v1/playbook/activate": {"yaml": "version: x"},
+    "/v1/playbook/preview": {"yaml": "version: x"},
 }
 
 

@@ -217,6 +217,21 @@ def test_the_lead_page_draws_the_score_over_time(site: Site) -> None:
     assert "Transport Manager" in page  # the profile
 
 
+def test_the_lead_page_shows_the_decision_history(site: Site) -> None:
+    """The draft run decided Dana once: the history holds that first decision, from nothing."""
+    site.login(site.rep)
+    page = site.client.get(f"/leads/{DANA['id']}").text
+    section = page[
+        page.index('id="decision-history"') : page.index(
+            "</section>", page.index('id="decision-history"')
+        )
+    ]
+    assert 'Decision history <span class="count">1</span>' in section
+    assert "— → <strong>interest</strong>" in section
+    assert "— → <strong>send email</strong>" in section
+    assert "<code>scenario.whitepaper_case_study</code>" in section
+
+
 def test_the_lead_page_lists_past_sends(site: Site) -> None:
     site.login(site.marketer)
     row = get_approval(site.world.agent.ctx.db, site.approval_id)

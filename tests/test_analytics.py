@@ -1,0 +1,232 @@
+"""Analytics from the store (`nurture report`, GET /v1/analytics/summary): each figure equals
+the same figure counted by a separate raw SQL query over the tables."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from statistics import median
+
+import pytest
+from sqlalchemy import text
+
+from agent.analytics import report
+from agent.demo.generator import generate
+from agent.demo.history import replay_history
+from agent.playbook import Playbook
+from agent.store import Database
+from agent.store.approvals import Answer, PendingDraft, open_approval, record_answer
+from agent.store.handoffs import record_handoff
+from agent.store.ingest import ingest_events
+from agent.store.leads import upsert_leads
+from agent.store.runs import record_run
+from agent.store.schema import SendRow
+from tests.utils.cli import run_nurture
+from tests.utils.service import Service
+
+NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+SINCE = NOW - timedelta(days=60)
+ANSWERS: tuple[Answer | None, ...] = ("accept", "edit", "respond", "ignore", None)  # None: waiting
+
+
+def seed(db: Database, playbook: Playbook) -> None:
+    """Demo leads with their replayed history, and drafts, answers, sends and hand-offs spread
+    over the last 90 days (so some fall before SINCE)."""
+    leads, events = generate(seed=5, now=NOW, count=80)
+    upsert_leads(db, leads, playbook)
+    ingest_events(db, events, playbook, now=NOW)
+    replay_history(db, playbook, [lead["id"] for lead in leads], NOW)
+    for n, lead_id in enumerate(sorted(lead["id"] for lead in leads)[:50]):
+        created = NOW - timedelta(days=90 - n * 1.7)
+        thread = f"t-{n}"
+        record_run(
+            db,
+            thread_id=thread,
+            lead_id=lead_id,
+            outcome="awaiting_approval",
+            at=created,
+            playbook_version=playbook.version,
+            action="send_email",
+        )
+        open_approval(
+            db,
+            PendingDraft(
+                approval_id=f"a-{n}",
+                thread_id=thread,
+                lead_id=lead_id,
+                subject="Hi",
+                body="Hello",
+                cited_asset_ids=[],
+                lead_facts_used=[],
+                drafter="template",
+                prompt_version="p1",
+                playbook_version=playbook.version,
+                violations=[],
+                decision={"stage": "interest"},
+                created_at=created,
+            ),
+        )
+        answer = ANSWERS[n % len(ANSWERS)]
+        if answer is None:
+            continue
+        decided = created + timedelta(hours=3 + n)
+        record_answer(
+            db,
+            f"a-{n}",
+            answer=answer,
+            by="mara",
+            at=decided,
+            feedback="shorter" if answer == "respond" else None,
+            subject="Hi!" if answer == "edit" else None,
+            body="Hello!" if answer == "edit" else None,
+        )
+        if answer in ("accept", "edit"):
+            with db.session() as session:
+                session.add(
+                    SendRow(
+                        approval_id=f"a-{n}",
+                        lead_id=lead_id,
+                        message_id=f"<m{n}@x>",
+                        status=("sent", "failed", "needs_check")[n % 3],
+                        reason=None,
+                        to_address="x@example.org",
+                        subject="Hi",
+                        body="Hello",
+                        attempted_at=decided,
+                        finished_at=decided,
+                    )
+                )
+        if n % 4 == 0:
+            record_handoff(
+                db,
+                handoff_id=f"h-{n}",
+                lead_id=lead_id,
+                rule="handoff.hot",
+                reason="hot",
+                payload={},
+                at=created,
+                webhook_status=("delivered", "failed")[n % 8 == 0],
+            )
+
+
+def raw(db: Database, sql: str, **params: object) -> list[tuple[object, ...]]:
+    with db.engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(text(sql), params)]
+
+
+def as_utc(value: object) -> datetime:
+    """A timestamp as the driver returns it raw: SQLite text, PostgreSQL a datetime."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def week(moment: datetime) -> str:
+    year, number, _ = moment.isocalendar()
+    return f"{year}-W{number:02d}"
+
+
+def test_every_figure_equals_a_raw_count_of_the_tables(db: Database, playbook: Playbook) -> None:
+    seed(db, playbook)
+    got = report(db, since=SINCE, now=NOW)
+    since = SINCE.replace(tzinfo=None) if db.dialect == "sqlite" else SINCE
+
+    assert got.leads_by_stage == dict(
+        raw(db, "SELECT stage, count(*) FROM lead_decisions GROUP BY stage")  # type: ignore[arg-type]
+    )
+    mql_rows = raw(
+        db,
+        "SELECT at FROM decision_changes WHERE to_hot AND (from_hot IS NULL OR NOT from_hot) "
+        "AND at >= :since",
+        since=since,
+    )
+    assert got.mqls == len(mql_rows) > 0
+    assert got.mqls_by_week == dict(Counter(week(as_utc(r[0])) for r in mql_rows))
+
+    handoffs = raw(
+        db, "SELECT webhook_status FROM handoffs WHERE created_at >= :since", since=since
+    )
+    assert got.handoffs == len(handoffs) > 0
+    assert got.handoffs_delivered == sum(1 for (s,) in handoffs if s == "delivered")
+
+    answered = raw(
+        db,
+        "SELECT status, created_at, decided_at FROM approvals WHERE decided_at >= :since "
+        "AND status IN ('accepted', 'edited', 'responded', 'ignored')",
+        since=since,
+    )
+    assert got.drafts_by_outcome == dict(Counter(str(r[0]) for r in answered))
+    assert set(got.drafts_by_outcome) == {"accepted", "edited", "responded", "ignored"}
+    hours = [(as_utc(r[2]) - as_utc(r[1])).total_seconds() / 3600 for r in answered]
+    assert got.median_hours_to_decision == pytest.approx(median(hours))
+    assert (
+        got.drafts_waiting
+        == raw(db, "SELECT count(*) FROM approvals WHERE status = 'pending'")[0][0]
+    )
+
+    sends = raw(
+        db,
+        "SELECT status, count(*) FROM sends WHERE attempted_at >= :since GROUP BY status",
+        since=since,
+    )
+    assert got.sends_by_status == dict(sends)  # type: ignore[arg-type]
+    assert all(figure.definition for figure in got.figures())
+
+
+def test_without_since_every_row_counts(db: Database, playbook: Playbook) -> None:
+    seed(db, playbook)
+    got = report(db, since=None, now=NOW)
+    assert got.handoffs == raw(db, "SELECT count(*) FROM handoffs")[0][0]
+    assert (
+        got.mqls
+        == raw(
+            db,
+            "SELECT count(*) FROM decision_changes "
+            "WHERE to_hot AND (from_hot IS NULL OR NOT from_hot)",
+        )[0][0]
+    )
+
+
+def test_nurture_report_prints_the_figures_with_their_definitions(
+    tmp_path: Path,
+    playbook: Playbook,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'n.db'}")
+    db.migrate()
+    seed(db, playbook)
+    monkeypatch.setenv("NURTURE_DATABASE_URL", db.url)
+    since = SINCE.isoformat()
+    code, out, err = run_nurture(monkeypatch, capsys, "report", "--since", since, "--json")
+    assert code == 0, err
+    body = json.loads(out)
+    assert (
+        body["handoffs"]
+        == raw(
+            db, "SELECT count(*) FROM handoffs WHERE created_at >= :s", s=SINCE.replace(tzinfo=None)
+        )[0][0]
+    )
+    assert body["since"].startswith(SINCE.date().isoformat())
+    code, out, err = run_nurture(monkeypatch, capsys, "report", "--since", since)
+    assert code == 0, err
+    assert "MQLs" in out and "became hot" in out and f"{body['mqls']}" in out
+    code, out, err = run_nurture(monkeypatch, capsys, "report", "--since", "yesterday")
+    assert code == 2 and "--since" in out + err and "Traceback" not in out + err
+
+
+def test_the_api_serves_the_same_summary(service: Service) -> None:
+    db = service.world.agent.ctx.db
+    seed(db, service.world.agent.ctx.playbook)
+    response = service.call(
+        "GET", "/v1/analytics/summary", "rep", params={"since": SINCE.isoformat()}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    expected = report(db, since=SINCE, now=datetime.fromisoformat(body["until"]))
+    assert body["mqls"] == expected.mqls and body["handoffs"] == expected.handoffs
+    assert body["drafts_by_outcome"] == expected.drafts_by_outcome
+    assert {f["name"] for f in body["figures"]} >= {"mqls", "handoffs", "drafts_by_outcome"}
+    bad = service.call("GET", "/v1/analytics/summary", "rep", params={"since": "2026-11-20"})
+    assert bad.status_code == 422 and "since" in bad.text
