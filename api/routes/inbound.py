@@ -22,7 +22,7 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from agent.jobs.drafts import accept_draft
 from agent.mailfeedback.replies import InboundReply, from_postmark, from_sendgrid
 from agent.store.runs import DraftRefused
-from api.deps import StateDep
+from api.deps import StateDep, client_address
 from api.routes.mail_events import raw_body, record_and_redecide
 from api.schemas import errors
 from api.state import ServiceState
@@ -32,12 +32,14 @@ basic = HTTPBasic(auto_error=False)
 Credentials = Annotated[HTTPBasicCredentials | None, Depends(basic)]
 
 
-def check_secret(state: ServiceState, given: str | None) -> None:
+def check_secret(state: ServiceState, request: Request, given: str | None) -> None:
     configured = state.settings.inbound_secret
     if configured is None:
         raise HTTPException(404, "inbound replies are off: set NURTURE_INBOUND_SECRET")
     expected = configured.get_secret_value().encode()
     if given is None or not hmac.compare_digest(given.encode(), expected):
+        # a shared secret can be guessed like a key: wrong ones count towards the same limit
+        state.auth_failures.failed(client_address(request), "")
         raise HTTPException(
             401,
             "the inbound secret is missing or wrong (basic auth password or last path "
@@ -46,12 +48,12 @@ def check_secret(state: ServiceState, given: str | None) -> None:
         )
 
 
-def by_basic_auth(state: StateDep, credentials: Credentials) -> None:
-    check_secret(state, credentials.password if credentials else None)
+def by_basic_auth(state: StateDep, request: Request, credentials: Credentials) -> None:
+    check_secret(state, request, credentials.password if credentials else None)
 
 
-def by_path(state: StateDep, secret: str) -> None:
-    check_secret(state, secret)
+def by_path(state: StateDep, request: Request, secret: str) -> None:
+    check_secret(state, request, secret)
 
 
 async def form_fields(request: Request) -> dict[str, str]:
@@ -64,7 +66,7 @@ BasicAuthenticated = Annotated[None, Depends(by_basic_auth)]
 PathAuthenticated = Annotated[None, Depends(by_path)]
 RawBody = Annotated[bytes, Depends(raw_body)]
 Form = Annotated[dict[str, str], Depends(form_fields)]
-INBOUND_ERRORS = errors(400, 401, 404)
+INBOUND_ERRORS = errors(400, 401, 404, 429)
 INBOUND_ERRORS[401]["description"] = "The inbound secret is missing or wrong; nothing recorded"
 INBOUND_ERRORS[404]["description"] = "Inbound replies are off: NURTURE_INBOUND_SECRET is not set"
 

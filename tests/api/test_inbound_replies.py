@@ -193,6 +193,22 @@ def test_inbound_needs_its_secret(world: World, sent: str, client: TestClient) -
         assert answer.status_code == 404 and "NURTURE_INBOUND_SECRET" in answer.text
 
 
+def test_guessing_the_inbound_secret_meets_the_sign_in_limit(world: World, sent: str) -> None:
+    settings = Settings(
+        **{**world.settings.model_dump(), "inbound_secret": SECRET, "auth_failures_per_minute": 3}
+    )
+    body = postmark(sent, "Re: hello", REPLY_BODY)
+    with TestClient(create_app(settings)) as client:
+        guesses = [
+            client.post("/v1/inbound/sendgrid/guess-" + str(n), data={"x": "1"}).status_code
+            for n in range(3)
+        ]
+        assert guesses == [401, 401, 401]
+        limited = client.post("/v1/inbound/postmark", json=body, auth=("p", "guess"))
+        assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+    assert not replies(world)
+
+
 def test_quote_stripping_and_auto_reply_rules() -> None:
     assert new_text(REPLY_BODY).startswith(NEW_TEXT)
     assert QUOTED not in new_text(REPLY_BODY)
