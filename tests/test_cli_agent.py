@@ -16,6 +16,7 @@ from agent.playbook import load_playbook
 from agent.runner import NurtureAgent
 from agent.settings import DEFAULT_PLAYBOOK
 from agent.store import Database
+from agent.store.handoffs import list_handoffs
 from agent.store.ingest import ingest_events
 from agent.store.leads import upsert_leads
 from tests.test_cli import run
@@ -125,6 +126,27 @@ def test_run_drafts_for_every_due_lead_once(
     assert "2 drafts written by the offline template drafter" in out
     _, out, _ = run(monkeypatch, capsys, "run")
     assert "0 leads" in out  # both already have a draft waiting
+
+
+def test_run_hands_the_leads_the_playbook_sends_to_sales_over_once(
+    cli_env: CollectingHandler, monkeypatch, capsys
+) -> None:  # noqa: ANN001
+    """A lead that became hot between runs is handed to sales by the batch run, not only by
+    someone drafting for it by hand: otherwise it waits for nobody (issue #15)."""
+    db = Database(os.environ["NURTURE_DATABASE_URL"])
+    playbook = load_playbook(DEFAULT_PLAYBOOK)
+    upsert_leads(db, [{**DANA, "id": "L3", "email": "kim@acme.example"}], playbook)
+    demo = {"id": "L3-demo", "lead_id": "L3", "type": "demo_request"}
+    ingest_events(db, [{**demo, "occurred_at": datetime.now(UTC).isoformat()}], playbook)
+    code, out, err = run(monkeypatch, capsys, "run")
+    assert code == 0, err
+    assert "3 leads" in out and "handed_off" in out
+    assert "2 drafts written by the offline template drafter" in out
+    assert [(h.row.lead_id, h.row.state) for h in list_handoffs(db)] == [("L3", "new")]
+    _, out, _ = run(monkeypatch, capsys, "run")
+    assert "0 leads" in out  # drafts wait for L1 and L2; L3 is with sales now
+    assert len(list_handoffs(db)) == 1
+    db.dispose()
 
 
 @pytest.mark.parametrize(
