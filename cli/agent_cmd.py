@@ -19,7 +19,7 @@ from agent.checkpoints import open_checkpointer
 from agent.context import build_context
 from agent.errors import NurtureError
 from agent.jobs.drafts import accept_draft, recover_run, run_draft
-from agent.jobs.due import due_leads
+from agent.jobs.due import RUN_ACTIONS, due_leads
 from agent.jobs.workers import worker_id
 from agent.nodes.review import describe
 from agent.runner import NurtureAgent, RunResult
@@ -220,7 +220,8 @@ def run(
         typer.Option(min=1, max=64, help="Drafts at once (default NURTURE_DRAFT_CONCURRENCY)."),
     ] = None,
 ) -> None:
-    """Draft for every lead whose next action is send_email or re_engage."""
+    """Draft for every lead whose next action is send_email or re_engage, and hand the leads
+    whose next action is handoff_to_sales to sales."""
     with agent_session() as agent:
         results = run_all(agent, limit=limit, concurrency=concurrency)
     summarize(results)
@@ -239,7 +240,7 @@ def run_all(
     waiting = {row.lead_id for row in pending(ctx.db, limit=1_000_000)}
     # one draft per lead in the inbox at a time; a send waiting for its window is one too
     waiting |= scheduled_leads(ctx.db)
-    due = due_leads(ctx.db, ctx.playbook, now=now, limit=limit, skip=waiting)
+    due = due_leads(ctx.db, ctx.playbook, now=now, limit=limit, skip=waiting, actions=RUN_ACTIONS)
     workers = concurrency or ctx.settings.draft_concurrency
     results: list[RunResult | Exception] = []
     me = worker_id()
