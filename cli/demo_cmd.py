@@ -66,8 +66,7 @@ def demo(
     nurture = nurture_command()
     rep_key = _demo_reps(db)  # before drafting: the hand-offs it makes are assigned to them
     _draft_for_due_leads(
-        "in the browser (below)" if serve else f"in the browser ({nurture} serve, then /inbox)",
-        handoffs=[d.lead_id for d in decisions if d.action == "handoff_to_sales"],
+        "in the browser (below)" if serve else f"in the browser ({nurture} serve, then /inbox)"
     )
     if serve:
         key = create_key(db, name="demo-marketer", role="marketer", at=datetime.now(UTC))
@@ -100,20 +99,17 @@ def _demo_reps(db: Database) -> str | None:
     return keys[0]
 
 
-def _draft_for_due_leads(where: str, *, handoffs: list[str]) -> None:
-    """The agent's part of the demo: index the content, draft for every lead that should hear
-    from us, and leave the drafts waiting for a human; hand the `handoffs` leads to sales (the
-    assigned reps are told by email), where they wait on the Hand-offs tab."""
-    from agent.jobs.drafts import accept_draft, run_draft
-    from agent.jobs.workers import worker_id
+def _draft_for_due_leads(where: str) -> None:
+    """The agent's part of the demo, as `nurture run` does it: index the content, draft for
+    every lead that should hear from us and leave the drafts waiting for a human, and hand the
+    hot leads to sales (the assigned reps are told by email), where they wait on the Hand-offs
+    tab."""
     from cli.agent_cmd import agent_session, run_all, summarize
     from cli.content_cmd import index
 
     index()
     with agent_session() as agent:
         results = run_all(agent)
-        for lead_id in handoffs:
-            run_draft(agent, accept_draft(agent, lead_id), worker=worker_id())
         waiting = pending(agent.ctx.db, limit=1_000_000)
     summarize(results)
     sales = list_handoffs(agent.ctx.db, state="new") + list_handoffs(
