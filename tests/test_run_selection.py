@@ -4,6 +4,7 @@ leads as deciding every lead, at a cost that follows the limit (counted, not tim
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -147,6 +148,10 @@ def test_run_with_a_limit_decides_about_that_many_leads(
 ) -> None:
     code, out, err = run(monkeypatch, capsys, "run", "--limit", "3")
     assert code == 0, err
-    assert "3 leads" in out and "3 drafts written by the offline template drafter" in out
+    # three leads acted on: drafts, and hand-offs for the hot ones among them
+    assert "3 leads" in out
+    drafts = re.search(r"(\d) drafts? written by the offline template drafter", out)
+    handed = re.search(r"handed_off\s*│\s*(\d)", out)
+    assert drafts and int(drafts[1]) + (int(handed[1]) if handed else 0) == 3, out
     # three to choose them, and the agent decides each once more as it drafts
     assert len(counted_decisions) == 6, counted_decisions
