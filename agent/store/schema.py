@@ -73,6 +73,9 @@ class LeadRow(Base):
     company: Mapped[str | None] = mapped_column(String(200), index=True)
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     do_not_contact: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the account (buying committee) the lead belongs to (agent.accounts): set on every upsert,
+    # indexed for the account page and the one-email-per-account check at send time
+    account: Mapped[str | None] = mapped_column(String(255), index=True)
     # Derived by the playbook whose fingerprint is in derived_by; re-derived when it changes.
     fit_points: Mapped[float | None] = mapped_column(Float)
     derived_by: Mapped[str | None] = mapped_column(String(16), index=True)
