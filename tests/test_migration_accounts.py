@@ -16,7 +16,7 @@ from tests.test_migration_clean_surrogates import head, migrate_down_to, revisio
 
 def test_leads_from_before_get_their_account(db: Database, playbook: Playbook) -> None:
     migrate_down_to(db, "0016_service_secrets")
-    upsert_before = [
+    upsert_before: list[dict[str, object]] = [
         {"id": "a", "email": "ann@northwind.example"},
         {"id": "b", "email": "bo@gmail.com"},
         {"id": "c", "email": "cy@gmail.com", "attributes": {"account_id": "globex"}},

@@ -66,5 +66,6 @@ def _backfill() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_leads_account", "leads")
-    with op.batch_alter_table("leads") as batch:
-        batch.drop_column("account")
+    # a plain DROP COLUMN (SQLite 3.35+), not a batch: the batch would copy and drop the leads
+    # table, and with foreign keys on, the drop cascades to every row that references a lead
+    op.drop_column("leads", "account")
