@@ -23,6 +23,8 @@ from api.errors import http_error, validation_failed
 from api.metrics import Metrics, MetricsMiddleware
 from api.request_ids import RequestIdMiddleware
 from api.routes import (
+    account_pages,
+    accounts,
     approvals,
     content,
     events,
@@ -96,6 +98,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
         health,
         metrics,
         leads,
+        accounts,
         events,
         segment,
         ingest_rejections,
@@ -104,6 +107,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
         handoffs,
         content,
         playbook,
+        account_pages,
         handoff_pages,  # before pages: /inbox/{approval_id} would take /inbox/handoffs
         pages,
     )

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from agent.accounts import account_of
 from agent.decisions import Decision, decide
 from agent.playbook import Playbook
 from agent.store.approvals import pending
@@ -39,6 +40,7 @@ class TimelineRow:
 @dataclass(frozen=True, slots=True)
 class LeadPage:
     lead: Lead
+    account: str | None
     decision: Decision
     chart: LineChart
     history: list[Sample]
@@ -54,6 +56,7 @@ def lead_page(db: Database, playbook: Playbook, lead_id: str, now: datetime) -> 
     history = score_history(lead, events, playbook, now)
     return LeadPage(
         lead=lead,
+        account=account_of(lead),
         decision=decide(lead, events, playbook, now),
         chart=line_chart(history, playbook.scoring.hot_threshold),
         history=history,
