@@ -352,6 +352,16 @@ class LeadDecisionRow(Base):
     decided_at: Mapped[datetime]
 
 
+class AccountSendLockRow(Base):
+    """One row per account that was ever sent to: a send's claim writes it first, so claims for
+    one account are taken one at a time (agent/store/account_caps.py)."""
+
+    __tablename__ = "account_send_locks"
+
+    account: Mapped[str] = mapped_column(String(255), primary_key=True)
+    claims: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
 class PlaybookVersionRow(Base):
     """Every playbook activated through the service, with its text; the newest is in force."""
 

@@ -9,6 +9,7 @@ from typing import Any, Literal, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 
+from agent.store.account_caps import AccountCap, check_account_cap
 from agent.store.database import Database
 from agent.store.schema import EventRow, SendActionRow, SendRow
 
@@ -32,11 +33,16 @@ def claim_send(
     subject: str,
     body: str,
     at: datetime,
+    account_cap: AccountCap | None = None,
 ) -> bool:
     """Writes 'sending' before the SMTP conversation. False when a row exists already: someone
-    (maybe a crashed earlier attempt) got this far, so this attempt must not send."""
+    (maybe a crashed earlier attempt) got this far, so this attempt must not send. With
+    `account_cap`, raises AccountCapReached (nothing written) when the lead's account had its
+    emails within the window (agent/store/account_caps.py)."""
     try:
         with db.session() as session:
+            if account_cap is not None:
+                check_account_cap(session, account_cap, approval_id=approval_id, at=at)
             session.add(
                 SendRow(
                     approval_id=approval_id,

@@ -1,6 +1,7 @@
 """Leads carry their account (buying committee): the `account_id` attribute, else the company's
 email domain, never a free-mail provider's (agent.accounts). Indexed for the account page and
-the one-email-per-account check at send time; existing leads get theirs here.
+the one-email-per-account check at send time; existing leads get theirs here. Each account
+sent to gets a lock row that serialises its sends' claims (agent/store/account_caps.py).
 
 Revision ID: 0017_accounts
 Revises: 0016_service_secrets
@@ -27,6 +28,11 @@ def upgrade() -> None:
     with op.batch_alter_table("leads") as batch:
         batch.add_column(sa.Column("account", sa.String(255)))
     op.create_index("ix_leads_account", "leads", ["account"])
+    op.create_table(
+        "account_send_locks",
+        sa.Column("account", sa.String(255), primary_key=True),
+        sa.Column("claims", sa.Integer(), nullable=False, server_default="0"),
+    )
     _backfill()
 
 
@@ -65,6 +71,7 @@ def _backfill() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("account_send_locks")
     op.drop_index("ix_leads_account", "leads")
     # a plain DROP COLUMN (SQLite 3.35+), not a batch: the batch would copy and drop the leads
     # table, and with foreign keys on, the drop cascades to every row that references a lead
