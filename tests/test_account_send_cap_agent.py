@@ -1,0 +1,66 @@
+"""The emails-per-account cap through the agent: two contacts of one account each get a draft;
+both are approved, from two threads at once; one email goes out, the other run ends blocked
+with a reason naming the first one's send. Without the cap in the playbook both go out."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from agent.playbook.models import AccountEmailCap, AccountPolicy
+from agent.runner import RunResult
+from agent.store.sends import get_send
+from tests.utils.agent_world import DANA, World, drafted
+
+SAM = {
+    "id": "L-sam",
+    "email": "sam@northwind.example",
+    "name": "Sam Ortiz",
+    "company": "Northwind Freight",
+    "attributes": {"industry": "logistics", "employees": 420, "title": "Head of Fleet"},
+}
+
+
+def _capped(world: World) -> None:
+    ctx = world.agent.ctx
+    policy = AccountPolicy(max_emails=AccountEmailCap(count=1, days=7))
+    ctx.playbook = ctx.playbook.model_copy(update={"accounts": policy})
+
+
+def _approve_at_once(world: World, approvals: list[str]) -> dict[str, RunResult]:
+    barrier = threading.Barrier(len(approvals))
+    results: dict[str, Any] = {}
+
+    def approve(approval_id: str) -> None:
+        barrier.wait()
+        results[approval_id] = world.agent.answer(approval_id, "accept", by="mara")
+
+    threads = [threading.Thread(target=approve, args=(a,)) for a in approvals]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    return results
+
+
+def test_one_email_per_account_when_two_contacts_are_approved_at_once(world: World) -> None:
+    _capped(world)
+    dana = drafted(world, DANA)
+    sam = drafted(world, SAM)
+    results = _approve_at_once(world, [dana, sam])
+    outcomes = sorted(r.outcome for r in results.values())
+    assert outcomes == ["blocked", "sent"], results
+    [sent] = [a for a, r in results.items() if r.outcome == "sent"]
+    [blocked] = [a for a, r in results.items() if r.outcome == "blocked"]
+    row = get_send(world.agent.ctx.db, blocked)
+    assert row is not None and row.status == "blocked"
+    assert row.reason is not None and sent in row.reason and "northwind.example" in row.reason
+    assert len(world.delivered()) == 1
+
+
+def test_without_the_cap_both_contacts_get_their_email(world: World) -> None:
+    dana = drafted(world, DANA)
+    sam = drafted(world, SAM)
+    results = _approve_at_once(world, [dana, sam])
+    assert sorted(r.outcome for r in results.values()) == ["sent", "sent"]
+    assert len(world.delivered()) == 2
