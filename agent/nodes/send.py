@@ -9,7 +9,8 @@ Before that, the lead is decided again: a suppression, the frequency cap or a dr
 cap, checked in the claim's own transaction (agent/store/account_caps.py). Outside the
 playbook's send window the email is not sent here: it is written as scheduled for the window's
 next opening and the run ends `scheduled`; agent/scheduled_sends.py sends it then, outside
-the graph, with every check run again (the explicit scheduled path, as for a person's re-send: agent/resend.py)."""
+the graph, with every check run again (the explicit scheduled path, as for a person's
+re-send: agent/resend.py)."""
 
 from __future__ import annotations
 
