@@ -1,6 +1,6 @@
 """The emails-per-account cap through the agent: two contacts of one account each get a draft;
 both are approved, from two threads at once; one email goes out, the other run ends blocked
-with a reason naming the first one's send. Without the cap in the playbook both go out."""
+with a reason naming the first one's send. With the cap taken out of the playbook both go out."""
 
 from __future__ import annotations
 
@@ -21,10 +21,9 @@ SAM = {
 }
 
 
-def _capped(world: World) -> None:
+def _capped(world: World, cap: AccountEmailCap | None) -> None:
     ctx = world.agent.ctx
-    policy = AccountPolicy(max_emails=AccountEmailCap(count=1, days=7))
-    ctx.playbook = ctx.playbook.model_copy(update={"accounts": policy})
+    ctx.playbook = ctx.playbook.model_copy(update={"accounts": AccountPolicy(max_emails=cap)})
 
 
 def _approve_at_once(world: World, approvals: list[str]) -> dict[str, RunResult]:
@@ -44,7 +43,7 @@ def _approve_at_once(world: World, approvals: list[str]) -> dict[str, RunResult]
 
 
 def test_one_email_per_account_when_two_contacts_are_approved_at_once(world: World) -> None:
-    _capped(world)
+    _capped(world, AccountEmailCap(count=1, days=7))
     dana = drafted(world, DANA)
     sam = drafted(world, SAM)
     results = _approve_at_once(world, [dana, sam])
@@ -59,6 +58,7 @@ def test_one_email_per_account_when_two_contacts_are_approved_at_once(world: Wor
 
 
 def test_without_the_cap_both_contacts_get_their_email(world: World) -> None:
+    _capped(world, None)
     dana = drafted(world, DANA)
     sam = drafted(world, SAM)
     results = _approve_at_once(world, [dana, sam])
