@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 from agent.playbook.models import AccountEmailCap, AccountPolicy
+from agent.resend import send_again
 from agent.runner import RunResult
 from agent.store.sends import get_send
 from tests.utils.agent_world import DANA, World, drafted
@@ -64,3 +65,21 @@ def test_without_the_cap_both_contacts_get_their_email(world: World) -> None:
     results = _approve_at_once(world, [dana, sam])
     assert sorted(r.outcome for r in results.values()) == ["sent", "sent"]
     assert len(world.delivered()) == 2
+
+
+def test_a_resend_respects_the_account_cap(world: World) -> None:
+    """Dana's send failed (nothing went out, no slot held); Sam at the same account got his
+    email meanwhile: sending Dana's again is blocked, naming Sam's send, and nothing goes out.
+    The failed send stays failed, to be sent again once the window has passed."""
+    from tests.test_resend import failed_send
+
+    _capped(world, AccountEmailCap(count=1, days=7))
+    dana = failed_send(world)
+    sam = drafted(world, SAM)
+    assert world.agent.answer(sam, "accept", by="mara").outcome == "sent"
+    result = send_again(world.agent.ctx, dana, by="mara")
+    assert result.outcome == "blocked"
+    assert sam in result.detail and "northwind.example" in result.detail
+    row = get_send(world.agent.ctx.db, dana)
+    assert row is not None and row.status == "failed"
+    assert len(world.delivered()) == 1
