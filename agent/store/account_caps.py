@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
 from agent.store.schema import AccountSendLockRow, LeadRow, SendRow, UTCDateTime
@@ -74,8 +74,7 @@ def _lock(session: Session, account: str) -> None:
 
 
 def _moment(at: datetime) -> object:
-    from sqlalchemy import literal
-
+    # typed, so SQLite compares it in the stored text form of the datetime columns
     return literal(at, UTCDateTime())
 
 

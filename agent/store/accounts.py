@@ -4,7 +4,7 @@ and stage (agent/account_score.py), and its recent events across every contact."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import func, select
@@ -105,6 +105,4 @@ def _aware(moment: datetime | None) -> datetime | None:
     # a MAX() over the column comes back without the column type's UTC conversion on SQLite
     if moment is None or moment.tzinfo is not None:
         return moment
-    from datetime import UTC
-
     return moment.replace(tzinfo=UTC)
