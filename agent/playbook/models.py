@@ -327,6 +327,11 @@ class AccountEmailCap(StrictModel):
     days: PositiveDays = 7
 
 
+class AccountHandoff(StrictModel):
+    engaged_contacts: int = Field(default=3, ge=1, le=1000)
+    within_days: PositiveDays = 14
+
+
 class AccountPolicy(StrictModel):
     """How a lead's contacts at one account (agent/accounts.py) count together."""
 
@@ -340,6 +345,11 @@ class AccountPolicy(StrictModel):
         default=None,
         description="At most `count` nurture emails to one account per `days` days, checked "
         "when the email goes out; unset: no cap.",
+    )
+    handoff: AccountHandoff | None = Field(
+        default=None,
+        description="Hand the account to sales when this many of its contacts had an event "
+        "within `within_days`; unset: no account-level hand-off.",
     )
 
 

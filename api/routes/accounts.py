@@ -48,6 +48,10 @@ class AccountOut(BaseModel):
     stage: Stage | None = Field(description="The furthest stage any contact has reached.")
     engaged_contacts: int
     engaged_within_days: float
+    handoff: str | None = Field(
+        description="Why the account should go to sales (the playbook's accounts.handoff), if "
+        "it should; shown, not acted on: no hand-off record is created for the account."
+    )
     contacts: list[ContactOut] = Field(description="Best-scored first.")
     timeline: list[AccountEventOut] = Field(description="Recent events, newest first.")
 
@@ -71,6 +75,7 @@ def account_out(account: Account, score_rule: str, engaged_within_days: float) -
         stage=account.standing.stage,
         engaged_contacts=account.standing.engaged_contacts,
         engaged_within_days=engaged_within_days,
+        handoff=account.standing.handoff,
         contacts=[
             ContactOut(
                 lead_id=c.lead.id,

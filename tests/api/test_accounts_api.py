@@ -34,6 +34,7 @@ def test_an_account_lists_its_contacts(service: Service) -> None:
     assert body["score_rule"] == "max"
     assert body["score"] == max(c["score"] or 0 for c in body["contacts"])
     assert body["engaged_contacts"] == 2
+    assert body["handoff"] is None  # the default playbook's rule wants three engaged contacts
     assert {e["lead_id"] for e in body["timeline"]} == members
 
 
@@ -41,3 +42,14 @@ def test_an_unknown_account_is_404(service: Service) -> None:
     answer = service.call("GET", "/v1/accounts/nobody.example", "marketer")
     assert answer.status_code == 404
     assert "nobody.example" in answer.text
+
+
+def test_three_engaged_contacts_say_the_account_goes_to_sales(service: Service) -> None:
+    for n in (1, 2):
+        service.world.seed(
+            {"id": f"L-{n}", "email": f"c{n}@northwind.example"},
+            [("pricing_page_view", n, {"path": "/pricing"})],
+        )
+    body = service.call("GET", "/v1/accounts/northwind.example", "rep").json()
+    assert body["engaged_contacts"] == 3
+    assert body["handoff"] == "3 contacts engaged within 14 days (accounts.handoff)"
