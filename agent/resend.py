@@ -18,9 +18,11 @@ from agent.context import AgentContext
 from agent.decisions import decide
 from agent.errors import NurtureError
 from agent.nodes.common import finish
-from agent.nodes.send import blocked_reason, deliver, touch_id
+from agent.nodes.send import account_cap, blocked_reason, deliver, touch_id
 from agent.staleness import stale_reason
+from agent.store.account_caps import AccountCap, AccountCapReached
 from agent.store.approvals import get_approval
+from agent.store.leads import load_lead
 from agent.store.schema import ApprovalRow, SendRow
 from agent.store.sends import (
     SendAction,
@@ -61,7 +63,13 @@ def send_again(
     if seen.status != ("needs_check" if resolving else "failed"):
         raise ResendRefused(why_not(seen, resolving=resolving))
     action: SendAction = "send_again" if resolving else "resend"
-    action_id = reclaim_send(ctx.db, seen, action=action, by=by, at=ctx.clock())
+    try:
+        action_id = reclaim_send(
+            ctx.db, seen, action=action, by=by, at=ctx.clock(), account_cap=_cap(ctx, seen)
+        )
+    except AccountCapReached as exc:
+        # nothing claimed: the send stays as it was, to be sent again once the window passed
+        return ResendResult(approval_id, seen.lead_id, "blocked", str(exc))
     if action_id is None:
         raise ResendRefused(_changed(ctx, seen, resolving=resolving))
     try:
@@ -79,6 +87,11 @@ def send_again(
         ctx.db, action_id, outcome=after.status if after else "unknown", detail=ended["detail"]
     )
     return ResendResult(approval_id, seen.lead_id, ended["outcome"], ended["detail"])
+
+
+def _cap(ctx: AgentContext, seen: SendRow) -> AccountCap | None:
+    lead = load_lead(ctx.db, seen.lead_id)
+    return account_cap(lead, ctx.playbook) if lead is not None else None
 
 
 def mark_delivered(ctx: AgentContext, approval_id: str, *, by: str) -> SendRow:

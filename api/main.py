@@ -23,6 +23,8 @@ from api.errors import http_error, validation_failed
 from api.metrics import Metrics, MetricsMiddleware
 from api.request_ids import RequestIdMiddleware
 from api.routes import (
+    account_pages,
+    accounts,
     analytics,
     approvals,
     content,
@@ -97,6 +99,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
         health,
         metrics,
         leads,
+        accounts,
         events,
         segment,
         ingest_rejections,
@@ -106,6 +109,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
         content,
         playbook,
         analytics,
+        account_pages,
         handoff_pages,  # before pages: /inbox/{approval_id} would take /inbox/handoffs
         pages,
     )

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from agent.account_roles import role_of
+from agent.accounts import account_of
 from agent.decisions import Decision, decide
 from agent.demo.generator import build_demo, generate
 from agent.playbook import Playbook
@@ -166,6 +168,23 @@ def test_event_times_have_an_offset_and_lie_in_the_last_200_days(now: datetime) 
         at = datetime.fromisoformat(raw["occurred_at"])
         assert at.utcoffset() is not None
         assert now - timedelta(days=201) <= at <= now
+
+
+def test_the_demo_has_accounts_with_several_contacts(demo: Records) -> None:
+    """Buying committees: the account page and the one-email-per-account cap have something
+    to show. Every demo lead writes from its company's domain, so each has an account."""
+    leads, _ = demo
+    accounts = Counter(account_of(LeadIn.model_validate(lead).to_lead()) for lead in leads)
+    assert None not in accounts
+    assert sum(1 for size in accounts.values() if size >= 3) >= 10
+    assert max(accounts.values()) >= 6
+    titles_by_account = defaultdict(set)
+    for lead in leads:
+        titles_by_account[account_of(LeadIn.model_validate(lead).to_lead())].add(
+            role_of(LeadIn.model_validate(lead).to_lead())
+        )
+    # committees mix decision makers with the people who will use the product
+    assert sum(1 for roles in titles_by_account.values() if len(roles) >= 2) >= 10
 
 
 def test_leads_look_like_b2b_prospects(demo: Records) -> None:

@@ -5,10 +5,12 @@ row is written ('sending') before the SMTP conversation and finished after it. F
 already there means an earlier attempt got at least that far; it is never sent again.
 
 Before that, the lead is decided again: a suppression, the frequency cap or a draft gone stale
-(agent.staleness) blocks the send, with the reason. Outside the playbook's send window the
-email is not sent here: it is written as scheduled for the window's next opening and the run
-ends `scheduled`; agent/scheduled_sends.py sends it then, outside the graph, with every check
-run again (the explicit scheduled path, as for a person's re-send: agent/resend.py)."""
+(agent.staleness) blocks the send, with the reason; so does the playbook's emails-per-account
+cap, checked in the claim's own transaction (agent/store/account_caps.py). Outside the
+playbook's send window the email is not sent here: it is written as scheduled for the window's
+next opening and the run ends `scheduled`; agent/scheduled_sends.py sends it then, outside
+the graph, with every check run again (the explicit scheduled path, as for a person's
+re-send: agent/resend.py)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from zoneinfo import ZoneInfo
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
+from agent.accounts import account_of
 from agent.context import AgentContext
 from agent.decisions import Decision, decide
 from agent.nodes.common import context_of, finish
@@ -28,6 +31,7 @@ from agent.playbook import Playbook
 from agent.send_windows import lead_zone, next_opening, scheduled_detail
 from agent.staleness import stale_reason
 from agent.state import AgentState
+from agent.store.account_caps import AccountCap, AccountCapReached
 from agent.store.approvals import get_approval
 from agent.store.ingest import ingest_events
 from agent.store.scheduled_sends import schedule_send
@@ -99,16 +103,31 @@ def send_email(
         zone = lead_zone(lead, window)
         opening = next_opening(now, zone.zone, window)
         if opening > now:  # outside the window: the email waits for it (agent/scheduled_sends.py)
-            return _schedule(ctx, config, state, record, opening, zone.zone)
-    if not claim_send(ctx.db, **record):
+            return _schedule(ctx, config, state, lead, record, opening, zone.zone)
+    try:
+        claimed = claim_send(ctx.db, **record, account_cap=account_cap(lead, ctx.playbook))
+    except AccountCapReached as exc:
+        record_blocked(ctx.db, **record, reason=str(exc))
+        return finish(ctx, config, dict(state), "blocked", str(exc))
+    if not claimed:
         return finish(ctx, config, dict(state), "needs_check", "another attempt claimed this send")
     return deliver(ctx, config, state, lead, email, approval.id)
+
+
+def account_cap(lead: Lead, playbook: Playbook) -> AccountCap | None:
+    """The playbook's emails-per-account cap as it applies to this lead's account, if any."""
+    cap = playbook.accounts.max_emails
+    account = account_of(lead)
+    if cap is None or account is None:
+        return None
+    return AccountCap(account=account, count=cap.count, days=cap.days)
 
 
 def _schedule(
     ctx: AgentContext,
     config: RunnableConfig,
     state: AgentState,
+    lead: Lead,
     record: _SendRecord,
     opening: datetime,
     zone: ZoneInfo,
@@ -117,7 +136,18 @@ def _schedule(
     timeline (the frequency caps and the lead's one draft count it until it is sent or
     cancelled), and hands it to the executor that sends it then."""
     approval_id = record["approval_id"]
-    if not schedule_send(ctx.db, **record, scheduled_for=opening, zone=zone.key):
+    try:
+        scheduled = schedule_send(
+            ctx.db,
+            **record,
+            scheduled_for=opening,
+            zone=zone.key,
+            account_cap=account_cap(lead, ctx.playbook),
+        )
+    except AccountCapReached as exc:
+        record_blocked(ctx.db, **record, reason=str(exc))
+        return finish(ctx, config, dict(state), "blocked", str(exc))
+    if not scheduled:
         return finish(ctx, config, dict(state), "needs_check", "another attempt claimed this send")
     _record_touch(ctx, state, record["lead_id"], approval_id, scheduled_for=opening)
     if ctx.scheduled_sends is not None:

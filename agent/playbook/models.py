@@ -322,6 +322,37 @@ class HandoffPolicy(StrictModel):
     )
 
 
+class AccountEmailCap(StrictModel):
+    count: int = Field(default=1, ge=1, le=100)
+    days: PositiveDays = 7
+
+
+class AccountHandoff(StrictModel):
+    engaged_contacts: int = Field(default=3, ge=1, le=1000)
+    within_days: PositiveDays = 14
+
+
+class AccountPolicy(StrictModel):
+    """How a lead's contacts at one account (agent/accounts.py) count together."""
+
+    score: Literal["max", "sum"] = Field(
+        default="max", description="The account's score: its best contact's, or all summed."
+    )
+    engaged_within_days: PositiveDays = Field(
+        default=14, description="A contact with an event this recent is engaged."
+    )
+    max_emails: AccountEmailCap | None = Field(
+        default=None,
+        description="At most `count` nurture emails to one account per `days` days, checked "
+        "when the email goes out; unset: no cap.",
+    )
+    handoff: AccountHandoff | None = Field(
+        default=None,
+        description="Hand the account to sales when this many of its contacts had an event "
+        "within `within_days`; unset: no account-level hand-off.",
+    )
+
+
 class Playbook(StrictModel):
     """The whole human-owned configuration. Parsed once; nothing downstream reads raw YAML."""
 
@@ -338,6 +369,7 @@ class Playbook(StrictModel):
         default=None, description="When emails may go out (lead's local time); unset: any time."
     )
     handoffs: HandoffPolicy = Field(default_factory=HandoffPolicy)
+    accounts: AccountPolicy = Field(default_factory=AccountPolicy)
     _fingerprint: str | None = PrivateAttr(default=None)
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:

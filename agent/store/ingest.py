@@ -23,6 +23,7 @@ from pydantic import (
 )
 from sqlalchemy import select
 
+from agent.accounts import company_domain
 from agent.playbook import Playbook, fingerprint
 from agent.store.database import Database
 from agent.store.schema import EventRow, LeadRow
@@ -225,6 +226,7 @@ def _new_lead_row(
     return {
         "id": lead_id,
         "email": email,
+        "account": company_domain(email),
         "attributes": {},
         "do_not_contact": False,
         "fit_points": 0.0,  # no attributes: no fit rule can hold

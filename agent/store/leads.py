@@ -17,6 +17,7 @@ from pydantic import (
 )
 from sqlalchemy import Select, func, or_, select
 
+from agent.accounts import account_of
 from agent.contact import says_do_not_contact
 from agent.playbook import Playbook, fingerprint
 from agent.scoring import fit_score
@@ -131,6 +132,7 @@ def upsert_leads(
             continue
         rows[lead.id] = {  # a later line for the same lead wins, as an update would
             **lead.model_dump(mode="json"),
+            "account": account_of(lead.to_lead()),
             "fit_points": fit_score(lead.to_lead(), playbook).points,
             "derived_by": derived_by,
             "created_at": now,

@@ -10,6 +10,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from agent.store.account_caps import AccountCap, check_account_cap
 from agent.store.database import Database
 from agent.store.schema import EventRow, SendActionRow, SendRow
 
@@ -29,10 +30,15 @@ def schedule_send(
     at: datetime,
     scheduled_for: datetime,
     zone: str,
+    account_cap: AccountCap | None = None,
 ) -> bool:
-    """Writes the send as scheduled. False when a row exists already (an earlier attempt)."""
+    """Writes the send as scheduled. False when a row exists already (an earlier attempt).
+    With `account_cap`, raises AccountCapReached (nothing written) when the account had its
+    emails within the window of the opening (agent/store/account_caps.py)."""
     try:
         with db.session() as session:
+            if account_cap is not None:
+                check_account_cap(session, account_cap, approval_id=approval_id, at=scheduled_for)
             session.add(
                 SendRow(
                     approval_id=approval_id,

@@ -73,6 +73,9 @@ class LeadRow(Base):
     company: Mapped[str | None] = mapped_column(String(200), index=True)
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     do_not_contact: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the account (buying committee) the lead belongs to (agent.accounts): set on every upsert,
+    # indexed for the account page and the one-email-per-account check at send time
+    account: Mapped[str | None] = mapped_column(String(255), index=True)
     # Derived by the playbook whose fingerprint is in derived_by; re-derived when it changes.
     fit_points: Mapped[float | None] = mapped_column(Float)
     derived_by: Mapped[str | None] = mapped_column(String(16), index=True)
@@ -374,6 +377,16 @@ class DecisionChangeRow(Base):
     """The action rule of the new decision."""
     stage_rule: Mapped[str] = mapped_column(String(80))
     """The stage rule of the new decision (stage.default when no interest signal)."""
+
+
+class AccountSendLockRow(Base):
+    """One row per account that was ever sent to: a send's claim writes it first, so claims for
+    one account are taken one at a time (agent/store/account_caps.py)."""
+
+    __tablename__ = "account_send_locks"
+
+    account: Mapped[str] = mapped_column(String(255), primary_key=True)
+    claims: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class PlaybookVersionRow(Base):

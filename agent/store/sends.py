@@ -9,6 +9,7 @@ from typing import Any, Literal, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 
+from agent.store.account_caps import AccountCap, check_account_cap
 from agent.store.database import Database
 from agent.store.schema import EventRow, SendActionRow, SendRow
 
@@ -32,11 +33,16 @@ def claim_send(
     subject: str,
     body: str,
     at: datetime,
+    account_cap: AccountCap | None = None,
 ) -> bool:
     """Writes 'sending' before the SMTP conversation. False when a row exists already: someone
-    (maybe a crashed earlier attempt) got this far, so this attempt must not send."""
+    (maybe a crashed earlier attempt) got this far, so this attempt must not send. With
+    `account_cap`, raises AccountCapReached (nothing written) when the lead's account had its
+    emails within the window (agent/store/account_caps.py)."""
     try:
         with db.session() as session:
+            if account_cap is not None:
+                check_account_cap(session, account_cap, approval_id=approval_id, at=at)
             session.add(
                 SendRow(
                     approval_id=approval_id,
@@ -105,14 +111,21 @@ def list_sends(
 
 
 def reclaim_send(
-    db: Database, seen: SendRow, *, action: SendAction, by: str, at: datetime
+    db: Database,
+    seen: SendRow,
+    *,
+    action: SendAction,
+    by: str,
+    at: datetime,
+    account_cap: AccountCap | None = None,
 ) -> int | None:
     """Takes a send a person chose to send again back to 'sending', and records who did it.
 
     The exactly-once guard for re-sends: one conditional UPDATE, which only succeeds while the
     row is still exactly as `seen` (same status, same attempt), so of two people pressing the
     button at once exactly one wins; the other gets None and must not send. Returns the id of
-    the audit row to finish with `finish_action`."""
+    the audit row to finish with `finish_action`. With `account_cap`, raises AccountCapReached
+    (nothing changed) when another send holds the lead's account (agent/store/account_caps.py)."""
     claim = (
         update(SendRow)
         .where(
@@ -124,6 +137,8 @@ def reclaim_send(
         .execution_options(synchronize_session=False)
     )
     with db.session() as session:
+        if account_cap is not None:
+            check_account_cap(session, account_cap, approval_id=seen.approval_id, at=at)
         # an UPDATE's result is a CursorResult, which Session.execute's signature does not say
         if cast(CursorResult[Any], session.execute(claim)).rowcount != 1:
             return None

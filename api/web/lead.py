@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from agent.accounts import account_of
 from agent.decisions import Decision, decide
 from agent.playbook import Playbook
 from agent.store.approvals import pending
@@ -41,6 +42,7 @@ class TimelineRow:
 @dataclass(frozen=True, slots=True)
 class LeadPage:
     lead: Lead
+    account: str | None
     decision: Decision
     chart: LineChart
     history: list[Sample]
@@ -60,6 +62,7 @@ def lead_page(db: Database, playbook: Playbook, lead_id: str, now: datetime) -> 
     changes = lead_history(db, lead_id)
     return LeadPage(
         lead=lead,
+        account=account_of(lead),
         decision=decide(lead, events, playbook, now),
         chart=line_chart(history, playbook.scoring.hot_threshold),
         history=history,

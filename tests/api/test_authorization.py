@@ -46,6 +46,7 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/leads/{lead_id:id}/drafts"): READ,
     ("GET", "/v1/runs/{thread_id:id}"): READ,
     ("GET", "/v1/leads/{lead_id:id}/sends"): READ,
+    ("GET", "/v1/accounts/{account_id:id}"): READ,
     ("POST", "/v1/events"): {"admin", "ingest"},
     ("POST", "/v1/events/batch"): {"admin", "ingest"},
     ("GET", "/v1/ingest/rejections"): {"admin", "ingest", "marketer"},
@@ -85,6 +86,7 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/playbook/preview"): {"admin", "marketer"},
     ("POST", "/playbook/preview"): {"admin", "marketer"},  # changes nothing: 422 without yaml
     ("GET", "/leads/{lead_id:id}"): READ,
+    ("GET", "/accounts/{account_id:id}"): READ,
     ("GET", "/inbox/handoffs"): READ,
     ("POST", "/inbox/handoffs/{handoff_id:id}/{move}"): READ,
 }
