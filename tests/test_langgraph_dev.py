@@ -156,8 +156,9 @@ def _refused(call: Any, status: int) -> str:
 
 
 def _lead(n: int) -> dict[str, Any]:
-    """A lead of its own per thread: one email to a lead holds the next back (frequency cap)."""
-    return {**DANA, "id": f"L{n}", "email": f"lead{n}@northwind.example"}
+    """A lead of its own per thread, at a company of its own: one email to a lead, or to an
+    account, holds the next back (frequency cap, account cap)."""
+    return {**DANA, "id": f"L{n}", "email": f"lead{n}@company{n}.example"}
 
 
 def _waiting(client: SyncLangGraphClient, thread_id: str) -> tuple[str, HumanInterrupt]:
