@@ -1,4 +1,4 @@
-"""Migration 0017: leads stored before it get their account (the account_id attribute, else
+"""Migration 0019: leads stored before it get their account (the account_id attribute, else
 the company domain, none for free mail), and survive a downgrade and upgrade. SQLite and
 PostgreSQL."""
 
