@@ -27,5 +27,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_leads_email_lower", "leads")
     op.drop_index("ix_leads_owner", "leads")
-    with op.batch_alter_table("leads") as batch:
-        batch.drop_column("owner")
+    # in place, not a batch copy: on SQLite a copy drops `leads`, and ON DELETE CASCADE would
+    # empty every table that refers to it (SQLite 3.35+ drops a plain column itself)
+    op.drop_column("leads", "owner")
