@@ -27,5 +27,7 @@ def test_a_downgrade_below_lead_owners_keeps_the_events(db: Database, playbook: 
         assert connection.scalar(text("SELECT count(*) FROM leads")) == 1
     db.migrate()
     assert revision(db) == head()
+    with db.engine.connect() as connection:  # and the way back up keeps them too
+        assert connection.scalar(text("SELECT count(*) FROM events")) == 1
     lead = load_lead(db, "L1")
     assert lead is not None and lead.owner is None  # the column came back empty
