@@ -15,6 +15,7 @@ from sqlalchemy import text
 from agent.analytics import report
 from agent.demo.generator import generate
 from agent.demo.history import replay_history
+from agent.mailfeedback.events import MailEvent, record_mail_events
 from agent.playbook import Playbook
 from agent.store import Database
 from agent.store.approvals import Answer, PendingDraft, open_approval, record_answer
@@ -22,7 +23,6 @@ from agent.store.handoffs import record_handoff
 from agent.store.ingest import ingest_events
 from agent.store.leads import upsert_leads
 from agent.store.runs import record_run
-from agent.mailfeedback.events import MailEvent, record_mail_events
 from agent.store.schema import SendRow
 from tests.utils.cli import run_nurture
 from tests.utils.service import Service
@@ -313,7 +313,9 @@ def test_mail_feedback_by_stage_and_drafter_equals_a_raw_join(
 def test_handoffs_accepted_by_sales_equals_a_raw_count(db: Database, playbook: Playbook) -> None:
     seed(db, playbook)
     with db.engine.begin() as connection:
-        connection.execute(text("UPDATE handoffs SET state = 'accepted' WHERE id IN ('h-4', 'h-12')"))
+        connection.execute(
+            text("UPDATE handoffs SET state = 'accepted' WHERE id IN ('h-4', 'h-12')")
+        )
         connection.execute(text("UPDATE handoffs SET state = 'closed' WHERE id = 'h-20'"))
     got = report(db, since=SINCE, now=NOW)
     since = SINCE.replace(tzinfo=None) if db.dialect == "sqlite" else SINCE
@@ -323,7 +325,7 @@ def test_handoffs_accepted_by_sales_equals_a_raw_count(db: Database, playbook: P
         "AND created_at >= :since",
         since=since,
     )[0][0]
-    assert got.handoffs_accepted == accepted > 0
+    assert got.handoffs_accepted == accepted > 0  # type: ignore[operator]
 
 
 def test_leads_by_stage_over_time_equals_a_raw_latest_change_per_week(
