@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pygal
@@ -24,7 +26,18 @@ STYLE = Style(
     font_family="system-ui, sans-serif",
     colors=("#2f6fdf", "#e3702d", "#2e9e6b", "#b8428c", "#8a6d1f", "#5b6b7c", "#c23a3a"),
 )
+HOT = "#c23a3a"
 SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One point of a lead's score over time."""
+
+    at: datetime
+    value: float
+    hot: bool
+    note: str = ""
 
 
 def bars(title: str, values: Mapping[str, int | float]) -> str:
@@ -53,6 +66,45 @@ def stacked_over_time(title: str, periods: Mapping[str, Mapping[str, int]]) -> s
     for key in keys:
         chart.add(key, [row.get(key, 0) for row in periods.values()])
     return _data_uri(chart)
+
+
+def score_over_time(title: str, samples: Sequence[Sample], threshold: float) -> str:
+    """A lead's score at each sample (hot ones in red, each with its note as the point's
+    label), and the hot threshold as a dashed line across the whole span."""
+    if not samples:
+        raise ValueError("a chart needs at least one sample")
+    chart = _new(
+        pygal.DateTimeLine,
+        title,
+        x_value_formatter=lambda at: f"{at:%d %b}",
+        x_label_rotation=0,
+        range=(
+            min(0.0, *(s.value for s in samples)),
+            max(threshold * 1.15, *(s.value for s in samples)),
+        ),
+        show_legend=True,
+    )
+    chart.add(
+        "score",
+        [
+            {"value": (s.at, s.value), "label": _note(s), **({"color": HOT} if s.hot else {})}
+            for s in samples
+        ],
+    )
+    chart.add(
+        f"hot ≥ {threshold:g}",
+        [(samples[0].at, threshold), (samples[-1].at, threshold)],
+        show_dots=False,
+        stroke_style={"dasharray": "6, 4", "width": 1.5},
+    )
+    return _data_uri(chart)
+
+
+def _note(sample: Sample) -> str:
+    hot = " (hot)" if sample.hot else ""
+    return f"{sample.at:%Y-%m-%d}: score {sample.value:.1f}{hot}" + (
+        f" · {sample.note}" if sample.note else ""
+    )
 
 
 def _new(kind: Any, title: str, **options: object) -> Any:
