@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from agent.analytics import report
+from agent.analytics import DEFINITIONS, report
 from agent.store.api_keys import create_key
 from api.main import create_app
 from api.web.dashboard import number
@@ -101,3 +101,26 @@ def test_the_dashboard_shows_the_numbers_of_the_store_with_charts(site: Site, wo
         bad = page.goto(f"{site.url}/analytics?since=yesterday")
         assert bad is not None and bad.status == 422
         assert "since" in page.inner_text("main")
+
+
+def test_the_dashboard_is_for_reps_marketers_and_admins_only(world: World) -> None:
+    """An ingest key (a tracking pipeline's) cannot sign in, so it never sees the figures."""
+    from fastapi.testclient import TestClient
+
+    ctx = world.agent.ctx
+    keys = {
+        role: create_key(ctx.db, name=role, role=role, at=datetime.now(UTC))
+        for role in ("rep", "marketer", "admin", "ingest")
+    }
+    for role, key in keys.items():
+        with TestClient(create_app(world.settings)) as client:
+            signed_in = client.post(
+                "/login", data={"key": key, "next": "/analytics"}, follow_redirects=False
+            )
+            page = client.get("/analytics", follow_redirects=False)
+            if role == "ingest":
+                assert signed_in.status_code == 401, role
+                assert page.status_code == 303 and "/login" in page.headers["location"], role
+            else:
+                assert page.status_code == 200 and 'href="/analytics"' in page.text, role
+                assert page.text.count('class="definition') == len(DEFINITIONS), role
