@@ -256,6 +256,10 @@ def test_the_api_serves_the_same_summary(service: Service) -> None:
     expected = report(db, since=SINCE, now=datetime.fromisoformat(body["until"]))
     assert body["mqls"] == expected.mqls and body["handoffs"] == expected.handoffs
     assert body["drafts_by_outcome"] == expected.drafts_by_outcome
+    assert body["handoffs_accepted"] == expected.handoffs_accepted
+    assert body["mail_by_stage"] == expected.mail_by_stage
+    assert body["mail_by_drafter"] == expected.mail_by_drafter
+    assert body["leads_by_stage_by_week"] == expected.leads_by_stage_by_week
     assert {f["name"] for f in body["figures"]} >= {"mqls", "handoffs", "drafts_by_outcome"}
     bad = service.call("GET", "/v1/analytics/summary", "rep", params={"since": "2026-11-20"})
     assert bad.status_code == 422 and "since" in bad.text
