@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from statistics import median
 from typing import Any
 
@@ -18,6 +18,7 @@ from agent.store.database import Database
 from agent.store.schema import (
     ApprovalRow,
     DecisionChangeRow,
+    EventRow,
     HandoffRow,
     LeadDecisionRow,
     SendRow,
@@ -33,6 +34,12 @@ DEFINITIONS: dict[str, str] = {
     "handoffs": "Hand-offs to sales recorded at or after --since (handoffs.created_at).",
     "handoffs_delivered": "Of those hand-offs, the ones whose webhook reached the CRM "
     "(webhook_status delivered).",
+    "handoffs_accepted": "Of those hand-offs, the ones sales accepted: handoffs.state accepted "
+    "or closed (a hand-off is closed only after it was accepted).",
+    "leads_by_stage_by_week": "Leads by stage over time: for each ISO week (UTC) from --since "
+    "(or the first recorded decision) to now, each lead counted in the stage of its latest "
+    "decision_changes row at the end of that week (at now for the current week); leads with "
+    "no recorded decision by then are not counted.",
     "drafts_by_outcome": "Drafts answered at or after --since (approvals.decided_at), by answer: "
     "accepted (sent as drafted), edited (sent after a person changed it), responded (sent back "
     "for another draft), ignored (discarded).",
@@ -42,8 +49,27 @@ DEFINITIONS: dict[str, str] = {
     "sends_by_status": "Emails attempted at or after --since (sends.attempted_at), by status: "
     "sent, failed (nothing went out), needs_check (uncertain), blocked (refused at send time), "
     "sending (under way).",
+    "mail_by_stage": "Per stage the lead was in when the draft was made (approvals.decision "
+    "stage): sends = emails sent (sends.status sent, attempted at or after --since); opens, "
+    "clicks, replies, bounces, unsubscribes = mail events of those types (email_open, "
+    "email_click, email_reply, email_bounce, unsubscribe) at or after --since whose Message-ID "
+    "(events.properties message_id) is one of our sends. Events matched only by address, or "
+    "to no send, are not counted.",
+    "mail_by_drafter": "The same counts as mail_by_stage, per drafter of the sent draft "
+    "(approvals.drafter: template or the model).",
 }
+MAIL_FIGURES: dict[str, str] = {
+    "email_open": "opens",
+    "email_click": "clicks",
+    "email_reply": "replies",
+    "email_bounce": "bounces",
+    "unsubscribe": "unsubscribes",
+}
+"""The mail event types counted, and the figure each one is counted in."""
+MAIL_COLUMNS = ("sends", *MAIL_FIGURES.values())
 ANSWERED = tuple(STATUS_FOR.values())
+ACCEPTED = ("accepted", "closed")
+"""Hand-off states that mean sales took it (closed follows accepted)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +88,14 @@ class Report:
     mqls_by_week: dict[str, int]
     handoffs: int
     handoffs_delivered: int
+    handoffs_accepted: int
+    leads_by_stage_by_week: dict[str, dict[str, int]]
     drafts_by_outcome: dict[str, int]
     median_hours_to_decision: float | None
     drafts_waiting: int
     sends_by_status: dict[str, int]
+    mail_by_stage: dict[str, dict[str, int]]
+    mail_by_drafter: dict[str, dict[str, int]]
 
     def figures(self) -> list[Figure]:
         """Every figure with its definition, in the order they are shown."""
@@ -76,9 +106,13 @@ def report(db: Database, *, since: datetime | None, now: datetime) -> Report:
     """The figures from `since` (every row when None) up to the store as it is at `now`."""
     with db.session() as session:
         mql_moments = list(session.scalars(_since(_mqls(), DecisionChangeRow.at, since)))
-        handoffs = Counter(
-            session.scalars(_since(select(HandoffRow.webhook_status), HandoffRow.created_at, since))
-        )
+        handoff_rows = session.execute(
+            _since(
+                select(HandoffRow.webhook_status, HandoffRow.state), HandoffRow.created_at, since
+            )
+        ).all()
+        handoffs = Counter(status for status, _ in handoff_rows)
+        mail_by_stage, mail_by_drafter = _mail_feedback(session, since)
         answered = session.execute(
             _since(
                 select(ApprovalRow.status, ApprovalRow.created_at, ApprovalRow.decided_at).where(
@@ -96,6 +130,8 @@ def report(db: Database, *, since: datetime | None, now: datetime) -> Report:
             mqls_by_week=dict(Counter(_iso_week(at) for at in mql_moments)),
             handoffs=sum(handoffs.values()),
             handoffs_delivered=handoffs["delivered"],
+            handoffs_accepted=sum(1 for _, state in handoff_rows if state in ACCEPTED),
+            leads_by_stage_by_week=_stages_by_week(session, since, now),
             drafts_by_outcome=dict(Counter(status for status, _, _ in answered)),
             median_hours_to_decision=_median_hours(
                 [(decided - created).total_seconds() / 3600 for _, created, decided in answered]
@@ -114,6 +150,8 @@ def report(db: Database, *, since: datetime | None, now: datetime) -> Report:
                     )
                 )
             },
+            mail_by_stage=mail_by_stage,
+            mail_by_drafter=mail_by_drafter,
         )
 
 
@@ -140,3 +178,77 @@ def _iso_week(moment: datetime) -> str:
 
 def _median_hours(hours: list[float]) -> float | None:
     return median(hours) if hours else None
+
+
+def _mail_feedback(
+    session: Session, since: datetime | None
+) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
+    """Sends and the mail events matched to them by Message-ID, per stage and per drafter."""
+    sent = session.execute(
+        select(
+            SendRow.message_id,
+            SendRow.status,
+            SendRow.attempted_at,
+            ApprovalRow.decision,
+            ApprovalRow.drafter,
+        ).join(ApprovalRow, ApprovalRow.id == SendRow.approval_id)
+    ).all()
+    groups = {
+        message_id: (str((decision or {}).get("stage")), drafter)
+        for message_id, _, _, decision, drafter in sent
+    }
+    by_stage: dict[str, Counter[str]] = {}
+    by_drafter: dict[str, Counter[str]] = {}
+
+    def count(group: tuple[str, str], figure: str) -> None:
+        by_stage.setdefault(group[0], Counter())[figure] += 1
+        by_drafter.setdefault(group[1], Counter())[figure] += 1
+
+    for message_id, status, attempted_at, _, _ in sent:
+        if status == "sent" and (since is None or attempted_at >= since):
+            count(groups[message_id], "sends")
+    events = session.execute(
+        _since(
+            select(EventRow.type, EventRow.properties).where(EventRow.type.in_(MAIL_FIGURES)),
+            EventRow.occurred_at,
+            since,
+        )
+    )
+    for kind, properties in events:
+        group = groups.get((properties or {}).get("message_id", ""))
+        if group is not None:
+            count(group, MAIL_FIGURES[kind])
+    return _table(by_stage), _table(by_drafter)
+
+
+def _table(counts: dict[str, Counter[str]]) -> dict[str, dict[str, int]]:
+    return {group: {c: row[c] for c in MAIL_COLUMNS} for group, row in sorted(counts.items())}
+
+
+def _stages_by_week(
+    session: Session, since: datetime | None, now: datetime
+) -> dict[str, dict[str, int]]:
+    """Replays the stage changes in order; after each week's end, snapshots every lead's stage."""
+    changes = session.execute(
+        select(DecisionChangeRow.lead_id, DecisionChangeRow.at, DecisionChangeRow.to_stage)
+        .where(DecisionChangeRow.at <= now)
+        .order_by(DecisionChangeRow.at, DecisionChangeRow.id)
+    ).all()
+    start = since if since is not None else (changes[0][1] if changes else None)
+    if start is None:
+        return {}
+    monday = (start - timedelta(days=start.weekday())).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    stage_of: dict[str, str] = {}
+    weeks: dict[str, dict[str, int]] = {}
+    position = 0
+    while monday <= now:
+        end = min(monday + timedelta(days=7), now)
+        while position < len(changes) and changes[position][1] <= end:
+            lead_id, _, stage = changes[position]
+            stage_of[lead_id] = stage
+            position += 1
+        weeks[_iso_week(monday)] = dict(Counter(stage_of.values()))
+        monday += timedelta(days=7)
+    return weeks

@@ -26,6 +26,7 @@ from api.routes import (
     account_pages,
     accounts,
     analytics,
+    analytics_pages,
     approvals,
     content,
     events,
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
         content,
         playbook,
         analytics,
+        analytics_pages,
         account_pages,
         handoff_pages,  # before pages: /inbox/{approval_id} would take /inbox/handoffs
         pages,

@@ -459,8 +459,12 @@ class AnalyticsOut(BaseModel):
     mqls_by_week: dict[str, int]
     handoffs: int
     handoffs_delivered: int
+    handoffs_accepted: int
+    leads_by_stage_by_week: dict[str, dict[str, int]]
     drafts_by_outcome: dict[str, int]
     median_hours_to_decision: float | None
     drafts_waiting: int
     sends_by_status: dict[str, int]
+    mail_by_stage: dict[str, dict[str, int]]
+    mail_by_drafter: dict[str, dict[str, int]]
     figures: list[AnalyticsFigureOut]

@@ -47,8 +47,14 @@ def _label(name: str) -> str:
 
 
 def _value(value: object) -> str:
+    if isinstance(value, dict) and any(isinstance(v, dict) for v in value.values()):
+        return "\n".join(f"{key}: {_inline(row)}" for key, row in value.items()) or "none"
     if isinstance(value, dict):
         return "\n".join(f"{key}: {count}" for key, count in sorted(value.items())) or "none"
     if isinstance(value, float):
         return f"{value:.1f}"
     return "none" if value is None else str(value)
+
+
+def _inline(row: dict[str, int]) -> str:
+    return " ".join(f"{key} {count}" for key, count in row.items()) or "none"

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from agent.analytics import report
 from agent.demo.generator import generate
 from agent.demo.history import replay_history
+from agent.mailfeedback.events import MailEvent, record_mail_events
 from agent.playbook import Playbook
 from agent.store import Database
 from agent.store.approvals import Answer, PendingDraft, open_approval, record_answer
@@ -60,11 +61,11 @@ def seed(db: Database, playbook: Playbook) -> None:
                 body="Hello",
                 cited_asset_ids=[],
                 lead_facts_used=[],
-                drafter="template",
+                drafter=("template", "openai:gpt")[n % 2],
                 prompt_version="p1",
                 playbook_version=playbook.version,
                 violations=[],
-                decision={"stage": "interest"},
+                decision={"stage": ("interest", "consideration", "decision")[n % 3]},
                 created_at=created,
             ),
         )
@@ -109,6 +110,34 @@ def seed(db: Database, playbook: Playbook) -> None:
                 at=created,
                 webhook_status=("delivered", "failed")[n % 8 == 0],
             )
+
+
+MAIL_KINDS = ("open", "click", "reply", "bounce", "unsubscribe")
+
+
+def seed_mail_feedback(db: Database, playbook: Playbook) -> None:
+    """Opens, clicks, replies, bounces and unsubscribes on the seeded sends (some before
+    SINCE, some twice), and one open matching no send of ours."""
+    with db.session() as session:
+        sends = session.execute(
+            text("SELECT message_id, attempted_at FROM sends ORDER BY message_id")
+        ).all()
+    events = []
+    for n, (message_id, attempted) in enumerate(sends):
+        for k, kind in enumerate(MAIL_KINDS[: 1 + n % len(MAIL_KINDS)]):
+            events.append(
+                MailEvent(
+                    provider="test",
+                    provider_event_id=f"{n}-{k}",
+                    kind=kind,  # type: ignore[arg-type]
+                    occurred_at=as_utc(attempted) + timedelta(hours=1 + k),
+                    message_ids=(message_id,),
+                )
+            )
+    events.append(
+        MailEvent("test", "stray", "open", NOW - timedelta(days=1), message_ids=("<nope@x>",))
+    )
+    record_mail_events(db, playbook, events, now=NOW)
 
 
 def raw(db: Database, sql: str, **params: object) -> list[tuple[object, ...]]:
@@ -227,6 +256,104 @@ def test_the_api_serves_the_same_summary(service: Service) -> None:
     expected = report(db, since=SINCE, now=datetime.fromisoformat(body["until"]))
     assert body["mqls"] == expected.mqls and body["handoffs"] == expected.handoffs
     assert body["drafts_by_outcome"] == expected.drafts_by_outcome
+    assert body["handoffs_accepted"] == expected.handoffs_accepted
+    assert body["mail_by_stage"] == expected.mail_by_stage
+    assert body["mail_by_drafter"] == expected.mail_by_drafter
+    assert body["leads_by_stage_by_week"] == expected.leads_by_stage_by_week
     assert {f["name"] for f in body["figures"]} >= {"mqls", "handoffs", "drafts_by_outcome"}
     bad = service.call("GET", "/v1/analytics/summary", "rep", params={"since": "2026-11-20"})
     assert bad.status_code == 422 and "since" in bad.text
+
+
+MAIL_FIGURE = {
+    "email_open": "opens",
+    "email_click": "clicks",
+    "email_reply": "replies",
+    "email_bounce": "bounces",
+    "unsubscribe": "unsubscribes",
+}
+
+
+def test_mail_feedback_by_stage_and_drafter_equals_a_raw_join(
+    db: Database, playbook: Playbook
+) -> None:
+    seed(db, playbook)
+    seed_mail_feedback(db, playbook)
+    got = report(db, since=SINCE, now=NOW)
+    since = SINCE.replace(tzinfo=None) if db.dialect == "sqlite" else SINCE
+    message_id = (
+        "json_extract(e.properties, '$.message_id')"
+        if db.dialect == "sqlite"
+        else "e.properties->>'message_id'"
+    )
+    stage = (
+        "json_extract(a.decision, '$.stage')" if db.dialect == "sqlite" else "a.decision->>'stage'"
+    )
+    for key, column in (("stage", stage), ("drafter", "a.drafter")):
+        expected: dict[str, dict[str, int]] = {}
+        for group, count in raw(
+            db,
+            f"SELECT {column}, count(*) FROM sends s JOIN approvals a ON a.id = s.approval_id "
+            "WHERE s.status = 'sent' AND s.attempted_at >= :since GROUP BY 1",
+            since=since,
+        ):
+            expected.setdefault(str(group), {})["sends"] = int(count)  # type: ignore[call-overload]
+        for group, kind, count in raw(
+            db,
+            f"SELECT {column}, e.type, count(*) FROM events e "
+            f"JOIN sends s ON s.message_id = {message_id} "
+            "JOIN approvals a ON a.id = s.approval_id "
+            "WHERE e.type IN ('email_open', 'email_click', 'email_reply', 'email_bounce', "
+            "'unsubscribe') AND e.occurred_at >= :since GROUP BY 1, 2",
+            since=since,
+        ):
+            expected.setdefault(str(group), {})[MAIL_FIGURE[str(kind)]] = int(count)  # type: ignore[call-overload]
+        figure = got.mail_by_stage if key == "stage" else got.mail_by_drafter
+        assert {g: {k: v for k, v in row.items() if v} for g, row in figure.items()} == expected
+    assert set(got.mail_by_drafter) == {"template", "openai:gpt"}
+    assert sum(row["replies"] for row in got.mail_by_stage.values()) > 0
+
+
+def test_handoffs_accepted_by_sales_equals_a_raw_count(db: Database, playbook: Playbook) -> None:
+    seed(db, playbook)
+    with db.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE handoffs SET state = 'accepted' WHERE id IN ('h-4', 'h-12')")
+        )
+        connection.execute(text("UPDATE handoffs SET state = 'closed' WHERE id = 'h-20'"))
+    got = report(db, since=SINCE, now=NOW)
+    since = SINCE.replace(tzinfo=None) if db.dialect == "sqlite" else SINCE
+    accepted = raw(
+        db,
+        "SELECT count(*) FROM handoffs WHERE state IN ('accepted', 'closed') "
+        "AND created_at >= :since",
+        since=since,
+    )[0][0]
+    assert got.handoffs_accepted == accepted > 0  # type: ignore[operator]
+
+
+def test_leads_by_stage_over_time_equals_a_raw_latest_change_per_week(
+    db: Database, playbook: Playbook
+) -> None:
+    seed(db, playbook)
+    got = report(db, since=SINCE, now=NOW)
+    assert got.leads_by_stage_by_week, "the replayed history spans weeks"
+    monday = (SINCE - timedelta(days=SINCE.weekday())).replace(hour=0, minute=0, second=0)
+    weeks = []
+    while monday <= NOW:
+        weeks.append((week(monday), min(monday + timedelta(days=7), NOW)))
+        monday += timedelta(days=7)
+    assert list(got.leads_by_stage_by_week) == [name for name, _ in weeks]
+    for name, end in weeks:
+        cut = end.replace(tzinfo=None) if db.dialect == "sqlite" else end
+        rows = raw(
+            db,
+            "SELECT d.to_stage, count(*) FROM decision_changes d WHERE d.id = ("
+            "SELECT d2.id FROM decision_changes d2 WHERE d2.lead_id = d.lead_id AND d2.at <= :cut "
+            "ORDER BY d2.at DESC, d2.id DESC LIMIT 1) GROUP BY d.to_stage",
+            cut=cut,
+        )
+        assert got.leads_by_stage_by_week[name] == dict(rows), name  # type: ignore[arg-type]
+    assert sum(got.leads_by_stage_by_week[weeks[-1][0]].values()) == sum(
+        got.leads_by_stage.values()
+    )

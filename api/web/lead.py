@@ -20,7 +20,7 @@ from agent.store.decision_history import lead_history
 from agent.store.schema import ApprovalRow, DecisionChangeRow, SendRow
 from agent.timeline import Event, Lead, classify
 from agent.tools.timeline import load_timeline
-from api.web.chart import LineChart, Sample, line_chart
+from api.web.charts import Sample, score_over_time
 
 HISTORY_DAYS = 180
 HISTORY_POINTS = 26  # weekly over the last six months: 25 weeks back, and now
@@ -44,7 +44,8 @@ class LeadPage:
     lead: Lead
     account: str | None
     decision: Decision
-    chart: LineChart
+    chart: str
+    """The score over time: a data: URI of pygal's SVG."""
     history: list[Sample]
     changes: list[DecisionChangeRow]
     """Recorded changes of stage, action or heat, newest first."""
@@ -64,7 +65,11 @@ def lead_page(db: Database, playbook: Playbook, lead_id: str, now: datetime) -> 
         lead=lead,
         account=account_of(lead),
         decision=decide(lead, events, playbook, now),
-        chart=line_chart(history, playbook.scoring.hot_threshold),
+        chart=score_over_time(
+            f"Score of {lead.name or lead.id}, weekly, replayed from the timeline",
+            history,
+            playbook.scoring.hot_threshold,
+        ),
         history=history,
         changes=changes[::-1][:CHANGES_SHOWN],
         change_count=len(changes),

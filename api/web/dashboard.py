@@ -1,0 +1,96 @@
+"""The analytics dashboard's content: each figure of agent.analytics as a chart (when it has
+more than one number), the numbers themselves in a table, and its definition."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from agent.analytics import Figure, Report
+from api.web import charts
+
+TITLES: dict[str, str] = {
+    "leads_by_stage": "Leads by stage now",
+    "leads_by_stage_by_week": "Leads by stage over time (end of each week)",
+    "mqls": "MQLs",
+    "mqls_by_week": "MQLs by week",
+    "handoffs": "Hand-offs to sales",
+    "handoffs_delivered": "Hand-offs delivered to the CRM",
+    "handoffs_accepted": "Hand-offs accepted by sales",
+    "drafts_by_outcome": "Drafts by outcome",
+    "median_hours_to_decision": "Median hours to a decision on a draft",
+    "drafts_waiting": "Drafts waiting now",
+    "sends_by_status": "Sends by status",
+    "mail_by_stage": "Sends, opens, clicks, replies, bounces, unsubscribes by stage",
+    "mail_by_drafter": "Sends, opens, clicks, replies, bounces, unsubscribes by drafter",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    key: str
+    """Where the number sits: '' for a single number, 'stage' or 'stage/column' in a table."""
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Panel:
+    name: str
+    title: str
+    definition: str
+    chart: str | None
+    """A data: URI of the SVG chart; None for a single number or an empty figure."""
+    columns: list[str]
+    rows: list[tuple[str, list[Cell]]]
+    single: Cell | None
+
+
+def panels(report: Report) -> list[Panel]:
+    return [_panel(figure) for figure in report.figures()]
+
+
+def number(value: Any) -> str:
+    """A figure's number as the page prints it (the Chromium test reads it back)."""
+    if value is None:
+        return "none"
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return str(value)
+
+
+def _panel(figure: Figure) -> Panel:
+    title = TITLES.get(figure.name, figure.name.replace("_", " "))
+    value = figure.value
+    if not isinstance(value, Mapping):
+        return Panel(figure.name, title, figure.definition, None, [], [], Cell("", number(value)))
+    if any(isinstance(row, Mapping) for row in value.values()):
+        columns = sorted({column for row in value.values() for column in row}, key=_order(value))
+        rows = [
+            (group, [Cell(f"{group}/{c}", number(row.get(c, 0))) for c in columns])
+            for group, row in value.items()
+        ]
+        table_chart = (
+            charts.stacked_over_time(title, value)
+            if figure.name.endswith("_by_week")
+            else charts.grouped_bars(title, value)
+        )
+        return Panel(
+            figure.name,
+            title,
+            figure.definition,
+            table_chart if value else None,
+            columns,
+            rows,
+            None,
+        )
+    ordered = dict(sorted(value.items()))
+    rows = [(key, [Cell(key, number(count))]) for key, count in ordered.items()]
+    chart = charts.bars(title, ordered) if ordered else None
+    return Panel(figure.name, title, figure.definition, chart, ["count"], rows, None)
+
+
+def _order(value: Mapping[str, Mapping[str, int]]) -> Any:
+    """Columns in the order the rows give them (sends before opens), else by name."""
+    first = list(next(iter(value.values()), {}))
+    return lambda column: (first.index(column) if column in first else len(first), column)
