@@ -112,7 +112,7 @@ def test_a_draft_started_on_the_server_is_answered_with_nurture_approve(
     approved = nurture(world.settings, "approve", approval_id, "--by", "mara")
     assert approved.returncode == 0, approved.stdout + approved.stderr
     assert len(world.delivered()) == 1
-    assert "lead22@northwind.example" in world.delivered()[0]["To"]
+    assert _lead(22)["email"] in world.delivered()[0]["To"]
     decided = get_approval(world.agent.ctx.db, approval_id)
     assert (decided.status, decided.decided_by) == ("accepted", "mara")
     # the server reads the same checkpoints: the thread has ended, sent
@@ -133,7 +133,7 @@ def test_a_draft_started_on_the_server_is_in_the_inbox_pages(
         inbox = site.get("/inbox")
         assert inbox.status_code == 200 and f"/inbox/{approval_id}" in inbox.text
         page = site.get(f"/inbox/{approval_id}")
-        assert page.status_code == 200 and "lead23@northwind.example" in page.text
+        assert page.status_code == 200 and _lead(23)["email"] in page.text
 
 
 def test_two_accepts_at_once_from_the_server_and_the_cli_send_once(

@@ -44,4 +44,4 @@ def test_an_accept_on_the_server_outside_the_window_is_scheduled_then_sent(
     ctx.clock = lambda: moment
     assert send_scheduled(ctx, approval_id).outcome == "sent"
     [message] = world.delivered()
-    assert message["To"].addresses[0].addr_spec == "lead31@northwind.example"
+    assert message["To"].addresses[0].addr_spec == dev._lead(31)["email"]
