@@ -29,6 +29,7 @@ from api.routes import (
     approvals,
     content,
     events,
+    experiments,
     handoff_pages,
     handoffs,
     health,
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
         content,
         playbook,
         analytics,
+        experiments,
         account_pages,
         handoff_pages,  # before pages: /inbox/{approval_id} would take /inbox/handoffs
         pages,
