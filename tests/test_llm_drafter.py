@@ -421,3 +421,22 @@ def test_fake_server_records_json_bodies(fake_openai: FakeOpenAI) -> None:
     assert body["choices"][0]["finish_reason"] == "stop"
     assert body["usage"]["total_tokens"] == 200
     assert fake_openai.requests[0].body == {"model": "m", "messages": []}
+
+
+# --- experiments (issue #18) -------------------------------------------------------------------
+
+
+def test_an_experiments_subject_style_reaches_the_models_instructions(
+    fake_openai: FakeOpenAI,
+) -> None:
+    """The lead's assigned subject style is an instruction; without an experiment, none."""
+    for _ in range(3):
+        fake_openai.enqueue(Reply.json(GOOD_DRAFT))
+    drafter = make_drafter(fake_openai)
+    drafter.draft(make_request(style={"subject_style": "question"}))
+    drafter.draft(make_request(style={"subject_style": "topic"}))
+    drafter.draft(make_request())
+    question, topic, none = (call.message("system") for call in fake_openai.requests)
+    assert "subject line as a short question" in question
+    assert "plain statement naming the topic" in topic
+    assert "subject line as" not in none
