@@ -245,3 +245,22 @@ def test_before_the_minimum_sends_the_experiment_is_running(db: Database) -> Non
     _sent(db, playbook, "T0", "topic", NOW)
     [result] = experiment_results(db, playbook)
     assert result.verdict.status == "running" and result.verdict.p_value is None
+
+
+def test_a_winner_becomes_the_default_by_editing_the_playbook() -> None:
+    """`drafting:` sets the drafter's parameters for every lead; a running experiment overrides
+    them for the leads it assigns."""
+    from agent.experiments.assignment import draft_style
+
+    winner = parse_playbook(with_experiments("drafting: {subject_style: question}\n"))
+    assert draft_style(winner, "L1", "awareness") == {"subject_style": "question"}
+    assert draft_style(parse_playbook(DEFAULT_TEXT), "L1", "interest") == {}
+    both = parse_playbook(with_experiments("drafting: {subject_style: question}\n" + SUBJECTS))
+    assigned = variant_for("subject-question", "L1", ["topic", "question"])
+    assert draft_style(both, "L1", "interest") == {"subject_style": assigned}
+    assert draft_style(both, "L1", "awareness") == {"subject_style": "question"}
+
+
+def test_a_default_the_drafter_does_not_know_is_refused() -> None:
+    [problem] = problems(with_experiments("drafting: {opening: shouty}\n"))
+    assert "drafting.opening" in problem
