@@ -10,7 +10,7 @@ from agent.context import AgentContext
 from agent.drafting.models import CitedAsset, DraftRequest, EmailDraft, LeadActivity
 from agent.drafting.names import greeting_name
 from agent.drafting.untrusted import usable
-from agent.experiments.assignment import assignments, drafter_parameters
+from agent.experiments.assignment import draft_style
 from agent.guardrails import GuardrailContext
 from agent.store.leads import other_leads_named
 from agent.timeline import Event, Lead, SignalEvent, Timeline
@@ -69,7 +69,7 @@ def build_request(
         language=language_of(lead),
         lead_supplied=lead_supplied(lead, events),
         lead_data=lead_data(lead),
-        style=drafter_parameters(ctx.playbook, assignments(ctx.playbook, lead.id, stage)),
+        style=draft_style(ctx.playbook, lead.id, stage),
     )
 
 

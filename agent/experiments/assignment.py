@@ -32,3 +32,10 @@ def drafter_parameters(playbook: Playbook, assigned: dict[str, str]) -> dict[str
     """The drafter's named parameters the assignments set (element → value)."""
     elements = {e.id: e.element for e in playbook.experiments}
     return {elements[eid]: variant for eid, variant in assigned.items() if eid in elements}
+
+
+def draft_style(playbook: Playbook, lead_id: str, stage: str) -> dict[str, str]:
+    """The drafter's parameters for this lead: the playbook's `drafting` defaults, overridden by
+    the variants of the experiments it takes part in."""
+    defaults = playbook.drafting.model_dump(exclude_none=True)
+    return {**defaults, **drafter_parameters(playbook, assignments(playbook, lead_id, stage))}

@@ -383,6 +383,14 @@ class Experiment(StrictModel):
     stop: StopRule = Field(default_factory=StopRule)
 
 
+class DraftingDefaults(StrictModel):
+    """The drafter's named parameters for every lead (unset: the drafter's own default). A
+    winning variant becomes the default here; a running experiment overrides it for its leads."""
+
+    subject_style: Literal["topic", "question"] | None = None
+    opening: Literal["varied", "first"] | None = None
+
+
 class Playbook(StrictModel):
     """The whole human-owned configuration. Parsed once; nothing downstream reads raw YAML."""
 
@@ -400,6 +408,7 @@ class Playbook(StrictModel):
     )
     handoffs: HandoffPolicy = Field(default_factory=HandoffPolicy)
     accounts: AccountPolicy = Field(default_factory=AccountPolicy)
+    drafting: DraftingDefaults = Field(default_factory=DraftingDefaults)
     experiments: list[Experiment] = Field(
         default_factory=list, description="A/B tests of the drafter's named parameters."
     )
