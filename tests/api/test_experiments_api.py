@@ -49,3 +49,18 @@ def test_the_experiments_show_their_variants_and_verdict(service: Service) -> No
 
 def test_without_a_key_the_experiments_are_refused(service: Service) -> None:
     assert service.call("GET", "/v1/experiments", None).status_code == 401
+
+
+def test_the_experiments_page_shows_the_rates_and_verdict(service: Service) -> None:
+    ctx = service.world.agent.ctx
+    for i in range(3):
+        _sent(ctx.db, ctx.playbook, f"T{i}", "topic", NOW + timedelta(minutes=i))
+        _sent(ctx.db, ctx.playbook, f"Q{i}", "question", NOW + timedelta(minutes=i))
+    _event(ctx.db, ctx.playbook, "Q0", "email_reply", NOW + timedelta(hours=2))
+    login = service.client.post("/login", data={"key": service.keys["marketer"]})
+    assert login.status_code == 200, login.text
+    page = service.client.get("/experiments")
+    assert page.status_code == 200, page.text
+    assert 'data-experiment-id="subject-question"' in page.text
+    assert "1 (33.3%)" in page.text  # one of the three question leads replied
+    assert "no difference" in page.text and "fisher_exact" in page.text
