@@ -29,6 +29,7 @@ from api.routes import (
     approvals,
     content,
     events,
+    experiment_pages,
     experiments,
     handoff_pages,
     handoffs,
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
         analytics,
         experiments,
         account_pages,
+        experiment_pages,
         handoff_pages,  # before pages: /inbox/{approval_id} would take /inbox/handoffs
         pages,
     )
