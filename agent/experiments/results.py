@@ -10,6 +10,9 @@ from agent.playbook.models import Experiment, Playbook
 from agent.store.database import Database
 from agent.store.experiments import OUTCOME_EVENTS, ExposedLead, exposed_leads
 
+_COUNT_KEYS = {"reply": "replies", "click": "clicks", "unsubscribe": "unsubscribes"}
+"""How each outcome's count is named in the JSON (GET /v1/experiments, `--json`)."""
+
 
 @dataclass(frozen=True)
 class VariantResult:
@@ -24,9 +27,7 @@ class VariantResult:
 
     def as_dict(self) -> dict[str, Any]:
         rates = {f"{name}_rate": self.rate(name) for name in OUTCOME_EVENTS}
-        counts = {
-            f"{name}s" if name != "reply" else "replies": n for name, n in self.outcomes.items()
-        }
+        counts = {_COUNT_KEYS[name]: n for name, n in self.outcomes.items()}
         return {
             "variant": self.variant,
             "leads": self.leads,
