@@ -30,6 +30,8 @@ from api.routes import (
     approvals,
     content,
     events,
+    experiment_pages,
+    experiments,
     handoff_pages,
     handoffs,
     health,
@@ -111,7 +113,9 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
         playbook,
         analytics,
         analytics_pages,
+        experiments,
         account_pages,
+        experiment_pages,
         handoff_pages,  # before pages: /inbox/{approval_id} would take /inbox/handoffs
         pages,
     )

@@ -468,3 +468,42 @@ class AnalyticsOut(BaseModel):
     mail_by_stage: dict[str, dict[str, int]]
     mail_by_drafter: dict[str, dict[str, int]]
     figures: list[AnalyticsFigureOut]
+
+
+class VariantResultOut(BaseModel):
+    """One variant's numbers; the unit is the lead (the variant is assigned per lead), and an
+    outcome counts when its mail event came after the lead's first send in the variant."""
+
+    variant: str
+    leads: int
+    sends: int
+    replies: int
+    clicks: int
+    unsubscribes: int
+    reply_rate: float | None
+    click_rate: float | None
+    unsubscribe_rate: float | None
+
+
+class ExperimentVerdictOut(BaseModel):
+    status: Literal["running", "winner", "no_difference"]
+    winner: str | None
+    metric: str = Field(description="The rate the stop rule judges (reply or click).")
+    test: str | None = Field(description="The statistical test used (statsmodels / scipy).")
+    p_value: float | None
+    summary: str = Field(description="running, winner <variant>, or no difference.")
+
+
+class ExperimentOut(BaseModel):
+    id: str
+    element: str
+    stages: list[str] | None
+    stop: dict[str, Any]
+    variants: list[VariantResultOut]
+    verdict: ExperimentVerdictOut
+
+
+class ExperimentsOut(BaseModel):
+    """The playbook's experiments with their results (`nurture experiments --json`)."""
+
+    experiments: list[ExperimentOut]

@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("cli.agent_cmd", "run"),
     "recover": ("cli.agent_cmd", "recover"),
     "report": ("cli.report_cmd", "report"),
+    "experiments": ("cli.experiments_cmd", "experiments"),
 }
 """Command name → (module, attribute): a Typer app for a group of sub-commands, else a function."""
 

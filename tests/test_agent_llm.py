@@ -70,7 +70,7 @@ def test_the_llm_drafter_writes_the_draft_and_says_so(
     row = get_approval(llm_world.agent.ctx.db, result.approval_id or "")
     assert (row.subject, row.prompt_version, row.violations) == (
         GOOD["subject"],
-        "draft-email-v2",
+        "draft-email-v3",
         [],
     )
     [request] = fake_openai.requests

@@ -118,7 +118,7 @@ def test_good_json_becomes_a_draft_result(fake_openai: FakeOpenAI) -> None:
 
     assert result.draft == EmailDraft(**GOOD_DRAFT)
     assert result.drafter == "llm:gpt-test"
-    assert result.prompt_version == "draft-email-v2"
+    assert result.prompt_version == "draft-email-v3"
     assert result.attempts == 1
     assert result.usage == {"prompt_tokens": 900, "completion_tokens": 150, "total_tokens": 1050}
 
@@ -149,10 +149,10 @@ def test_good_json_becomes_a_draft_result(fake_openai: FakeOpenAI) -> None:
 
 def test_prompt_version_comes_from_the_prompt_file(fake_openai: FakeOpenAI, tmp_path) -> None:
     text = DEFAULT_PROMPT_PATH.read_text(encoding="utf-8")
-    assert parse_prompt(text).version == load_prompt().version == "draft-email-v2"
+    assert parse_prompt(text).version == load_prompt().version == "draft-email-v3"
 
     changed = tmp_path / "draft_email.md"
-    changed.write_text(text.replace("version: draft-email-v2", "version: draft-email-v9"))
+    changed.write_text(text.replace("version: draft-email-v3", "version: draft-email-v9"))
     fake_openai.enqueue(Reply.json(GOOD_DRAFT))
 
     result = make_drafter(fake_openai, prompt_path=changed).draft(make_request())
@@ -421,3 +421,22 @@ def test_fake_server_records_json_bodies(fake_openai: FakeOpenAI) -> None:
     assert body["choices"][0]["finish_reason"] == "stop"
     assert body["usage"]["total_tokens"] == 200
     assert fake_openai.requests[0].body == {"model": "m", "messages": []}
+
+
+# --- experiments (issue #18) -------------------------------------------------------------------
+
+
+def test_an_experiments_subject_style_reaches_the_models_instructions(
+    fake_openai: FakeOpenAI,
+) -> None:
+    """The lead's assigned subject style is an instruction; without an experiment, none."""
+    for _ in range(3):
+        fake_openai.enqueue(Reply.json(GOOD_DRAFT))
+    drafter = make_drafter(fake_openai)
+    drafter.draft(make_request(style={"subject_style": "question"}))
+    drafter.draft(make_request(style={"subject_style": "topic"}))
+    drafter.draft(make_request())
+    question, topic, none = (call.message("system") for call in fake_openai.requests)
+    assert "subject line as a short question" in question
+    assert "plain statement naming the topic" in topic
+    assert "subject line as" not in none

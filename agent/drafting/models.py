@@ -92,6 +92,11 @@ class DraftRequest(BaseModel):
     lead_data: dict[str, str] = Field(
         default_factory=dict, description="The lead's fields as supplied: untrusted data."
     )
+    style: dict[str, str] = Field(
+        default_factory=dict,
+        description="Drafter parameters an experiment set for this lead (subject_style, "
+        "opening → the variant); they override the drafter's defaults.",
+    )
 
 
 class DraftResult(BaseModel):

@@ -10,6 +10,7 @@ from agent.context import AgentContext
 from agent.drafting.models import CitedAsset, DraftRequest, EmailDraft, LeadActivity
 from agent.drafting.names import greeting_name
 from agent.drafting.untrusted import usable
+from agent.experiments.assignment import draft_style
 from agent.guardrails import GuardrailContext
 from agent.store.leads import other_leads_named
 from agent.timeline import Event, Lead, SignalEvent, Timeline
@@ -68,6 +69,7 @@ def build_request(
         language=language_of(lead),
         lead_supplied=lead_supplied(lead, events),
         lead_data=lead_data(lead),
+        style=draft_style(ctx.playbook, lead.id, stage),
     )
 
 

@@ -211,14 +211,16 @@ class TemplateDrafter:
         )
 
     def _choose(self, request: DraftRequest, variants: list[str]) -> str:
-        if self.opening == "first" or len(variants) == 1:
+        opening = request.style.get("opening", self.opening)
+        if opening == "first" or len(variants) == 1:
             return variants[0]
         digest = hashlib.sha256(f"{request.lead_id}|{request.action}".encode()).digest()
         return variants[int.from_bytes(digest[:4], "big") % len(variants)]
 
     def _subject(self, request: DraftRequest, asset: CitedAsset) -> str:
         topic = _topic(request, asset)
-        patterns = self.config["subjects"][self.subject_style].get(asset.kind, ["On {topic}"])
+        style = request.style.get("subject_style", self.subject_style)
+        patterns = self.config["subjects"][style].get(asset.kind, ["On {topic}"])
         for pattern in patterns:
             subject = str(pattern).format(topic=topic, Topic=topic[:1].upper() + topic[1:])
             if len(subject) <= request.subject_max_chars:

@@ -11,6 +11,7 @@ from agent.context import AgentContext
 from agent.drafting.facts import facts_said
 from agent.drafting.models import DraftFailed, EmailDraft
 from agent.drafting.request import build_request, guardrail_context
+from agent.experiments.assignment import assignments
 from agent.guardrails import check_draft
 from agent.nodes.common import context_of, finish
 from agent.state import AgentState
@@ -43,6 +44,8 @@ def draft_email(
             "drafter": result.drafter,
             "prompt_version": result.prompt_version,
             "notes": result.notes,
+            # the variants this draft was written with: the approval and its send keep them
+            "experiments": assignments(ctx.playbook, lead.id, request.stage),
         },
         "revisions": state.get("revisions", 0) + (1 if revising else 0),
         "violations": [],

@@ -57,6 +57,7 @@ def human_review(
                 decision=state["decision"],
                 created_at=ctx.clock(),
                 notes=list(draft.get("notes") or []),
+                experiments=dict(draft.get("experiments") or {}),
             ),
         )
     except DraftAlreadyPending as waiting:  # another run of this lead reached review first

@@ -353,6 +353,44 @@ class AccountPolicy(StrictModel):
     )
 
 
+ExperimentElement = Literal["subject_style", "opening"]
+EXPERIMENT_VARIANTS: dict[str, tuple[str, ...]] = {
+    "subject_style": ("topic", "question"),
+    "opening": ("varied", "first"),
+}
+"""The values the template drafter knows for each named parameter (agent/drafting/template.py)."""
+
+
+class StopRule(StrictModel):
+    min_sends_per_variant: int = Field(
+        default=200, ge=1, description="No verdict before every variant has this many sends."
+    )
+    alpha: float = Field(default=0.05, gt=0, lt=1, description="The test's significance level.")
+    metric: Literal["reply", "click"] = Field(
+        default="reply", description="The rate the verdict is about."
+    )
+
+
+class Experiment(StrictModel):
+    """An A/B test of one drafter parameter: each lead gets one variant, by a stable hash."""
+
+    id: RuleId
+    element: ExperimentElement
+    variants: list[str] = Field(min_length=2)
+    stages: list[Stage] | None = Field(
+        default=None, description="Only drafts at these stages take part; unset: every stage."
+    )
+    stop: StopRule = Field(default_factory=StopRule)
+
+
+class DraftingDefaults(StrictModel):
+    """The drafter's named parameters for every lead (unset: the drafter's own default). A
+    winning variant becomes the default here; a running experiment overrides it for its leads."""
+
+    subject_style: Literal["topic", "question"] | None = None
+    opening: Literal["varied", "first"] | None = None
+
+
 class Playbook(StrictModel):
     """The whole human-owned configuration. Parsed once; nothing downstream reads raw YAML."""
 
@@ -370,6 +408,10 @@ class Playbook(StrictModel):
     )
     handoffs: HandoffPolicy = Field(default_factory=HandoffPolicy)
     accounts: AccountPolicy = Field(default_factory=AccountPolicy)
+    drafting: DraftingDefaults = Field(default_factory=DraftingDefaults)
+    experiments: list[Experiment] = Field(
+        default_factory=list, description="A/B tests of the drafter's named parameters."
+    )
     _fingerprint: str | None = PrivateAttr(default=None)
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:

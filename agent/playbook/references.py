@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from agent.playbook.models import EventFilter, EventPattern, Playbook
+from agent.playbook.models import (
+    EXPERIMENT_VARIANTS,
+    STAGES,
+    EventFilter,
+    EventPattern,
+    Playbook,
+)
 
 Path = tuple[str | int, ...]
 
@@ -47,6 +53,7 @@ def reference_problems(playbook: Playbook) -> list[tuple[Path, str]]:
     problems += _duplicate_ids("event_mappings", [m.id for m in playbook.event_mappings])
     problems += _duplicate_ids(("stages", "rules"), [r.id for r in playbook.stages.rules])
     problems += _duplicate_ids("action_rules", [r.id for r in playbook.action_rules])
+    problems += _experiment_problems(playbook)
     fit_ids = [
         (g, r, rule.id)
         for g, group in enumerate(playbook.scoring.fit.groups)
@@ -93,3 +100,29 @@ def _duplicate_ids(section: str | Path, ids: list[str]) -> list[tuple[Path, str]
 
 def _unknown_signal(name: str, known: set[str]) -> str:
     return f"unknown signal '{name}' (the signals section defines: {', '.join(sorted(known))})"
+
+
+def _experiment_problems(playbook: Playbook) -> list[tuple[Path, str]]:
+    """Variants the drafter does not know, and two experiments varying one element at one stage
+    (a lead would be in both, and neither result would say what made the difference)."""
+    problems: list[tuple[Path, str]] = []
+    claimed: dict[tuple[str, str], str] = {}
+    for i, experiment in enumerate(playbook.experiments):
+        known = EXPERIMENT_VARIANTS[experiment.element]
+        for j, variant in enumerate(experiment.variants):
+            if variant not in known:
+                message = (
+                    f"'{variant}' is not a value of {experiment.element} the drafter knows "
+                    f"(known: {', '.join(known)})"
+                )
+                problems.append((("experiments", i, "variants", j), message))
+            elif variant in experiment.variants[:j]:
+                problems.append((("experiments", i, "variants", j), f"'{variant}' is named twice"))
+        for stage in experiment.stages or STAGES:
+            other = claimed.setdefault((experiment.element, stage), experiment.id)
+            if other != experiment.id:
+                message = f"{experiment.element} at stage {stage} is already tested by '{other}'"
+                problems.append((("experiments", i, "element"), message))
+                break
+    problems += _duplicate_ids("experiments", [e.id for e in playbook.experiments])
+    return problems

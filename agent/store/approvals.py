@@ -88,6 +88,8 @@ class PendingDraft:
     decision: dict[str, Any]
     created_at: datetime
     notes: list[str] = field(default_factory=list)
+    experiments: dict[str, str] = field(default_factory=dict)
+    """Experiment id → the variant this draft was written with."""
 
 
 def open_approval(db: Database, draft: PendingDraft) -> None:

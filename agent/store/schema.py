@@ -208,6 +208,8 @@ class ApprovalRow(Base):
     """Who accepted this draft unchanged although its guardrails had failed."""
     guardrails_overridden: Mapped[list[str] | None] = mapped_column(JsonDict)
     """The rules of the failed checks they overrode."""
+    experiments: Mapped[dict[str, str] | None] = mapped_column(JsonDict)
+    """Experiment id → the variant the draft was written with (its send carries the same)."""
 
 
 class SendRow(Base):

@@ -71,6 +71,7 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/content/search"): READ,
     ("GET", "/v1/playbook"): READ,
     ("GET", "/v1/analytics/summary"): READ,
+    ("GET", "/v1/experiments"): READ,
     ("GET", "/v1/playbook/versions"): READ,
     ("POST", "/v1/playbook/validate"): {"admin", "marketer"},  # marketers own the playbook
     ("POST", "/v1/playbook/preview"): {"admin", "marketer"},
@@ -87,6 +88,7 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("POST", "/playbook/preview"): {"admin", "marketer"},  # changes nothing: 422 without yaml
     ("GET", "/leads/{lead_id:id}"): READ,
     ("GET", "/accounts/{account_id:id}"): READ,
+    ("GET", "/experiments"): READ,
     ("GET", "/inbox/handoffs"): READ,
     ("POST", "/inbox/handoffs/{handoff_id:id}/{move}"): READ,
 }

@@ -66,7 +66,7 @@ def test_an_llm_run_records_tokens_cost_latency_and_the_model(
         next(r for r in run.records if r.case_id == i) for i in (DRAFTED, HANDED_OFF)
     )
 
-    assert drafted.drafter == "llm:fake-model" and drafted.prompt_version == "draft-email-v2"
+    assert drafted.drafter == "llm:fake-model" and drafted.prompt_version == "draft-email-v3"
     assert drafted.guardrail_violations == [] and drafted.draft_calls == 1
     assert drafted.tokens == {"prompt_tokens": 1200, "completion_tokens": 300, "total_tokens": 1500}
     assert drafted.latency_ms > 0
@@ -81,7 +81,7 @@ def test_an_llm_run_records_tokens_cost_latency_and_the_model(
     assert (s["drafter"], s["model"], s["prompt_version"]) == (
         "llm:fake-model",
         "fake-model",
-        "draft-email-v2",
+        "draft-email-v3",
     )
     assert s["tokens"]["total_tokens"] == 1500 and s["draft_calls"] == 1
     # 1200 × $1 + 300 × $2 per million tokens
