@@ -84,6 +84,7 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("POST", "/inbox/{approval_id:id}/discard"): {"admin", "marketer"},
     ("POST", "/inbox/sends/{approval_id:id}/cancel"): {"admin", "marketer"},
     ("GET", "/leads"): READ,
+    ("GET", "/analytics"): READ,
     ("GET", "/playbook/preview"): {"admin", "marketer"},
     ("POST", "/playbook/preview"): {"admin", "marketer"},  # changes nothing: 422 without yaml
     ("GET", "/leads/{lead_id:id}"): READ,
