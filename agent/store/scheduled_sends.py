@@ -8,11 +8,11 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, func, select, update
-from sqlalchemy.exc import IntegrityError
 
-from agent.store.account_caps import AccountCap, check_account_cap
+from agent.store.account_caps import AccountCap
 from agent.store.database import Database
 from agent.store.schema import EventRow, SendActionRow, SendRow
+from agent.store.sends import write_send
 
 SCHEDULED = "scheduled"
 CANCELLED = "cancelled"
@@ -35,27 +35,19 @@ def schedule_send(
     """Writes the send as scheduled. False when a row exists already (an earlier attempt).
     With `account_cap`, raises AccountCapReached (nothing written) when the account had its
     emails within the window of the opening (agent/store/account_caps.py)."""
-    try:
-        with db.session() as session:
-            if account_cap is not None:
-                check_account_cap(session, account_cap, approval_id=approval_id, at=scheduled_for)
-            session.add(
-                SendRow(
-                    approval_id=approval_id,
-                    lead_id=lead_id,
-                    message_id=message_id,
-                    status=SCHEDULED,
-                    to_address=to_address,
-                    subject=subject,
-                    body=body,
-                    attempted_at=at,
-                    scheduled_for=scheduled_for,
-                    send_zone=zone,
-                )
-            )
-        return True
-    except IntegrityError:
-        return False
+    row = SendRow(
+        approval_id=approval_id,
+        lead_id=lead_id,
+        message_id=message_id,
+        status=SCHEDULED,
+        to_address=to_address,
+        subject=subject,
+        body=body,
+        attempted_at=at,
+        scheduled_for=scheduled_for,
+        send_zone=zone,
+    )
+    return write_send(db, row, account_cap=account_cap, cap_at=scheduled_for)
 
 
 def claim_scheduled(db: Database, approval_id: str, *, at: datetime) -> bool:

@@ -39,22 +39,29 @@ def claim_send(
     (maybe a crashed earlier attempt) got this far, so this attempt must not send. With
     `account_cap`, raises AccountCapReached (nothing written) when the lead's account had its
     emails within the window (agent/store/account_caps.py)."""
+    row = SendRow(
+        approval_id=approval_id,
+        lead_id=lead_id,
+        message_id=message_id,
+        status="sending",
+        to_address=to_address,
+        subject=subject,
+        body=body,
+        attempted_at=at,
+    )
+    return write_send(db, row, account_cap=account_cap, cap_at=at)
+
+
+def write_send(
+    db: Database, row: SendRow, *, account_cap: AccountCap | None, cap_at: datetime
+) -> bool:
+    """Adds the send's row, after the account cap (checked as of `cap_at`) in the same
+    transaction. False when a row exists already for its approval."""
     try:
         with db.session() as session:
             if account_cap is not None:
-                check_account_cap(session, account_cap, approval_id=approval_id, at=at)
-            session.add(
-                SendRow(
-                    approval_id=approval_id,
-                    lead_id=lead_id,
-                    message_id=message_id,
-                    status="sending",
-                    to_address=to_address,
-                    subject=subject,
-                    body=body,
-                    attempted_at=at,
-                )
-            )
+                check_account_cap(session, account_cap, approval_id=row.approval_id, at=cap_at)
+            session.add(row)
         return True
     except IntegrityError:
         return False
