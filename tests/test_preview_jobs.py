@@ -172,6 +172,36 @@ def test_a_running_preview_is_not_taken_from_a_live_worker(world: World) -> None
     assert _row(db, preview_id).worker == "other-host:12"
 
 
+def test_a_service_stopping_mid_preview_puts_it_back_in_the_queue(
+    world: World, settings: Settings
+) -> None:
+    """The service's own thread (SQLite) does not hold a stopping service for the minute a large
+    preview takes: between two chunks it puts the preview back, queued, for the next start."""
+    from agent.demo.generator import generate
+    from agent.store.ingest import ingest_events
+    from agent.store.leads import upsert_leads
+
+    agent, db = world.agent, world.agent.ctx.db
+    now = datetime.now(UTC)
+    leads, events = generate(seed=5, now=now, count=700)  # two chunks of 500
+    upsert_leads(db, leads, agent.ctx.playbook)
+    ingest_events(db, events, agent.ctx.playbook, now=now)
+    preview_id, _ = accept_preview(agent.ctx, candidate_text(), by="mara")
+
+    assert run_preview_job(agent.ctx, preview_id, worker="test:1", stopping=lambda: True) is None
+    row = _row(db, preview_id)
+    assert (row.status, row.worker, row.result, row.leads_done) == ("queued", None, None, 0)
+
+    executor = LocalExecutor(agent, settings)
+    executor.start()  # the next start takes it up
+    try:
+        row = _eventually(lambda: _row(db, preview_id), lambda r: r.status == "done", 120)
+    finally:
+        executor.stop()
+    assert row.status == "done" and row.result is not None and row.result["leads"] == 700
+    assert row.attempts == 2
+
+
 STALL_SECONDS = 2
 
 
