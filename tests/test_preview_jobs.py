@@ -268,15 +268,21 @@ def test_a_worker_killed_mid_preview_leaves_it_to_another_worker(tmp_path: Path)
             assert done.status == "done", done.error
             assert done.result is not None and done.result["leads"] == 3_000
             assert done.worker != row.worker
-            with db.engine.connect() as conn:
-                jobs = conn.execute(
-                    text(
-                        "SELECT status, attempts FROM procrastinate_jobs "
-                        "WHERE task_name = 'nurture.playbook_preview'"
-                    )
-                ).all()
+
+            def jobs() -> list[tuple[str, int]]:
+                with db.engine.connect() as conn:
+                    rows = conn.execute(
+                        text(
+                            "SELECT status::text, attempts FROM procrastinate_jobs "
+                            "WHERE task_name = 'nurture.playbook_preview'"
+                        )
+                    ).all()
+                return [(str(s), int(a)) for s, a in rows]
+
+            # the row is done a moment before procrastinate marks the job succeeded
+            ended = _eventually(jobs, lambda rows: all(s != "doing" for s, _ in rows), 30)
             # one job, run twice: the killed run, then the retry of the stalled job
-            assert [(str(s), int(a)) for s, a in jobs] == [("succeeded", 2)], jobs
+            assert ended == [("succeeded", 2)]
             assert done.attempts == 2
         finally:
             executor.stop()
