@@ -5,6 +5,7 @@ before anyone hears of them, and `start` takes up what a process that died left 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -41,6 +42,7 @@ class LocalExecutor:
         # one preview at a time, on a thread of its own: a minute over every lead must not hold
         # a draft thread
         self._previews = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nurture-preview")
+        self._stopping = threading.Event()
         self.scheduled = LocalScheduledSends(agent.ctx)
 
     def submit_draft(self, thread_id: str, lead_id: str) -> None:
@@ -78,6 +80,9 @@ class LocalExecutor:
             self._agent.ctx.handoffs = None  # runs after this deliver at once again
         if self._agent.ctx.scheduled_sends is self:
             self._agent.ctx.scheduled_sends = None  # the store keeps them for the next start
+        # a preview running puts itself back in the queue after its chunk, for the next start:
+        # a stop is not held for the minute a large one takes
+        self._stopping.set()
         self.scheduled.stop()
         self.sweeper.stop()
         self.handoffs.stop()

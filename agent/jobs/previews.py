@@ -6,6 +6,8 @@ The same code runs it in the service's own threads (SQLite) and in a `nurture wo
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import func, select
 
 from agent.context import AgentContext
@@ -20,6 +22,7 @@ from agent.store.previews import (
     get_preview,
     record_progress,
     request_preview,
+    requeue_preview,
 )
 from agent.store.schema import LeadRow, PlaybookPreviewRow, PlaybookVersionRow
 
@@ -39,11 +42,25 @@ def accept_preview(ctx: AgentContext, text: str, *, by: str) -> tuple[str, bool]
     )
 
 
+class _Stopped(Exception):
+    """The process is stopping: the preview goes back to the queue."""
+
+
+def _never() -> bool:
+    return False
+
+
 def run_preview_job(
-    ctx: AgentContext, preview_id: str, *, worker: str, taking_over: str | None = None
+    ctx: AgentContext,
+    preview_id: str,
+    *,
+    worker: str,
+    taking_over: str | None = None,
+    stopping: Callable[[], bool] = _never,
 ) -> PlaybookPreviewRow | None:
     """Claims the preview and runs it to the end; None when another worker has it or it has
-    ended. `taking_over`: the worker (gone) that held it; the preview starts again."""
+    ended, or when `stopping` said yes between two chunks (then it is queued again, for the
+    next start). `taking_over`: the worker (gone) that held it; the preview starts again."""
     db = ctx.db
     row = claim_preview(db, preview_id, worker=worker, at=ctx.clock(), taking_over=taking_over)
     if row is None:
@@ -57,10 +74,15 @@ def run_preview_job(
         def progress(done: int) -> None:
             # leads created meanwhile are previewed too: the total grows with them
             record_progress(db, preview_id, worker=worker, done=done, total=max(total, done))
+            if done < total and stopping():  # the last chunk done: finish rather than redo
+                raise _Stopped
 
         # as of the moment it was asked for: a retry previews the same moment
         result = preview(db, current, candidate, ctx.assets, row.created_at, progress=progress)
         finish_preview(db, preview_id, preview_json(result), worker=worker, at=ctx.clock())
+    except _Stopped:
+        requeue_preview(db, preview_id, worker=worker)
+        return None
     except Exception as exc:
         error = str(exc) or type(exc).__name__
         fail_preview(db, preview_id, worker=worker, error=error, at=ctx.clock())

@@ -135,8 +135,13 @@ def fail_preview(db: Database, preview_id: str, *, worker: str, error: str, at: 
     _set(db, preview_id, worker, status="failed", error=error[:ERROR_CHARS], finished_at=at)
 
 
-def _set(db: Database, preview_id: str, worker: str, **values: Any) -> None:
-    """Only while `worker` runs it: a preview another worker took over is not written back by
+def requeue_preview(db: Database, preview_id: str, *, worker: str) -> None:
+    """Back to the queue, as if never started (its process is stopping)."""
+    _set(db, preview_id, worker, status="queued", worker=None, leads_done=0, started_at=None)
+
+
+def _set(db: Database, preview_id: str, holder: str, **values: Any) -> None:
+    """Only while `holder` runs it: a preview another worker took over is not written back by
     the one it was taken from."""
     with db.session() as session:
         session.execute(
@@ -144,7 +149,7 @@ def _set(db: Database, preview_id: str, worker: str, **values: Any) -> None:
             .where(
                 PlaybookPreviewRow.id == preview_id,
                 PlaybookPreviewRow.status == "running",
-                PlaybookPreviewRow.worker == worker,
+                PlaybookPreviewRow.worker == holder,
             )
             .values(**values)
             .execution_options(synchronize_session=False)
