@@ -23,9 +23,9 @@ from agent.settings import DEFAULT_CONTENT, DEFAULT_PLAYBOOK
 from agent.store import Database
 from agent.store.api_keys import create_key
 from agent.store.leads import all_lead_ids
-from agent.store.previews import claim_preview, record_progress
+from agent.store.previews import claim_preview, fail_preview, get_preview, record_progress
 from api.main import create_app
-from tests.api.test_csrf import sign_in
+from tests.api.test_csrf import page_token, sign_in
 from tests.test_playbook_preview import candidate_text, one_by_one, seed_demo
 from tests.utils.agent_world import World
 from tests.utils.browser import artifact, chromium, needs_chromium
@@ -132,6 +132,40 @@ def test_a_preview_in_progress_shows_how_far_it_got_and_refreshes(
     assert "500 of 1200 leads" in page.text and 'id="results"' not in page.text
     missing = service.client.get("/playbook/previews/nope-1")
     assert missing.status_code == 404 and "nope-1" in missing.text
+
+
+def test_the_page_asks_for_a_job_names_a_bad_playbook_and_says_why_one_failed(
+    service: Service,
+) -> None:
+    db, now = service.world.agent.ctx.db, datetime.now(UTC)
+    sign_in(service, "marketer")
+    token = page_token(service)
+    bad = service.client.post(
+        "/playbook/preview",
+        data={"yaml": "version: x\nsignals: 3\n", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert bad.status_code == 422 and "nothing was previewed" in bad.text
+    assert "signals" in bad.text and "http-equiv" not in bad.text
+
+    asked = service.client.post(
+        "/playbook/preview",
+        data={"yaml": candidate_text(), "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert asked.status_code == 303, asked.text
+    preview_id = asked.headers["location"].rsplit("/", 1)[-1]
+    row = get_preview(db, preview_id)
+    assert row is not None and row.requested_by == "marketer-1"
+
+    failed, _ = accept_preview(service.world.agent.ctx, candidate_text(40, "hot-at-40"), by="m")
+    assert claim_preview(db, failed, worker="elsewhere:7", at=now)
+    fail_preview(db, failed, worker="elsewhere:7", error="the disk went away", at=now)
+    page = service.client.get(f"/playbook/previews/{failed}")
+    assert page.status_code == 200 and "the disk went away" in page.text
+    assert "http-equiv" not in page.text, "a failed preview is over: no reloading"
+    body = service.call("GET", f"/v1/playbook/previews/{failed}", "marketer").json()
+    assert (body["status"], body["error"], body["result"]) == ("failed", "the disk went away", None)
 
 
 def test_the_cli_prints_the_tables_and_the_same_json(
