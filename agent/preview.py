@@ -13,7 +13,7 @@ thresholds is decided once (its second decision could only repeat the first)."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, get_args
@@ -163,9 +163,12 @@ def preview(
     candidate: Playbook,
     assets: Mapping[str, Asset],
     now: datetime,
+    progress: Callable[[int], None] | None = None,
 ) -> Preview:
-    """Every lead in the store decided as of `now` with `current` and with `candidate`."""
+    """Every lead in the store decided as of `now` with `current` and with `candidate`.
+    `progress` hears how many leads are done after each chunk (a job records it)."""
     result = Preview(current.version, candidate.version, now)
+    done = 0
     reuse = same_event_reading(current, candidate)
     threshold_only = only_the_threshold_differs(current, candidate)
     for chunk in lead_id_chunks(db):
@@ -182,6 +185,9 @@ def preview(
             else:
                 after = decide(lead, events if reuse else _raw(events), candidate, now)
             result.tally(before, after, drafts.get(lead_id), assets)
+        done += len(chunk)
+        if progress is not None:
+            progress(done)
     return result
 
 

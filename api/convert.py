@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from agent.analytics import Report
 from agent.contact import says_do_not_contact
 from agent.preview import Preview
+from agent.preview_json import preview_json
 from agent.send_windows import scheduled_detail
 from agent.store.ingest import IngestReport
 from agent.store.schema import (
     ApprovalRow,
     LeadDecisionRow,
     LeadRow,
+    PlaybookPreviewRow,
     RunRow,
     SendActionRow,
     SendRow,
@@ -26,13 +29,12 @@ from api.schemas import (
     DecisionSummary,
     ItemOut,
     LeadOut,
+    PreviewJobOut,
     PreviewOut,
-    RuleShiftOut,
+    PreviewStatus,
     RunOut,
     SendActionOut,
     SendOut,
-    StaleDraftOut,
-    TransitionOut,
 )
 
 
@@ -172,33 +174,24 @@ def run_out(row: RunRow) -> RunOut:
 
 
 def preview_out(result: Preview) -> PreviewOut:
-    def table(name: str) -> list[TransitionOut]:
-        order = {value: n for n, value in enumerate(result.labels(name))}
-        cells = sorted(result.table(name).items(), key=lambda c: (order[c[0][0]], order[c[0][1]]))
-        return [
-            TransitionOut(before=before, after=after, count=cell.count, examples=cell.examples)
-            for (before, after), cell in cells
-        ]
+    return PreviewOut.model_validate(preview_json(result))
 
-    return PreviewOut(
-        current_version=result.current_version,
-        candidate_version=result.candidate_version,
-        at=result.at,
-        leads=result.leads,
-        changed=result.changed,
-        stage=table("stage"),
-        action=table("action"),
-        hot=table("hot"),
-        rules=[
-            RuleShiftOut(rule=s.rule, kind=s.kind, before=s.before, after=s.after)
-            for s in result.rule_shifts()
-        ],
-        waiting_drafts=result.waiting_drafts,
-        stale_count=result.stale_count,
-        stale_drafts=[
-            StaleDraftOut(approval_id=s.approval_id, lead_id=s.lead_id, reason=s.reason)
-            for s in result.stale
-        ],
+
+def preview_job_out(row: PlaybookPreviewRow) -> PreviewJobOut:
+    done = row.status == "done" and row.result is not None
+    return PreviewJobOut(
+        id=row.id,
+        status=cast(PreviewStatus, row.status),
+        candidate_version=row.candidate_version,
+        current_version=row.current_version,
+        requested_by=row.requested_by,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        leads_done=row.leads_done,
+        leads_total=row.leads_total,
+        error=row.error,
+        result=PreviewOut.model_validate(row.result) if done else None,
     )
 
 

@@ -444,6 +444,37 @@ class PreviewOut(BaseModel):
     stale_drafts: list[StaleDraftOut] = Field(description="The first 200 of them.")
 
 
+PreviewStatus = Literal["queued", "running", "done", "failed"]
+
+
+class PreviewAccepted(BaseModel):
+    """A preview written to the store as a job; follow `status_url` (also the Location)."""
+
+    id: str
+    status: PreviewStatus = Field(
+        description="Where it stands: queued when new; running (or even done) when the same "
+        "candidate against the same playbook in force was asked for already and this is that one."
+    )
+    status_url: str
+
+
+class PreviewJobOut(BaseModel):
+    """A preview asked for: how far it got, and once done, its result."""
+
+    id: str
+    status: PreviewStatus
+    candidate_version: str
+    current_version: str = Field(description="In force when it was asked for.")
+    requested_by: str
+    created_at: datetime = Field(description="Every lead is decided as of this moment.")
+    started_at: datetime | None
+    finished_at: datetime | None
+    leads_done: int
+    leads_total: int | None
+    error: str | None = Field(description="Why it failed.")
+    result: PreviewOut | None = Field(description="Once done: the preview.")
+
+
 class AnalyticsFigureOut(BaseModel):
     name: str
     definition: str

@@ -36,18 +36,33 @@ def preview(
 ) -> None:
     """Before activating: every lead decided as of now with the playbook in force and with
     FILE. Shows what would move (stage, action, hot), the waiting drafts that would go stale
-    and the rules that would fire more or less often. Changes nothing."""
+    and the rules that would fire more or less often. Changes nothing. Runs here, in the
+    foreground, with a progress bar (the service runs it as a job)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
     from agent.content.assets import load_library
+    from agent.jobs.previews import lead_count
     from agent.preview import preview as run_preview
     from api.convert import preview_out
-    from cli.common import open_database, playbook, print_json, settings
+    from cli.common import err_console, open_database, playbook, print_json, settings
     from cli.preview_view import print_preview
 
     candidate = load_playbook(file)
     db = open_database()
     current = playbook(db=db)
     assets = {a.id: a for a in load_library(settings().content_dir).assets}
-    result = run_preview(db, current, candidate, assets, datetime.now(UTC))
+    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    # on stderr, gone when done: --json's stdout stays the JSON alone
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        task = bar.add_task("leads previewed", total=lead_count(db))
+        result = run_preview(
+            db,
+            current,
+            candidate,
+            assets,
+            datetime.now(UTC),
+            progress=lambda done: bar.update(task, completed=done),
+        )
     if as_json:
         print_json(preview_out(result).model_dump(mode="json"))
     else:

@@ -24,7 +24,8 @@ def worker(
         list[str] | None,
         typer.Option(
             "--queues",
-            help="Only these queues: drafts, decisions, upkeep, handoffs, sends (repeat).",
+            help="Only these queues: drafts, decisions, upkeep, handoffs, sends, previews "
+            "(repeat).",
         ),
     ] = None,
 ) -> None:

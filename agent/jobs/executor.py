@@ -24,6 +24,9 @@ class Executor(Protocol):
     def schedule_send(self, approval_id: str, at: datetime) -> None:
         """Sends a send written to the store as scheduled (agent/scheduled_sends.py) at `at`."""
 
+    def submit_preview(self, preview_id: str) -> None:
+        """Runs a playbook preview written to the store as queued (`accept_preview`)."""
+
     def start(self) -> None:
         """Starts taking work, beginning with what was left unfinished."""
 

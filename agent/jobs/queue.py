@@ -6,7 +6,9 @@ Jobs: `nurture.draft_run` (retried with backoff; lock per lead, so two never run
 lead's lock), `nurture.redecide` (queueing lock per lead: a lead waits in the queue once),
 `nurture.handoff_webhook` (the sales webhook, retried with backoff on transient failures only;
 queueing lock per hand-off), `nurture.scheduled_send` (an approved email waiting for the send
-window, deferred with `schedule_at`, so it falls due by the database's clock), and periodic
+window, deferred with `schedule_at`, so it falls due by the database's clock),
+`nurture.playbook_preview` (a candidate playbook over every lead, in its own queue; lock and
+queueing lock per preview), and periodic
 ones that procrastinate defers once per cluster, not once per worker: `nurture.due_sends` (a
 job for due sends scheduled without one), `nurture.sweep` (stale decisions) and
 `nurture.retry_stalled` (jobs whose
@@ -30,24 +32,27 @@ from agent.jobs.answers import resume_answer
 from agent.jobs.decisions import redecide
 from agent.jobs.drafts import run_draft
 from agent.jobs.heartbeat import with_heartbeat
+from agent.jobs.previews import run_preview_job
 from agent.jobs.workers import worker_id
 from agent.runner import NurtureAgent
 from agent.scheduled_sends import send_scheduled
 from agent.settings import Settings
 from agent.store.decisions import stale_decisions
+from agent.store.previews import get_preview
 from agent.store.runs import get_run, requeue_run, retry_run_later
 from agent.store.scheduled_sends import due_scheduled
 
 log = logging.getLogger(__name__)
 
 DRAFTS, DECISIONS, UPKEEP, HANDOFFS = "drafts", "decisions", "upkeep", "handoffs"
-SENDS = "sends"
-QUEUES = (DRAFTS, DECISIONS, UPKEEP, HANDOFFS, SENDS)
+SENDS, PREVIEWS = "sends", "previews"
+QUEUES = (DRAFTS, DECISIONS, UPKEEP, HANDOFFS, SENDS, PREVIEWS)
 DRAFT_RUN, REDECIDE = "nurture.draft_run", "nurture.redecide"
 RESUME_ANSWER = "nurture.resume_answer"
 DRAFT_RETRY = RetryStrategy(max_attempts=5, exponential_wait=2)
 HANDOFF_WEBHOOK = "nurture.handoff_webhook"
 SCHEDULED_SEND = "nurture.scheduled_send"
+PLAYBOOK_PREVIEW = "nurture.playbook_preview"
 
 
 def libpq_url(settings: Settings) -> str:
@@ -100,6 +105,18 @@ class QueueExecutor:
 
     def schedule_send(self, approval_id: str, at: datetime) -> None:
         defer_scheduled_send(self._app, approval_id, at)
+
+    def submit_preview(self, preview_id: str) -> None:
+        # the preview's lock: one job runs it at a time, so a row marked running when a job
+        # starts is one whose worker died (the job came back through retry_stalled)
+        key = f"preview:{preview_id}"
+        job = self._app.configure_task(
+            PLAYBOOK_PREVIEW, queue=PREVIEWS, lock=key, queueing_lock=key
+        )
+        try:
+            job.defer(preview_id=preview_id)
+        except AlreadyEnqueued:  # asked for again while it waits: the one waiting will do
+            pass
 
     def start(self) -> None:
         self._app.open()
@@ -221,6 +238,20 @@ def worker_app(agent: NurtureAgent, settings: Settings) -> App:
         await with_heartbeat(
             context, settings.job_heartbeat_seconds, resume_answer, agent, approval_id
         )
+
+    @app.task(name=PLAYBOOK_PREVIEW, queue=PREVIEWS, pass_context=True)
+    async def playbook_preview(context: JobContext, preview_id: str) -> None:
+        # a minute or more over every lead: longer than a draining worker's heartbeat lasts
+        await with_heartbeat(context, settings.job_heartbeat_seconds, preview, preview_id)
+
+    def preview(preview_id: str) -> None:
+        row = get_preview(agent.ctx.db, preview_id)
+        if row is None:
+            return
+        # no retry on an error (the row says why; asking again makes a new preview); a worker
+        # that died mid-way: retry_stalled runs the job again, and it takes the preview over
+        taking_over = (row.worker or "") if row.status == "running" else None
+        run_preview_job(agent.ctx, preview_id, worker=me, taking_over=taking_over)
 
     @app.task(name=REDECIDE, queue=DECISIONS)
     def redecide_lead(lead_id: str) -> None:

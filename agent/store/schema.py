@@ -402,6 +402,48 @@ class PlaybookVersionRow(Base):
     activated_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class PlaybookPreviewRow(Base):
+    """A playbook preview asked for (a job: queued, running, then done or failed). The result
+    is what `POST /v1/playbook/preview` answered before it became a job (agent/preview_json.py);
+    every replica reads it from here."""
+
+    __tablename__ = "playbook_previews"
+    __table_args__ = (
+        # one waiting or running preview per candidate and playbook in force, in any process:
+        # asking again for the same is answered with the one under way
+        Index(
+            "uq_playbook_previews_active",
+            "text_hash",
+            "current_version",
+            unique=True,
+            sqlite_where=text("status IN ('queued', 'running')"),
+            postgresql_where=text("status IN ('queued', 'running')"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    """The candidate playbook's YAML."""
+    text_hash: Mapped[str] = mapped_column(String(64))
+    """sha256 of `text`, hex."""
+    candidate_version: Mapped[str] = mapped_column(String(64))
+    current_version: Mapped[str] = mapped_column(String(64))
+    """The version in force when it was asked for: the one the candidate is compared with."""
+    requested_by: Mapped[str] = mapped_column(String(120))
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JsonDict)
+    leads_done: Mapped[int] = mapped_column(Integer, default=0)
+    leads_total: Mapped[int | None] = mapped_column(Integer)
+    worker: Mapped[str | None] = mapped_column(String(120))
+    """Who runs it (host:pid) while it is running, or who last did."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    """When it was asked for: the preview decides every lead as of this moment."""
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
 class PendingEventRow(Base):
     """An event whose lead is not known yet (a Segment message under an anonymousId, or a
     userId no lead has): kept until an identify or alias names the lead, then moved to

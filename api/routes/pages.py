@@ -18,12 +18,14 @@ from fastapi.staticfiles import StaticFiles
 
 from agent.errors import NurtureError
 from agent.jobs.answers import wait_for_answer
-from agent.playbook import PlaybookError, parse_playbook
+from agent.jobs.previews import accept_preview
+from agent.playbook import PlaybookError
 from agent.playbook.models import STAGES
-from agent.preview import preview
+from agent.preview_json import preview_from_json
 from agent.scheduled_sends import cancel_send
 from agent.store.api_keys import Principal, split_key
 from agent.store.approvals import Answer, GuardrailsNotOverridden, UnstorableAnswer, get_approval
+from agent.store.previews import get_preview
 from agent.store.runs import get_run
 from agent.store.schema import ApprovalRow
 from agent.store.sends import get_send
@@ -267,17 +269,43 @@ def playbook_preview_form(request: Request, principal: Author, state: StateDep) 
 def playbook_preview(
     request: Request, principal: Author, state: StateDep, yaml: Annotated[str, Form()]
 ) -> Response:
-    """Every lead decided with the playbook in force and with the posted candidate, shown
-    before anyone activates it. Changes nothing."""
-    ctx = state.agent.ctx
-    context: dict[str, object] = {**_common(state, principal, None), "yaml": yaml, "view": None}
+    """Asks for a preview of the posted candidate (a job: every lead decided with the playbook
+    in force and with the candidate) and goes to its page. Changes nothing."""
+    text = _plain(yaml)
     try:
-        candidate = parse_playbook(_plain(yaml), source="candidate")
+        preview_id, _ = accept_preview(state.agent.ctx, text, by=principal.name)
     except PlaybookError as exc:
+        context = {**_common(state, principal, None), "yaml": yaml, "view": None}
         context["problems"] = exc.problems
         return render(request, "playbook_preview.html", context, status_code=422)
-    result = preview(ctx.db, ctx.playbook, candidate, ctx.assets, ctx.clock())
-    context.update(problems=[], view=preview_view(result))
+    row = get_preview(state.agent.ctx.db, preview_id)
+    if row is not None and row.status == "queued":  # a job runs it once, however often handed
+        state.jobs.submit_preview(preview_id)
+    return RedirectResponse(f"/playbook/previews/{quote(preview_id, safe='')}", status_code=303)
+
+
+PREVIEW_REFRESH_SECONDS = 2
+"""How often a preview's page reloads itself while the preview runs (no script: the CSP)."""
+
+
+@router.get("/playbook/previews/{preview_id}")
+def playbook_preview_job(
+    request: Request, preview_id: str, principal: Author, state: StateDep
+) -> Response:
+    """A preview asked for: how far it got, reloading itself until it is done; then the
+    tables, under the candidate's YAML to edit and preview again."""
+    row = get_preview(state.agent.ctx.db, preview_id)
+    if row is None:
+        raise PageProblem(404, "No such preview", f"no playbook preview with id '{preview_id}'")
+    done = row.status == "done" and row.result is not None
+    context = {
+        **_common(state, principal, None),
+        "yaml": row.text,
+        "problems": [],
+        "job": row,
+        "refresh": PREVIEW_REFRESH_SECONDS if row.status in ("queued", "running") else None,
+        "view": preview_view(preview_from_json(row.result)) if done and row.result else None,
+    }
     return render(request, "playbook_preview.html", context)
 
 

@@ -4,18 +4,19 @@ activation."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Response, status
 
 from agent.errors import NurtureError
+from agent.jobs.previews import accept_preview
 from agent.playbook import PlaybookError, parse_playbook
-from agent.preview import preview
 from agent.store.api_keys import Principal
 from agent.store.playbooks import activate_playbook, playbook_history
+from agent.store.previews import get_preview
 from agent.store.scores import refresh_derived
 from api.background import in_background
-from api.convert import preview_out
+from api.convert import preview_job_out
 from api.deps import StateDep, require
 from api.routes.limits import unprocessable
 from api.schemas import (
@@ -24,7 +25,9 @@ from api.schemas import (
     PlaybookProblem,
     PlaybookText,
     PlaybookVersionOut,
-    PreviewOut,
+    PreviewAccepted,
+    PreviewJobOut,
+    PreviewStatus,
     ValidationOut,
     errors,
 )
@@ -87,19 +90,48 @@ def validate(candidate: PlaybookText, _: Author) -> ValidationOut:
     return ValidationOut(valid=True, version=playbook.version, problems=[])
 
 
-@router.post("/playbook/preview", response_model=PreviewOut, responses=errors(400))
-def preview_candidate(candidate: PlaybookText, state: StateDep, _: Author) -> PreviewOut:
-    """Every lead decided as of now with the playbook in force and with this candidate, before
-    it is activated: what would move, which waiting drafts would go stale, which rules would
-    fire more or less often. Reads and decides every lead on the request: on a large store
-    that takes a while (benchmarks/preview.py measures it)."""
-    ctx = state.agent.ctx
-    try:
-        playbook = parse_playbook(candidate.yaml, source="candidate")
+@router.post(
+    "/playbook/preview",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=PreviewAccepted,
+    responses=errors(400),
+)
+def preview_candidate(
+    candidate: PlaybookText, state: StateDep, principal: Author, response: Response
+) -> PreviewAccepted:
+    """Every lead decided with the playbook in force and with this candidate, before it is
+    activated: what would move, which waiting drafts would go stale, which rules would fire
+    more or less often. On a large store that takes a minute or more (benchmarks/preview.py),
+    so it is a job: written to the store before this 202, run by a worker; follow
+    `status_url` (also the Location header). The same candidate asked for again while its
+    preview waits or runs gets that preview, not a second one."""
+    try:  # written to the store before the 202: an accepted preview is never lost
+        preview_id, _ = accept_preview(state.agent.ctx, candidate.yaml, by=principal.name)
     except PlaybookError as exc:
         problems = [p.model_dump() for p in _problems(exc)]
         raise unprocessable("body", "yaml", msg="invalid playbook", problems=problems) from exc
-    return preview_out(preview(ctx.db, ctx.playbook, playbook, ctx.assets, ctx.clock()))
+    return _accepted(state, preview_id, response)
+
+
+def _accepted(state: ServiceState, preview_id: str, response: Response) -> PreviewAccepted:
+    row = get_preview(state.agent.ctx.db, preview_id)
+    if row is None:  # pragma: no cover - written just now; nothing deletes previews
+        raise HTTPException(404, f"no playbook preview with id '{preview_id}'")
+    if row.status == "queued":  # handed over again if it was already: a job runs it once
+        state.jobs.submit_preview(preview_id)
+    url = f"/v1/playbook/previews/{preview_id}"
+    response.headers["Location"] = url
+    return PreviewAccepted(id=preview_id, status=cast(PreviewStatus, row.status), status_url=url)
+
+
+@router.get("/playbook/previews/{preview_id}", response_model=PreviewJobOut, responses=errors(404))
+def preview_status(preview_id: str, state: StateDep, _: Author) -> PreviewJobOut:
+    """From the store alone: every replica gives the same answer. Once done, `result` is the
+    preview; while running, `leads_done` of `leads_total` say how far it got."""
+    row = get_preview(state.agent.ctx.db, preview_id)
+    if row is None:
+        raise HTTPException(404, f"no playbook preview with id '{preview_id}'")
+    return preview_job_out(row)
 
 
 @router.post(

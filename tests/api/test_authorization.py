@@ -75,6 +75,7 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/playbook/versions"): READ,
     ("POST", "/v1/playbook/validate"): {"admin", "marketer"},  # marketers own the playbook
     ("POST", "/v1/playbook/preview"): {"admin", "marketer"},
+    ("GET", "/v1/playbook/previews/{preview_id}"): {"admin", "marketer"},
     ("POST", "/v1/playbook/activate"): {"admin"},
     # the inbox pages
     ("GET", "/inbox"): READ,
@@ -87,6 +88,7 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/analytics"): READ,
     ("GET", "/playbook/preview"): {"admin", "marketer"},
     ("POST", "/playbook/preview"): {"admin", "marketer"},  # changes nothing: 422 without yaml
+    ("GET", "/playbook/previews/{preview_id}"): {"admin", "marketer"},
     ("GET", "/leads/{lead_id:id}"): READ,
     ("GET", "/accounts/{account_id:id}"): READ,
     ("GET", "/experiments"): READ,

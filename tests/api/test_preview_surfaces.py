@@ -6,20 +6,26 @@ playbook, as of the moment it says it previewed."""
 from __future__ import annotations
 
 import json
+import re
+import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from agent.content.assets import Asset, load_library
+from agent.jobs.previews import accept_preview
 from agent.playbook import load_playbook, parse_playbook
 from agent.settings import DEFAULT_CONTENT, DEFAULT_PLAYBOOK
 from agent.store import Database
 from agent.store.api_keys import create_key
 from agent.store.leads import all_lead_ids
+from agent.store.previews import claim_preview, fail_preview, get_preview, record_progress
 from api.main import create_app
+from tests.api.test_csrf import page_token, sign_in
 from tests.test_playbook_preview import candidate_text, one_by_one, seed_demo
 from tests.utils.agent_world import World
 from tests.utils.browser import artifact, chromium, needs_chromium
@@ -56,14 +62,35 @@ def from_json(body: dict[str, object]) -> dict[str, Counter[tuple[str, str]]]:
     }
 
 
-def test_the_api_previews_for_marketers_and_names_a_bad_playbook(
+def wait_for_preview(service: Service, location: str, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        response = service.call("GET", location, "marketer")
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        if body["status"] not in ("queued", "running"):
+            return body
+        time.sleep(0.05)
+    raise AssertionError(f"preview {location} still going after {timeout} s")
+
+
+def test_the_api_accepts_a_preview_as_a_job_and_names_a_bad_playbook(
     demo: World, service: Service, assets: dict[str, Asset]
 ) -> None:
     response = service.call(
         "POST", "/v1/playbook/preview", "marketer", json={"yaml": candidate_text()}
     )
-    assert response.status_code == 200, response.text
-    body = response.json()
+    assert response.status_code == 202, response.text
+    accepted = response.json()
+    location = response.headers["location"]
+    assert location == accepted["status_url"] == f"/v1/playbook/previews/{accepted['id']}"
+    assert accepted["status"] in ("queued", "running", "done")
+
+    job = wait_for_preview(service, location)
+    assert job["status"] == "done", job
+    assert job["id"] == accepted["id"] and job["requested_by"] == "marketer-1"
+    assert job["leads_done"] == job["leads_total"] == 201
+    body = job["result"]
     # the demo's 200 leads and the service fixture's own drafted lead
     assert body["leads"] == len(all_lead_ids(demo.agent.ctx.db)) == 201
     assert body["candidate_version"] == "hot-at-50"
@@ -74,11 +101,71 @@ def test_the_api_previews_for_marketers_and_names_a_bad_playbook(
 
     refused = service.call("POST", "/v1/playbook/preview", "rep", json={"yaml": candidate_text()})
     assert refused.status_code == 403
+    assert service.call("GET", location, "rep").status_code == 403
     broken = service.call(
         "POST", "/v1/playbook/preview", "marketer", json={"yaml": "version: x\nsignals: 3\n"}
     )
     assert broken.status_code == 422
     assert "yaml" in broken.text and "signals" in broken.text
+    unknown = service.call("GET", "/v1/playbook/previews/nope-1", "marketer")
+    assert unknown.status_code == 404 and "no playbook preview with id 'nope-1'" in unknown.text
+
+
+def test_a_preview_in_progress_shows_how_far_it_got_and_refreshes(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Running on a worker of another host (so this service leaves it alone): the API and the
+    page both show the leads done so far, and the page reloads itself until it is done."""
+    db = service.world.agent.ctx.db
+    preview_id, _ = accept_preview(service.world.agent.ctx, candidate_text(), by="mara")
+    assert claim_preview(db, preview_id, worker="elsewhere:7", at=datetime.now(UTC))
+    record_progress(db, preview_id, worker="elsewhere:7", done=500, total=1200)
+
+    body = service.call("GET", f"/v1/playbook/previews/{preview_id}", "marketer").json()
+    assert (body["status"], body["leads_done"], body["leads_total"]) == ("running", 500, 1200)
+    assert body["result"] is None
+
+    sign_in(service, "marketer")
+    page = service.client.get(f"/playbook/previews/{preview_id}")
+    assert page.status_code == 200, page.text
+    assert re.search(r'<meta http-equiv="refresh" content="\d+">', page.text)
+    assert "500 of 1200 leads" in page.text and 'id="results"' not in page.text
+    missing = service.client.get("/playbook/previews/nope-1")
+    assert missing.status_code == 404 and "nope-1" in missing.text
+
+
+def test_the_page_asks_for_a_job_names_a_bad_playbook_and_says_why_one_failed(
+    service: Service,
+) -> None:
+    db, now = service.world.agent.ctx.db, datetime.now(UTC)
+    sign_in(service, "marketer")
+    token = page_token(service)
+    bad = service.client.post(
+        "/playbook/preview",
+        data={"yaml": "version: x\nsignals: 3\n", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert bad.status_code == 422 and "nothing was previewed" in bad.text
+    assert "signals" in bad.text and "http-equiv" not in bad.text
+
+    asked = service.client.post(
+        "/playbook/preview",
+        data={"yaml": candidate_text(), "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert asked.status_code == 303, asked.text
+    preview_id = asked.headers["location"].rsplit("/", 1)[-1]
+    row = get_preview(db, preview_id)
+    assert row is not None and row.requested_by == "marketer-1"
+
+    failed, _ = accept_preview(service.world.agent.ctx, candidate_text(40, "hot-at-40"), by="m")
+    assert claim_preview(db, failed, worker="elsewhere:7", at=now)
+    fail_preview(db, failed, worker="elsewhere:7", error="the disk went away", at=now)
+    page = service.client.get(f"/playbook/previews/{failed}")
+    assert page.status_code == 200 and "the disk went away" in page.text
+    assert "http-equiv" not in page.text, "a failed preview is over: no reloading"
+    body = service.call("GET", f"/v1/playbook/previews/{failed}", "marketer").json()
+    assert (body["status"], body["error"], body["result"]) == ("failed", "the disk went away", None)
 
 
 def test_the_cli_prints_the_tables_and_the_same_json(
@@ -139,7 +226,10 @@ def test_the_preview_page_shows_the_counts_of_deciding_each_lead(
         assert "default-2026.11" in page.input_value("#yaml"), "starts from the playbook in force"
         page.fill("#yaml", candidate_text())
         page.click("#preview")
-        page.wait_for_selector("#results")
+        # a job: the page it lands on reloads itself until the preview is done
+        page.wait_for_url(re.compile(r".*/playbook/previews/[^/]+$"))
+        page.wait_for_selector("#results", timeout=90_000)
+        assert "Preview a playbook" in page.inner_text("main")
 
         at = datetime.fromisoformat(page.get_attribute("#results time", "datetime") or "")
         shown = {
