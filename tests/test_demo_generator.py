@@ -153,8 +153,8 @@ def test_every_record_validates_in_the_import_format(demo: Records) -> None:
     for raw in leads:
         LeadIn.model_validate(raw)
         assert set(raw) == {"id", "email", "name", "company", "attributes", "do_not_contact"}
-        # plus, for the CRM-status personas, what a CRM import sets
-        crm = {"lifecycle_stage", "marketing_contact"}
+        # plus, for the CRM-status personas and the account cases, what a CRM import sets
+        crm = {"lifecycle_stage", "marketing_contact", "account_id"}
         assert set(raw["attributes"]) - crm == {"industry", "employees", "title", "country"}
     for raw in events:
         EventIn.model_validate(raw)
