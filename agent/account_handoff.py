@@ -53,11 +53,12 @@ class AccountContext:
 
     @property
     def shared_owner(self) -> str | None:
-        """The CRM owner every engaged contact has, if they share one."""
-        owners = {c.owner.strip().casefold() for c in self.engaged if c.owner and c.owner.strip()}
-        if len(owners) != 1 or any(not (c.owner and c.owner.strip()) for c in self.engaged):
+        """The account's CRM owner: the one every engaged contact with an owner names (in any
+        letter case); None when they name none or several."""
+        owners = [c.owner.strip() for c in self.engaged if c.owner and c.owner.strip()]
+        if len({owner.casefold() for owner in owners}) != 1:
             return None
-        return next(c.owner for c in self.engaged if c.owner)
+        return owners[0]
 
 
 def best_first(contacts: list[EngagedContact]) -> tuple[EngagedContact, ...]:
