@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from agent.account_handoff import apply_account
+from agent.account_handoff import AccountContext, apply_account
 from agent.accounts import account_of
 from agent.decisions import Decision, decide
 from agent.errors import NurtureError
@@ -41,8 +41,9 @@ def due_leads(
     Candidates are decided a batch at a time (as many as are still wanted): each batch's
     decisions are recorded first, so the best contact of an account is the best by score, then
     each lead of an account that accounts.handoff may apply to is decided again with its account
-    (one query each): its account may hand it to sales, or hold its nurture while sales has the
-    account. An account's best contact that was no candidate (its recorded wait holds) is added."""
+    (one query per account and batch): its account may hand it to sales, or hold its nurture
+    while sales has the account. An account's best contact that was no candidate (its recorded
+    wait holds) is added."""
     candidates = [
         lead_id
         for lead_id in draft_candidates(
@@ -76,10 +77,14 @@ def _due_in(
     due: list[str] = []
     final: list[tuple[Decision, str]] = []
     extra: list[str] = []
+    contexts: dict[str, AccountContext | None] = {}  # one read per account and batch
     for lead, decision in decided:
-        if playbook.accounts.handoff is not None and account_of(lead) is not None:
-            # the batch's fresh scores, not the recorded ones: the best contact is the best now
-            context = load_account_context(db, lead, playbook, now, scores=scores)
+        account = account_of(lead)
+        if playbook.accounts.handoff is not None and account is not None:
+            if account not in contexts:
+                # the batch's fresh scores, not the recorded ones: the best is the best now
+                contexts[account] = load_account_context(db, lead, playbook, now, scores=scores)
+            context = contexts[account]
             decision = apply_account(decision, context)
             best = context.best if context is not None and context.due else None
             if best is not None and best.lead_id not in seen:
