@@ -51,6 +51,26 @@ class Reason(BaseModel):
     text: str
 
 
+class AccountContactOut(BaseModel):
+    lead_id: str
+    name: str | None
+    role: str = Field(description="decision_maker, influencer, user or unknown (from the title).")
+    score: float
+
+
+class AccountOut(BaseModel):
+    """The lead's account when it changed the decision (agent/account_handoff.py)."""
+
+    id: str
+    open_handoff: str | None = Field(
+        description="The hand-off that has the account with sales, if one is open."
+    )
+    engaged_contacts: list[AccountContactOut] = Field(
+        description="The account's contacts engaged within accounts.handoff's days, best first."
+    )
+    owner: str | None = Field(description="The CRM owner the engaged contacts share, if one.")
+
+
 class Decision(BaseModel):
     lead_id: str
     at: datetime
@@ -60,6 +80,7 @@ class Decision(BaseModel):
     score: ScoreOut
     content: ContentOut | None
     reasons: list[Reason]
+    account: AccountOut | None = None
 
 
 @dataclass(frozen=True, slots=True)

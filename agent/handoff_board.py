@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from agent.handoff_states import overdue
 from agent.store.database import Database
@@ -36,6 +37,10 @@ class HandoffView:
     overdue: bool
     webhook_status: str
     changes: list[HandoffChangeRow]
+    account: str | None = None
+    """The account handed over (accounts.handoff), as the payload the rep got names it."""
+    account_contacts: tuple[dict[str, Any], ...] = ()
+    """Its engaged contacts then: lead_id, name, role, score."""
 
 
 def board(
@@ -76,6 +81,8 @@ def board(
                 overdue=overdue(row.state, row.created_at, now, sla_hours),
                 webhook_status=row.webhook_status,
                 changes=item.changes,
+                account=payload.get("account"),
+                account_contacts=tuple(payload.get("account_contacts") or ()),
             )
         )
     return views

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from agent.context import AgentContext
 from agent.errors import NurtureError
 from agent.handoff_states import TARGET, Move
+from agent.store.account_context import release_account_holds
 from agent.store.handoffs import change_state, get_handoff
 from agent.store.ingest import ingest_events
 from agent.store.schema import HandoffRow
@@ -61,6 +62,9 @@ def act(
     changed = change_state(ctx.db, handoff_id, TARGET[move], by=actor.name, reason=reason, at=now)
     if move == "recycle":
         _back_to_nurture(ctx, changed, actor, reason or "")
+    if move in ("recycle", "close"):
+        # the account's other contacts were held from nurture while sales had it
+        release_account_holds(ctx.db, changed.lead_id, now)
     return changed
 
 

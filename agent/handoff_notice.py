@@ -74,6 +74,7 @@ def _message(
                 f"  Company: {payload.get('company') or ''}",
                 f"  Why:    {payload.get('rule')}: {payload.get('reason')}",
                 f"  Score:  {payload.get('score')} (stage {payload.get('stage')})",
+                *_committee(payload),
                 "",
                 f"Please accept it within {hours:g} hours, or recycle it to nurture with a reason:",
                 f"  nurture handoffs accept {handoff_id}",
@@ -84,3 +85,16 @@ def _message(
         + "\n"
     )
     return message
+
+
+def _committee(payload: dict[str, Any]) -> list[str]:
+    """The account's buying committee, one contact a line, when the account was handed over."""
+    if not payload.get("account"):
+        return []
+    return [
+        f"  Account: {payload['account']}, engaged contacts:",
+        *(
+            f"    - {c.get('name') or c.get('lead_id')} ({c.get('role')}, score {c.get('score')})"
+            for c in payload.get("account_contacts") or ()
+        ),
+    ]

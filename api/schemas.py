@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.decisions import Decision
+from agent.decisions import AccountContactOut, Decision
 from agent.store.leads import LeadFields
 from agent.store.values import StorableText
 
@@ -398,6 +398,14 @@ class HandoffOut(BaseModel):
         "(handoffs.accept_within_hours)."
     )
     webhook_status: str
+    account: str | None = Field(
+        default=None, description="The account handed over (rule accounts.handoff), if one."
+    )
+    account_contacts: list[AccountContactOut] = Field(
+        default_factory=list,
+        description="The account's engaged contacts when it was handed over (its buying "
+        "committee: name, role, score), best first.",
+    )
     changes: list[HandoffChangeOut]
 
 

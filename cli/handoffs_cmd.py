@@ -127,4 +127,20 @@ def _show(views: list[HandoffView], now: datetime) -> None:
             soft_wrap=True,
         )
         console.print(f"  why: {v.rule}: {v.why}", highlight=False, soft_wrap=True, markup=False)
+        if v.account:
+            console.print(
+                f"  account: {v.account} · {_committee(v)}",
+                highlight=False,
+                soft_wrap=True,
+                markup=False,
+            )
         console.print(f"  rep: {v.assigned_to or 'unassigned'}", highlight=False, soft_wrap=True)
+
+
+def _committee(view: HandoffView) -> str:
+    """The account's engaged contacts as the rep got them: name (role, score)."""
+    return ", ".join(
+        f"{c.get('name') or c.get('lead_id')} ({str(c.get('role', 'unknown')).replace('_', ' ')}"
+        f", score {c.get('score')})"
+        for c in view.account_contacts
+    )

@@ -140,7 +140,9 @@ def test_next_json_has_the_documented_shape(imported: Path, monkeypatch, capsys)
         "score",
         "content",
         "reasons",
+        "account",
     }
+    assert decision["account"] is None  # set only when the lead's account changed the decision
     assert set(decision["score"]) == {"attribute", "behaviour", "total", "hot", "contributions"}
     assert set(decision["score"]["contributions"][0]) == {
         "event_id",

@@ -153,8 +153,8 @@ def test_every_record_validates_in_the_import_format(demo: Records) -> None:
     for raw in leads:
         LeadIn.model_validate(raw)
         assert set(raw) == {"id", "email", "name", "company", "attributes", "do_not_contact"}
-        # plus, for the CRM-status personas, what a CRM import sets
-        crm = {"lifecycle_stage", "marketing_contact"}
+        # plus, for the CRM-status personas and the account cases, what a CRM import sets
+        crm = {"lifecycle_stage", "marketing_contact", "account_id"}
         assert set(raw["attributes"]) - crm == {"industry", "employees", "title", "country"}
     for raw in events:
         EventIn.model_validate(raw)
@@ -172,10 +172,12 @@ def test_event_times_have_an_offset_and_lie_in_the_last_200_days(now: datetime) 
 
 def test_the_demo_has_accounts_with_several_contacts(demo: Records) -> None:
     """Buying committees: the account page and the one-email-per-account cap have something
-    to show. Every demo lead writes from its company's domain, so each has an account."""
+    to show. Every demo lead writes from its company's domain or has the CRM's account_id, so
+    each has an account, but those writing from free mail."""
     leads, _ = demo
     accounts = Counter(account_of(LeadIn.model_validate(lead).to_lead()) for lead in leads)
-    assert None not in accounts
+    free_mail = [lead for lead in leads if lead["email"].endswith(("@gmail.com", "@yahoo.com"))]
+    assert accounts[None] == len(free_mail) >= 2
     assert sum(1 for size in accounts.values() if size >= 3) >= 10
     assert max(accounts.values()) >= 6
     titles_by_account = defaultdict(set)
@@ -193,7 +195,8 @@ def test_leads_look_like_b2b_prospects(demo: Records) -> None:
     assert {"software", "logistics", "manufacturing", "financial services"} <= industries
     assert industries & {"retail", "education", "healthcare"}
     assert all(10 <= lead["attributes"]["employees"] <= 20000 for lead in leads)
-    assert all(lead["email"].split("@")[1] not in {"gmail.com", "example.com"} for lead in leads)
+    assert all(lead["email"].split("@")[1] != "example.com" for lead in leads)
+    assert sum(lead["email"].endswith("@gmail.com") for lead in leads) <= 3  # the free-mail cases
     assert len({lead["attributes"]["country"] for lead in leads}) >= 5
     assert sum(lead["do_not_contact"] for lead in leads) >= MIN_PER_RULE
 
@@ -221,3 +224,45 @@ def test_some_form_messages_try_prompt_injection(demo: Records) -> None:
     _, events = demo
     messages = [e["properties"]["message"] for e in events if e["type"] == "form_submit"]
     assert any("ignore previous instructions" in m.lower() for m in messages)
+
+
+def test_an_explicit_account_id_groups_contacts_from_several_domains(demo: Records) -> None:
+    leads, _ = demo
+    grouped = [lead for lead in leads if lead["attributes"].get("account_id")]
+    by_account = defaultdict(set)
+    for lead in grouped:
+        by_account[account_of(LeadIn.model_validate(lead).to_lead())].add(
+            lead["email"].split("@")[1]
+        )
+    assert any(len(domains) >= 3 for domains in by_account.values()), by_account
+
+
+def test_the_demo_has_an_account_the_playbook_hands_to_sales_though_no_contact_is_hot(
+    demo: Records, playbook: Playbook
+) -> None:
+    """accounts.handoff: enough contacts with lead activity within its days, none of whom
+    would go to sales alone, so the demo shows an account hand-off of its own."""
+    rule = playbook.accounts.handoff
+    assert rule is not None
+    leads, events = demo
+    decided = {d.lead_id: d for d in decisions(demo, playbook, NOW)}
+    since = NOW - timedelta(days=rule.within_days)
+    active = {
+        raw["lead_id"]
+        for raw in events
+        if raw["type"] not in ("email_sent", "handoff", "email_delivered")
+        and since <= datetime.fromisoformat(raw["occurred_at"]) <= NOW
+    }
+    engaged: dict[str | None, list[str]] = defaultdict(list)
+    for lead in leads:
+        if lead["id"] in active:
+            engaged[account_of(LeadIn.model_validate(lead).to_lead())].append(lead["id"])
+    quiet_committees = [
+        account
+        for account, ids in engaged.items()
+        if account is not None
+        and len(ids) >= rule.engaged_contacts
+        and all(decided[i].action not in ("handoff_to_sales", "with_sales") for i in ids)
+        and all(not decided[i].score.hot for i in ids)
+    ]
+    assert quiet_committees

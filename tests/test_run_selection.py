@@ -14,12 +14,14 @@ import pytest
 from sqlalchemy import update
 
 import agent.decisions
-from agent.decisions import decide
+from agent.account_handoff import apply_account
+from agent.decisions import Decision, decide
 from agent.demo.generator import generate
 from agent.playbook import Playbook, load_playbook
 from agent.settings import DEFAULT_PLAYBOOK
 from agent.staleness import SENDING_ACTIONS
 from agent.store import Database
+from agent.store.account_context import load_account_context
 from agent.store.decisions import draft_candidates, record_decisions
 from agent.store.ingest import ingest_events
 from agent.store.leads import all_lead_ids, upsert_leads
@@ -35,22 +37,27 @@ def seed_demo(db: Database, playbook: Playbook, now: datetime) -> None:
     ingest_events(db, events, playbook, now=now)
 
 
-def due_by_deciding_every_lead(db: Database, playbook: Playbook, now: datetime) -> list[str]:
-    """The rule before: decide every lead, in id order, keep the ones to email."""
-    due = []
+def decide_every_lead(db: Database, playbook: Playbook, now: datetime) -> list[Decision]:
+    """Every lead decided, in id order, each with its account (accounts.handoff: the account's
+    best contact by these scores goes to sales, the others' nurture is held)."""
+    decided = []
     for lead_id in all_lead_ids(db):
         lead, events = load_timeline(db, lead_id, until=now, playbook=playbook)
-        if decide(lead, events, playbook, now).action in SENDING_ACTIONS:
-            due.append(lead_id)
-    return due
+        decided.append((lead, decide(lead, events, playbook, now)))
+    scores = {lead.id: decision.score.total for lead, decision in decided}
+    return [
+        apply_account(decision, load_account_context(db, lead, playbook, now, scores=scores))
+        for lead, decision in decided
+    ]
+
+
+def due_by_deciding_every_lead(db: Database, playbook: Playbook, now: datetime) -> list[str]:
+    """The rule before: decide every lead, in id order, keep the ones to email."""
+    return [d.lead_id for d in decide_every_lead(db, playbook, now) if d.action in SENDING_ACTIONS]
 
 
 def record_every_decision(db: Database, playbook: Playbook, now: datetime) -> None:
-    decisions = []
-    for lead_id in all_lead_ids(db):
-        lead, events = load_timeline(db, lead_id, until=now, playbook=playbook)
-        decisions.append((decide(lead, events, playbook, now), playbook.version))
-    record_decisions(db, decisions)
+    record_decisions(db, [(d, playbook.version) for d in decide_every_lead(db, playbook, now)])
 
 
 @pytest.fixture

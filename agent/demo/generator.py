@@ -25,7 +25,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from agent.demo.accounts import COUNT as ACCOUNT_CASES
+from agent.demo.accounts import EXPECTED_RULE as CASE_RULE
+from agent.demo.accounts import account_cases
 from agent.playbook.models import STAGES, Stage
+
+ACCOUNT_CASES_FROM = 100
+"""A demo of this many leads or more ends with the account cases (agent/demo/accounts.py)."""
 
 # --- The cast: companies, people, titles ---------------------------------------------------------
 
@@ -349,9 +355,17 @@ def build_demo(*, seed: int = 7, now: datetime, count: int = 200) -> list[DemoLe
     now = now.astimezone(UTC)
     companies = _make_companies(rng)
     used_emails: set[str] = set()
-    return [
+    cast = _cast(rng, count)
+    # the account cases take the last places of a full demo: the generated leads before them
+    # stay exactly as they were; a small demo (the tests' 40 to 80 leads) has none
+    cases = ACCOUNT_CASES if count >= ACCOUNT_CASES_FROM else 0
+    generated = [
         _build_lead(rng, f"lead-{n:04d}", persona, companies, used_emails, now)
-        for n, persona in enumerate(_cast(rng, count), start=1)
+        for n, persona in enumerate(cast[: count - cases], start=1)
+    ]
+    return generated + [
+        DemoLead(lead, events, "account case", CASE_RULE, None)
+        for lead, events in (account_cases(count - cases + 1, now) if cases else [])
     ]
 
 

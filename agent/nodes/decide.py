@@ -8,10 +8,12 @@ from typing import Any, Literal
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
+from agent.account_handoff import apply_account
 from agent.context import AgentContext
 from agent.decisions import decide
 from agent.nodes.common import context_of, finish, thread_id
 from agent.state import AgentState
+from agent.store.account_context import load_account_context
 from agent.store.decisions import record_decision
 from agent.store.runs import record_run
 from agent.tools.timeline import load_signals
@@ -26,7 +28,10 @@ def load_and_decide(
     playbook = ctx.playbook  # one read: an activation meanwhile must not mix versions
     now = ctx.clock()
     lead, timeline = load_signals(ctx.db, state["lead_id"], until=now, playbook=playbook)
-    decision = decide(lead, timeline, playbook, now)
+    # the lead's account may hand it to sales, or keep it from nurture while sales has it
+    own = decide(lead, timeline, playbook, now)
+    account = load_account_context(ctx.db, lead, playbook, now, scores={lead.id: own.score.total})
+    decision = apply_account(own, account)
     record_run(
         ctx.db,
         thread_id=thread_id(config),

@@ -29,12 +29,11 @@ def notify_sales_node(
     handoff_id = f"handoff-{thread_id(config)}"
     reason = state["decision"]["reasons"][0]
     lead = load_lead(ctx.db, state["lead_id"])
+    account = state["decision"].get("account")
     existing = get_handoff(ctx.db, handoff_id)  # a resumed graph keeps the rep it had
-    assignee = (
-        _assignee_of(existing)
-        if existing is not None
-        else assign(ctx.db, lead.owner if lead else None)
-    )
+    # an account goes to the owner its engaged contacts share, else the lead's as usual
+    owner = (account or {}).get("owner") or (lead.owner if lead else None)
+    assignee = _assignee_of(existing) if existing is not None else assign(ctx.db, owner)
     payload = _as_json(
         {
             "handoff_id": handoff_id,
@@ -48,6 +47,7 @@ def notify_sales_node(
             "score": state["decision"]["score"]["total"],
             "stage": state["decision"]["stage"],
             "at": state["at"],
+            **_account_fields(account),
         }
     )
     record_handoff(
@@ -96,6 +96,14 @@ def _deliver(ctx: AgentContext, handoff_id: str) -> str:
         return deliver_now(ctx, handoff_id)
     ctx.handoffs.deliver_handoff(handoff_id)
     return "queued"
+
+
+def _account_fields(account: dict[str, Any] | None) -> dict[str, Any]:
+    """The buying committee for the rep: the account and its engaged contacts (name, role,
+    score), when the account handed the lead over."""
+    if not account:
+        return {}
+    return {"account": account["id"], "account_contacts": account["engaged_contacts"]}
 
 
 def _assignee_of(row: HandoffRow) -> Assignee | None:

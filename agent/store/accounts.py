@@ -7,14 +7,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
 
 from agent.account_roles import Role, role_of
 from agent.account_score import AccountStanding, ContactStanding, account_standing
 from agent.playbook.models import AccountPolicy, Stage
+from agent.store.account_context import OPEN_STATES
 from agent.store.database import Database
 from agent.store.leads import row_to_lead
-from agent.store.schema import EventRow, LeadDecisionRow, LeadRow, LeadScoreRow
+from agent.store.schema import EventRow, HandoffRow, LeadDecisionRow, LeadRow, LeadScoreRow
 from agent.timeline import Lead
 
 TIMELINE_LIMIT = 100
@@ -40,11 +42,26 @@ class AccountEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountHandoff:
+    """The account's hand-off sales holds (new, delivered, accepted), else its latest."""
+
+    id: str
+    lead_id: str
+    rule: str
+    state: str
+    webhook_status: str
+    created_at: datetime
+    assigned_to: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Account:
     id: str
     contacts: list[Contact]
     standing: AccountStanding
     timeline: list[AccountEvent]
+    handoff: AccountHandoff | None = None
+    """None: no contact of the account was ever handed to sales."""
 
 
 def load_account(
@@ -83,9 +100,31 @@ def load_account(
             )
             for e in events
         ]
+        handoff = _handoff(session, list(names))
     contacts.sort(key=lambda c: (-(c.standing.score or 0.0), c.lead.id))
     standing = account_standing([c.standing for c in contacts], policy, now)
-    return Account(account_id, contacts, standing, timeline)
+    return Account(account_id, contacts, standing, timeline, handoff)
+
+
+def _handoff(session: Session, lead_ids: list[str]) -> AccountHandoff | None:
+    held = case((HandoffRow.state.in_(OPEN_STATES), 0), else_=1)
+    row = session.scalars(
+        select(HandoffRow)
+        .where(HandoffRow.lead_id.in_(lead_ids))
+        .order_by(held, HandoffRow.created_at.desc(), HandoffRow.id)
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return AccountHandoff(
+        row.id,
+        row.lead_id,
+        row.rule,
+        row.state,
+        row.webhook_status,
+        row.created_at,
+        row.assigned_to,
+    )
 
 
 def _contact(

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 
+from agent.decisions import AccountContactOut
 from agent.errors import NurtureError
 from agent.handoff_board import HandoffView, board
 from agent.handoff_desk import Actor, NotYours, ReasonRequired, act
@@ -125,6 +126,8 @@ def handoff_out(view: HandoffView) -> HandoffOut:
         waiting_since=view.waiting_since,
         overdue=view.overdue,
         webhook_status=view.webhook_status,
+        account=view.account,
+        account_contacts=[AccountContactOut.model_validate(c) for c in view.account_contacts],
         changes=[
             HandoffChangeOut(
                 from_state=c.from_state, to_state=c.to_state, by=c.by, at=c.at, reason=c.reason

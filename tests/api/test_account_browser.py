@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from agent.store.handoffs import get_handoff
 from agent.store.schema import LeadRow, LeadScoreRow
 from agent.store.scores import rescore_all
 from tests.api.test_browser import Site, browser, signed_in, site  # noqa: F401 - fixtures
@@ -76,3 +77,42 @@ def test_the_account_page_shows_the_contacts_and_score_as_stored(
     assert listed == max(stored, key=lambda lead_id: stored[lead_id])  # best-scored first
     roles = {lead_id: role for lead_id, (_, role) in shown.items()}
     assert roles == {DANA["id"]: "influencer", "L-ceo": "decision maker", "L-ops": "user"}
+
+
+COMMITTEE: list[tuple[dict[str, Any], list[SeedEvent]]] = [
+    (
+        {
+            "id": f"L-rail-{n}",
+            "email": f"{name.lower()}@contoso-rail.example",
+            "name": f"{name} Ito",
+            "attributes": {"title": title},
+        },
+        [("blog_view", days, {"url": f"/blog/{n}"})],
+    )
+    for n, (name, title, days) in enumerate(
+        [("Ana", "Head of Fleet", 1), ("Bo", "Planner", 4), ("Cy", "Dispatcher", 9)]
+    )
+]
+
+
+def test_the_account_page_shows_its_handoff_state_as_stored(
+    browser: Any,  # noqa: F811
+    site: Site,  # noqa: F811
+) -> None:
+    """None until the account meets accounts.handoff and a run hands it over; then the state
+    the store holds for that hand-off."""
+    for lead, events in COMMITTEE:
+        site.world.seed(lead, events)
+    with signed_in(browser, site) as page:
+        page.goto(f"{site.url}/accounts/contoso-rail.example")
+        before = page.inner_text(".account-handoff-state")
+    result = site.world.agent.start("L-rail-0")  # the most recent reader: the best, unscored
+    assert result.outcome == "handed_off", result
+    row = get_handoff(site.world.agent.ctx.db, f"handoff-{result.thread_id}")
+    assert row is not None and row.rule == "accounts.handoff"
+    with signed_in(browser, site) as page:
+        page.goto(f"{site.url}/accounts/contoso-rail.example")
+        after = page.inner_text(".account-handoff-state")
+        shown_id = page.get_attribute(".account-handoff-state", "data-handoff-id")
+    assert before == "none"
+    assert (after, shown_id) == (row.state, row.id)
