@@ -16,6 +16,8 @@ class ContactStanding:
     """None: never scored or decided."""
     stage: Stage | None
     last_event_at: datetime | None
+    engaged_at: datetime | None = None
+    """The latest of the playbook's engaging signals (accounts.engaged_signals)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +49,7 @@ def account_standing(
 
 def _engaged(contacts: Sequence[ContactStanding], days: float, now: datetime) -> int:
     since = now - timedelta(days=days)
-    return sum(
-        1 for c in contacts if c.last_event_at is not None and since <= c.last_event_at <= now
-    )
+    return sum(1 for c in contacts if c.engaged_at is not None and since <= c.engaged_at <= now)
 
 
 def _handoff(

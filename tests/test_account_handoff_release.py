@@ -32,7 +32,10 @@ def _contact(n: int, title: str) -> dict[str, Any]:
 
 
 def _read(days: float) -> list[SeedEvent]:
-    return [("blog_view", days, {"url": f"/blog/{days:g}", "topic": "route optimisation"})]
+    """A case-study read: one of the playbook's engaging signals (accounts.engaged_signals)."""
+    return [
+        ("case_study_view", days, {"url": f"/customers/{days:g}", "topic": "route optimisation"})
+    ]
 
 
 def _due(world: World) -> list[str]:
@@ -75,9 +78,9 @@ def test_the_account_is_held_routed_to_its_owner_and_released_by_a_recycle(
             {
                 "id": "K3-fresh-read",
                 "lead_id": "K3",
-                "type": "blog_view",
+                "type": "case_study_view",
                 "occurred_at": datetime.now(UTC).isoformat(),
-                "properties": {"url": "/blog/new"},
+                "properties": {"url": "/customers/new"},
             }
         ],
         world.agent.ctx.playbook,

@@ -13,7 +13,19 @@ RULE = AccountPolicy(handoff=AccountHandoff(engaged_contacts=3, within_days=14))
 
 
 def _contacts(*days_ago: float) -> list[ContactStanding]:
-    return [ContactStanding(10.0, "interest", NOW - timedelta(days=d)) for d in days_ago]
+    moments = [NOW - timedelta(days=d) for d in days_ago]
+    return [ContactStanding(10.0, "interest", at, engaged_at=at) for at in moments]
+
+
+def test_activity_that_does_not_engage_does_not_count() -> None:
+    """A contact whose latest event is recent but whose latest engaging signal is old (a blog
+    read yesterday, a case study 30 days ago) is not engaged."""
+    read = [
+        ContactStanding(10.0, "interest", NOW - timedelta(days=1), NOW - timedelta(days=30))
+        for _ in range(3)
+    ]
+    standing = account_standing(read, RULE, NOW)
+    assert standing.engaged_contacts == 0 and standing.handoff is None
 
 
 def test_three_contacts_engaged_within_14_days_hand_the_account_off() -> None:

@@ -81,25 +81,28 @@ def _contact(lead_id: str, name: str, title: str) -> dict[str, Any]:
     }
 
 
-def _engage(db: Database, lead_id: str, days_ago: float, now: datetime) -> None:
-    """A blog read: activity worth a couple of points, nowhere near the MQL threshold."""
+def _engage(
+    db: Database, lead_id: str, days_ago: float, now: datetime, path: str = "/customers/acme"
+) -> None:
+    """A case-study read: an engaged contact (accounts.engaged_signals) worth 5 points, nowhere
+    near the MQL threshold. A blog path is lead activity that does not engage."""
     at = now - timedelta(days=days_ago)
     event = {
         "id": f"{lead_id}-read-{days_ago:g}",
         "lead_id": lead_id,
         "type": "page_view",
         "occurred_at": at.isoformat(),
-        "properties": {"path": "/blog/route-planning"},
+        "properties": {"path": path},
     }
     ingest_events(db, [event], load_playbook(DEFAULT_PLAYBOOK), now=now)
 
 
-def _seed(db: Database, days_ago: list[float]) -> None:
+def _seed(db: Database, days_ago: list[float], path: str = "/customers/acme") -> None:
     playbook = load_playbook(DEFAULT_PLAYBOOK)
     now = datetime.now(UTC)
     upsert_leads(db, [_contact(*c) for c in CONTACTS], playbook)
     for (lead_id, _name, _title), days in zip(CONTACTS, days_ago, strict=True):
-        _engage(db, lead_id, days, now)
+        _engage(db, lead_id, days, now, path)
     for lead_id, _name, _title in CONTACTS:  # none would go to sales on its own
         lead, events = load_timeline(db, lead_id, until=now, playbook=playbook)
         alone = decide(lead, events, playbook, now)
@@ -161,6 +164,26 @@ def _spread_out(
     code, out, err = run(monkeypatch, capsys, "run")
     assert code == 0, err
     assert "handed_off" not in out and list_handoffs(db) == []
+
+
+def test_contacts_who_only_read_the_blog_are_not_handed_off(
+    tmp_path: Path,
+    indexed_data: Path,
+    smtp_server: tuple[CollectingHandler, int],
+    webhook: WebhookServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Three colleagues reading blog posts within a week is awareness, not a buying committee
+    (the guide: opens and reads say little): their account stays in nurture."""
+    url = f"sqlite:///{tmp_path / 'n.db'}"
+    db = _environment(monkeypatch, url, indexed_data, smtp_server, webhook)
+    _seed(db, [1, 2, 3], path="/blog/route-planning")
+    code, out, err = run(monkeypatch, capsys, "run")
+    assert code == 0, err
+    assert "handed_off" not in out and list_handoffs(db) == [], out
+    assert webhook.requests == []
+    db.dispose()
 
 
 def test_an_account_is_handed_off_once_on_sqlite(

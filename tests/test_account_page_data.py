@@ -84,7 +84,7 @@ def _seed(db: Database, playbook: Playbook) -> None:
 
 def test_the_account_is_its_contacts_as_stored(db: Database, playbook: Playbook) -> None:
     _seed(db, playbook)
-    account = load_account(db, "northwind.example", AccountPolicy(), NOW)
+    account = load_account(db, "northwind.example", playbook, NOW)
     assert account is not None
     with db.session() as session:
         scores = dict(session.execute(select(LeadScoreRow.lead_id, LeadScoreRow.total)).all())
@@ -103,9 +103,37 @@ def test_the_account_is_its_contacts_as_stored(db: Database, playbook: Playbook)
     assert roles == {"ann": "decision_maker", "bo": "influencer", "cy": "user"}
 
 
+def test_only_the_engaging_signals_make_a_contact_engaged(db: Database, playbook: Playbook) -> None:
+    """The page counts engaged contacts as the hand-off rule does (accounts.engaged_signals): a
+    blog read yesterday and our own email to cy do not make cy engaged."""
+    _seed(db, playbook)
+    later = [
+        {
+            "id": "e5",
+            "lead_id": "cy",
+            "type": "page_view",
+            "occurred_at": (NOW - timedelta(days=1)).isoformat(),
+            "properties": {"path": "/blog/y"},
+        },
+        {
+            "id": "e6",
+            "lead_id": "cy",
+            "type": "email_sent",
+            "occurred_at": (NOW - timedelta(hours=3)).isoformat(),
+        },
+    ]
+    assert not ingest_events(db, later, playbook, now=NOW).rejected
+    account = load_account(db, "northwind.example", playbook, NOW)
+    assert account is not None
+    assert "blog_view" not in playbook.engaging_signals()
+    assert account.standing.engaged_contacts == 2
+    assert account.standing.handoff is None
+
+
 def test_the_playbook_may_sum_the_contacts_scores(db: Database, playbook: Playbook) -> None:
     _seed(db, playbook)
-    account = load_account(db, "northwind.example", AccountPolicy(score="sum"), NOW)
+    summing = playbook.model_copy(update={"accounts": AccountPolicy(score="sum")})
+    account = load_account(db, "northwind.example", summing, NOW)
     assert account is not None
     with db.session() as session:
         totals = session.scalars(
@@ -115,7 +143,7 @@ def test_the_playbook_may_sum_the_contacts_scores(db: Database, playbook: Playbo
 
 
 def test_an_unknown_account_is_none(db: Database, playbook: Playbook) -> None:
-    assert load_account(db, "nobody.example", AccountPolicy(), NOW) is None
+    assert load_account(db, "nobody.example", playbook, NOW) is None
 
 
 def test_roles_come_from_titles() -> None:

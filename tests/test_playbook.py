@@ -54,6 +54,15 @@ def test_rule_naming_an_unknown_signal_names_path_and_line() -> None:
     )
 
 
+def test_an_unknown_engaging_signal_names_path_and_line() -> None:
+    text = edited("roi_calculator_used, dsr_view, demo_request", "roi_calc, dsr_view, demo_request")
+    [problem] = problems(text)
+    assert problem.startswith(
+        f"pb.yaml:{line_of(text, 'roi_calc,')}: "
+        "accounts.engaged_signals[5]: unknown signal 'roi_calc'"
+    )
+
+
 def test_bad_value_names_path_and_line() -> None:
     text = edited("hot_threshold: 70", "hot_threshold: seventy")
     [problem] = problems(text)

@@ -339,7 +339,12 @@ class AccountPolicy(StrictModel):
         default="max", description="The account's score: its best contact's, or all summed."
     )
     engaged_within_days: PositiveDays = Field(
-        default=14, description="A contact with an event this recent is engaged."
+        default=14, description="A contact with an engaging signal this recent is engaged."
+    )
+    engaged_signals: list[SignalName] | None = Field(
+        default=None,
+        description="The signals that make a contact engaged, on the account page and for the "
+        "account hand-off; unset: any lead activity.",
     )
     max_emails: AccountEmailCap | None = Field(
         default=None,
@@ -348,7 +353,7 @@ class AccountPolicy(StrictModel):
     )
     handoff: AccountHandoff | None = Field(
         default=None,
-        description="Hand the account to sales when this many of its contacts had an event "
+        description="Hand the account to sales when this many of its contacts were engaged "
         "within `within_days`; unset: no account-level hand-off.",
     )
 
@@ -418,6 +423,12 @@ class Playbook(StrictModel):
         copy = super().model_copy(update=update, deep=deep)
         copy._fingerprint = None  # a changed copy must not keep the original's hash
         return copy
+
+    def engaging_signals(self) -> list[str]:
+        """The signals that make an account's contact engaged (accounts.engaged_signals)."""
+        if self.accounts.engaged_signals is not None:
+            return list(self.accounts.engaged_signals)
+        return [name for name, spec in self.signals.items() if spec.lead_activity]
 
     def half_life(self, signal: str) -> float:
         spec = self.signals[signal]

@@ -50,6 +50,9 @@ def reference_problems(playbook: Playbook) -> list[tuple[Path, str]]:
             check_signals_at((*path, "by"), action_rule.reset.by)
             check_signals_at((*path, "renewed_by"), action_rule.reset.renewed_by)
 
+    if playbook.accounts.engaged_signals is not None:
+        check_signals_at(("accounts", "engaged_signals"), playbook.accounts.engaged_signals)
+
     problems += _duplicate_ids("event_mappings", [m.id for m in playbook.event_mappings])
     problems += _duplicate_ids(("stages", "rules"), [r.id for r in playbook.stages.rules])
     problems += _duplicate_ids("action_rules", [r.id for r in playbook.action_rules])

@@ -41,7 +41,7 @@ def load_account_context(
     account = account_of(lead)
     if rule is None or account is None:
         return None
-    activity = [name for name, spec in playbook.signals.items() if spec.lead_activity]
+    activity = playbook.engaging_signals()
     since = now - timedelta(days=rule.within_days)
     last_activity = (
         select(func.max(EventRow.occurred_at))

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from agent.account_roles import Role, role_of
 from agent.account_score import AccountStanding, ContactStanding, account_standing
-from agent.playbook.models import AccountPolicy, Stage
+from agent.playbook.models import Playbook, Stage
 from agent.store.account_context import OPEN_STATES
 from agent.store.database import Database
 from agent.store.leads import row_to_lead
@@ -65,18 +65,33 @@ class Account:
 
 
 def load_account(
-    db: Database, account_id: str, policy: AccountPolicy, now: datetime
+    db: Database, account_id: str, playbook: Playbook, now: datetime
 ) -> Account | None:
-    """None when no lead belongs to the account. Contacts best-scored first."""
+    """None when no lead belongs to the account. Contacts best-scored first. A contact's
+    engagement is its latest engaging signal (playbook.engaging_signals), as the account
+    hand-off counts it."""
+    engaging = playbook.engaging_signals()
     last_event = (
-        select(EventRow.lead_id, func.max(EventRow.occurred_at).label("last_at"))
+        select(
+            EventRow.lead_id,
+            func.max(EventRow.occurred_at).label("last_at"),
+            func.max(case((EventRow.signal.in_(engaging), EventRow.occurred_at))).label(
+                "engaged_at"
+            ),
+        )
         .where(EventRow.occurred_at <= now)
         .group_by(EventRow.lead_id)
         .subquery()
     )
     with db.session() as session:
         rows = session.execute(
-            select(LeadRow, LeadScoreRow.total, LeadDecisionRow, last_event.c.last_at)
+            select(
+                LeadRow,
+                LeadScoreRow.total,
+                LeadDecisionRow,
+                last_event.c.last_at,
+                last_event.c.engaged_at,
+            )
             .outerjoin(LeadScoreRow, LeadScoreRow.lead_id == LeadRow.id)
             .outerjoin(LeadDecisionRow, LeadDecisionRow.lead_id == LeadRow.id)
             .outerjoin(last_event, last_event.c.lead_id == LeadRow.id)
@@ -102,7 +117,7 @@ def load_account(
         ]
         handoff = _handoff(session, list(names))
     contacts.sort(key=lambda c: (-(c.standing.score or 0.0), c.lead.id))
-    standing = account_standing([c.standing for c in contacts], policy, now)
+    standing = account_standing([c.standing for c in contacts], playbook.accounts, now)
     return Account(account_id, contacts, standing, timeline, handoff)
 
 
@@ -132,12 +147,14 @@ def _contact(
     scored: float | None,
     decision: LeadDecisionRow | None,
     last_at: datetime | None,
+    engaged_at: datetime | None,
 ) -> Contact:
     lead = row_to_lead(row)
     # the latest re-score (`nurture scores`) else the latest decision's score
     score = scored if scored is not None else (decision.total if decision else None)
     stage = cast(Stage, decision.stage) if decision else None
-    return Contact(lead, role_of(lead), ContactStanding(score, stage, _aware(last_at)))
+    standing = ContactStanding(score, stage, _aware(last_at), _aware(engaged_at))
+    return Contact(lead, role_of(lead), standing)
 
 
 def _aware(moment: datetime | None) -> datetime | None:

@@ -18,7 +18,7 @@ router = APIRouter(tags=["inbox"], include_in_schema=False, route_class=PageRout
 def account_page(request: Request, account_id: str, principal: Viewer, state: StateDep) -> Response:
     ctx = state.agent.ctx
     policy = ctx.playbook.accounts
-    account = load_account(ctx.db, account_id, policy, ctx.clock())
+    account = load_account(ctx.db, account_id, ctx.playbook, ctx.clock())
     if account is None:
         raise PageProblem(404, "No such account", f"No lead belongs to account '{account_id}'.")
     context = {

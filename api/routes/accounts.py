@@ -30,6 +30,20 @@ class ContactOut(BaseModel):
     score: float | None = Field(description="The latest stored score; null if never scored.")
     stage: Stage | None = Field(description="The latest recorded decision's stage, if any.")
     last_event_at: datetime | None
+    engaged_at: datetime | None = Field(
+        description="The contact's latest engaging signal (the playbook's "
+        "accounts.engaged_signals): what makes it count as engaged."
+    )
+
+
+class AccountHandoffOut(BaseModel):
+    id: str
+    lead_id: str = Field(description="The contact handed over for the account.")
+    rule: str
+    state: str = Field(description="new, delivered, accepted, recycled or closed.")
+    webhook_status: str
+    created_at: datetime
+    assigned_to: str | None
 
 
 class AccountEventOut(BaseModel):
@@ -49,8 +63,12 @@ class AccountOut(BaseModel):
     engaged_contacts: int
     engaged_within_days: float
     handoff: str | None = Field(
-        description="Why the account should go to sales (the playbook's accounts.handoff), if "
-        "it should; shown, not acted on: no hand-off record is created for the account."
+        description="Why the account should go to sales now (the playbook's accounts.handoff), "
+        "if it should; `nurture run` hands its best contact over (see handoff_record)."
+    )
+    handoff_record: AccountHandoffOut | None = Field(
+        description="The hand-off sales holds for the account (new, delivered, accepted), else "
+        "its latest; null if no contact of the account was ever handed over."
     )
     contacts: list[ContactOut] = Field(description="Best-scored first.")
     timeline: list[AccountEventOut] = Field(description="Recent events, newest first.")
@@ -59,7 +77,7 @@ class AccountOut(BaseModel):
 @router.get("/accounts/{account_id:id}", response_model=AccountOut, responses=errors(404))
 def get_account(account_id: str, state: StateDep, _: Reader) -> AccountOut:
     ctx = state.agent.ctx
-    account = load_account(ctx.db, account_id, ctx.playbook.accounts, ctx.clock())
+    account = load_account(ctx.db, account_id, ctx.playbook, ctx.clock())
     if account is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no lead belongs to account '{account_id}'")
     return account_out(
@@ -76,6 +94,11 @@ def account_out(account: Account, score_rule: str, engaged_within_days: float) -
         engaged_contacts=account.standing.engaged_contacts,
         engaged_within_days=engaged_within_days,
         handoff=account.standing.handoff,
+        handoff_record=(
+            AccountHandoffOut.model_validate(account.handoff, from_attributes=True)
+            if account.handoff
+            else None
+        ),
         contacts=[
             ContactOut(
                 lead_id=c.lead.id,
@@ -86,6 +109,7 @@ def account_out(account: Account, score_rule: str, engaged_within_days: float) -
                 score=c.standing.score,
                 stage=c.standing.stage,
                 last_event_at=c.standing.last_event_at,
+                engaged_at=c.standing.engaged_at,
             )
             for c in account.contacts
         ],

@@ -87,7 +87,7 @@ COMMITTEE: list[tuple[dict[str, Any], list[SeedEvent]]] = [
             "name": f"{name} Ito",
             "attributes": {"title": title},
         },
-        [("blog_view", days, {"url": f"/blog/{n}"})],
+        [("case_study_view", days, {"url": f"/customers/{n}"})],
     )
     for n, (name, title, days) in enumerate(
         [("Ana", "Head of Fleet", 1), ("Bo", "Planner", 4), ("Cy", "Dispatcher", 9)]

@@ -3,8 +3,11 @@ roles, scores and stages, and its timeline, as the store holds them; 404 for an 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import select
 
+from agent.store.handoffs import record_handoff
 from agent.store.schema import LeadDecisionRow, LeadRow
 from tests.utils.agent_world import DANA
 from tests.utils.service import Service
@@ -35,6 +38,7 @@ def test_an_account_lists_its_contacts(service: Service) -> None:
     assert body["score"] == max(c["score"] or 0 for c in body["contacts"])
     assert body["engaged_contacts"] == 2
     assert body["handoff"] is None  # the default playbook's rule wants three engaged contacts
+    assert body["handoff_record"] is None
     assert {e["lead_id"] for e in body["timeline"]} == members
 
 
@@ -53,3 +57,24 @@ def test_three_engaged_contacts_say_the_account_goes_to_sales(service: Service) 
     body = service.call("GET", "/v1/accounts/northwind.example", "rep").json()
     assert body["engaged_contacts"] == 3
     assert body["handoff"] == "3 contacts engaged within 14 days (accounts.handoff)"
+
+
+def test_the_account_shows_the_hand_off_sales_holds(service: Service) -> None:
+    db = service.world.agent.ctx.db
+    record_handoff(
+        db,
+        handoff_id="H-account",
+        lead_id=DANA["id"],
+        rule="accounts.handoff",
+        reason="3 contacts engaged within 14 days (accounts.handoff)",
+        payload={},
+        webhook_status="queued",
+        at=datetime.now(UTC),
+    )
+    body = service.call("GET", "/v1/accounts/northwind.example", "rep").json()
+    record = body["handoff_record"]
+    assert (record["lead_id"], record["rule"], record["state"]) == (
+        DANA["id"],
+        "accounts.handoff",
+        "new",
+    )
