@@ -143,7 +143,8 @@ def load_signal_timelines(
                 EventRow.lead_id.in_(chunk), EventRow.occurred_at <= until, _may_count(set(stamps))
             )
             by_lead: dict[str, list[_Decoded]] = {lead.id: [] for lead in leads}
-            for lead_id, *rest in _raw_rows(conn, _in_time_order(query, db.dialect)):
+            in_order = _in_time_order(query.order_by(EventRow.lead_id), db.dialect)
+            for lead_id, *rest in _raw_rows(conn, in_order):
                 by_lead[lead_id].append(rest)  # type: ignore[arg-type]
             for lead in leads:
                 decoded = list(_decoded(by_lead[lead.id], db.dialect))
