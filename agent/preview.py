@@ -27,8 +27,7 @@ from agent.playbook.models import STAGES, Action
 from agent.staleness import stale_reason
 from agent.store.database import Database
 from agent.store.schema import ApprovalRow, LeadRow
-from agent.timeline import Event
-from agent.tools.timeline import load_timelines
+from agent.tools.timeline import load_signal_timelines
 
 CHUNK = 500
 """Leads per read: two queries (leads, events) and one for their waiting drafts."""
@@ -171,19 +170,23 @@ def preview(
     done = 0
     reuse = same_event_reading(current, candidate)
     threshold_only = only_the_threshold_differs(current, candidate)
+    # one read per chunk gives each playbook its timeline, parsed once; a candidate that reads
+    # events as the playbook in force does shares its timeline
+    playbooks = [current] if reuse else [current, candidate]
     for chunk in lead_id_chunks(db):
-        timelines = load_timelines(db, chunk, until=now, playbook=current)
+        timelines = load_signal_timelines(db, chunk, until=now, playbooks=playbooks)
         drafts = waiting_drafts(db, chunk)
         for lead_id in chunk:
             found = timelines.get(lead_id)
             if found is None:
                 continue  # deleted meanwhile
-            lead, events = found
-            before = decide(lead, events, current, now)
+            lead, read = found
+            # explain=False: the tallies read no per-event contribution (the same decision)
+            before = decide(lead, read[0], current, now, explain=False)
             if threshold_only and same_side(before, candidate.scoring.hot_threshold):
                 after = before  # decide reads the threshold only through `hot`: same answer
             else:
-                after = decide(lead, events if reuse else _raw(events), candidate, now)
+                after = decide(lead, read[-1], candidate, now, explain=False)
             result.tally(before, after, drafts.get(lead_id), assets)
         done += len(chunk)
         if progress is not None:
@@ -241,11 +244,6 @@ def waiting_drafts(db: Database, lead_ids: Sequence[str]) -> dict[str, ApprovalR
     )
     with db.session() as session:
         return {row.lead_id: row for row in session.scalars(query)}
-
-
-def _raw(events: Sequence[Event]) -> list[Event]:
-    """The events without the signal and points a playbook derived for them."""
-    return [Event(e.id, e.lead_id, e.type, e.occurred_at, e.properties) for e in events]
 
 
 def _heat(decision: Decision) -> str:

@@ -228,3 +228,59 @@ def test_a_lead_within_rounding_of_the_new_threshold_is_decided_again(playbook: 
         candidate_text().replace("half_life_days: 14", "half_life_days: 10"), source="candidate"
     )
     assert not only_the_threshold_differs(playbook, other)
+
+
+def test_the_preview_builds_no_explanation(
+    db: Database,
+    playbook: Playbook,
+    candidate: Playbook,
+    assets: dict[str, Asset],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Per-event contributions are for a person reading one decision; the preview tallies
+    stages, actions, heat and rules of every lead and reads none of them (issue #17's 60 s)."""
+    import agent.scoring
+
+    seed_demo(db, playbook, assets)
+    built: list[str] = []
+    real = agent.scoring.behaviour_contributions
+
+    def counting(*args: object, **kwargs: object) -> object:
+        built.append("explained")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(agent.scoring, "behaviour_contributions", counting)
+    got = preview(db, playbook, candidate, assets, NOW)
+    assert got.leads == 200
+    assert built == []
+
+
+def test_events_the_current_playbook_ignores_count_for_a_candidate_that_reads_them(
+    tmp_path: Path, playbook: Playbook, assets: dict[str, Asset]
+) -> None:
+    """Rows the store derived as no signal under the playbook in force are still read for a
+    candidate that maps their type to a signal: the lean read must not drop them for both."""
+    from sqlalchemy import text
+
+    from agent.playbook import fingerprint
+
+    db = Database(f"sqlite:///{tmp_path / 'n.db'}")
+    db.migrate()
+    seed_demo(db, playbook, assets)
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE events SET type = 'legacy_touch', signal = NULL, points = NULL, "
+                "derived_by = :current WHERE id IN (SELECT id FROM events ORDER BY id LIMIT 400)"
+            ),
+            {"current": fingerprint(playbook)},
+        )
+    data = yaml.safe_load(DEFAULT_PLAYBOOK.read_text(encoding="utf-8"))
+    data["version"] = "reads-legacy"
+    data["signals"]["legacy_touch"] = {"points": 40}
+    reads_legacy = parse_playbook(yaml.safe_dump(data, sort_keys=False), source="candidate")
+    got = preview(db, playbook, reads_legacy, assets, NOW)
+    ref = one_by_one(db, playbook, reads_legacy, assets)
+    assert counts(got.hot) == ref.hot and counts(got.stage) == ref.stage
+    assert counts(got.action) == ref.action and got.changed == ref.changed
+    assert ref.hot[("not hot", "hot")] > 0  # the legacy rows do count for the candidate
