@@ -121,8 +121,9 @@ def _send_claimed(ctx: AgentContext, row: SendRow) -> ScheduledResult:
 
 
 def cancel_send(ctx: AgentContext, approval_id: str, *, by: str) -> SendRow:
-    """Cancels a send waiting for its window: it never goes out, its held touch is gone, and
-    the lead may get a new draft. CancelRefused when it is not waiting (any more)."""
+    """Cancels a send waiting for its window: it never goes out, its held touch is gone, its
+    job waits no more (PostgreSQL), and the lead may get a new draft. CancelRefused when it is
+    not waiting (any more)."""
     row = get_send(ctx.db, approval_id)
     if row is None:
         raise NoSuchSend(f"no send for approval '{approval_id}'")
@@ -134,6 +135,11 @@ def cancel_send(ctx: AgentContext, approval_id: str, *, by: str) -> SendRow:
             "only an email waiting for its send window can be cancelled"
         )
     drop_scheduled_touch(ctx.db, touch_id(approval_id))
+    if ctx.db.dialect == "postgresql":  # its job waits in procrastinate's queue: cancel it too
+        # imported here: the queue imports this module, and only PostgreSQL has a queue
+        from agent.jobs.queue import cancel_scheduled_send_jobs
+
+        cancel_scheduled_send_jobs(ctx.settings, approval_id)
     approval = get_approval(ctx.db, approval_id)
     finish(ctx, thread_config(approval.thread_id), run_state(approval), "cancelled", f"by {by}")
     cancelled = get_send(ctx.db, approval_id)
