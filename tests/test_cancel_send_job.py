@@ -4,47 +4,21 @@ stayed queued and woke at the opening only to find the send cancelled). A real q
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from procrastinate import App, PsycopgConnector
 from procrastinate.jobs import Status
 
-from agent.checkpoints import open_checkpointer
-from agent.context import build_context
-from agent.jobs.queue import SCHEDULED_SEND, QueueExecutor, libpq_url
-from agent.runner import NurtureAgent
+from agent.jobs.queue import SCHEDULED_SEND, libpq_url
 from agent.scheduled_sends import cancel_send
 from agent.settings import Settings
 from tests.conftest import POSTGRES_URL
 from tests.test_scheduled_sends import scheduled
 from tests.utils.agent_world import World
-from tests.utils.replicas import fresh_postgres
-from tests.utils.smtp import CollectingHandler
 
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.skipif(not POSTGRES_URL, reason="needs NURTURE_TEST_DATABASE_URL"),
 ]
-
-
-@pytest.fixture
-def pg_world(settings: Settings, smtp_server: tuple[CollectingHandler, int]) -> Iterator[World]:
-    """The agent world on a PostgreSQL database of its own, handing scheduled sends to the
-    queue as the API does there."""
-    assert POSTGRES_URL
-    with fresh_postgres(POSTGRES_URL) as url:
-        on_pg = settings.model_copy(update={"database_url": url})
-        with open_checkpointer(on_pg) as checkpointer:
-            ctx = build_context(on_pg)
-            queue = QueueExecutor(on_pg)
-            queue.start()
-            ctx.scheduled_sends = queue
-            try:
-                yield World(NurtureAgent(ctx, checkpointer), smtp_server[0], on_pg)
-            finally:
-                queue.stop()
-                ctx.db.dispose()
 
 
 def send_jobs(settings: Settings, approval_id: str, status: Status) -> list[int]:
