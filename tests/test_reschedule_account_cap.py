@@ -39,11 +39,11 @@ def test_the_store_refuses_to_move_a_send_next_to_the_accounts_other_send(
             account_cap=CAP,
         )  # fmt: skip
     with pytest.raises(AccountCapReached, match=bo):
-        reschedule(db, ann, scheduled_for=later - timedelta(days=1), account_cap=CAP)  # type: ignore[call-arg]
+        reschedule(db, ann, scheduled_for=later - timedelta(days=1), account_cap=CAP)
     row = get_send(db, ann)
     assert row is not None and row.status == "scheduled" and row.scheduled_for == first
     # a move that stays clear of bo's send is taken
-    assert reschedule(db, ann, scheduled_for=first + timedelta(hours=1), account_cap=CAP)  # type: ignore[call-arg]
+    assert reschedule(db, ann, scheduled_for=first + timedelta(hours=1), account_cap=CAP)
 
 
 @pytest.mark.parametrize("kind", ["world", "pg_world"])
