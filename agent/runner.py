@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import TypedDict
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -16,18 +15,9 @@ from agent.context import AgentContext
 from agent.errors import NurtureError
 from agent.graph import build_graph
 from agent.store.answers import claim_answer, claimed_response
-from agent.store.approvals import ANSWERING, Answer, get_approval
+from agent.store.approvals import ANSWERING, Answer, AnswerDetails, get_approval
 from agent.store.runs import get_run
 from agent.store.schema import ApprovalRow
-
-
-class AnswerDetails(TypedDict, total=False):
-    """What an answer may carry besides its kind and who gave it (see `NurtureAgent.claim`)."""
-
-    feedback: str | None
-    subject: str | None
-    body: str | None
-    override_guardrails: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +68,7 @@ class NurtureAgent:
         answer: Answer,
         *,
         by: str,
-        feedback: str | None = None,
-        subject: str | None = None,
-        body: str | None = None,
-        override_guardrails: bool = False,
+        **details: Unpack[AnswerDetails],
     ) -> ApprovalRow:
         """Writes the answer to the approval (pending → answering) so it outlives this process;
         resuming the thread with it is `resume_answered`, here or in a job. What the graph would
@@ -90,15 +77,7 @@ class NurtureAgent:
         person means it; an approval already claimed or decided raises AlreadyDecided (of two
         concurrent answers, exactly one claims it)."""
         return claim_answer(
-            self.ctx.db,
-            approval_id,
-            answer=answer,
-            by=by,
-            at=self.ctx.clock(),
-            feedback=feedback,
-            subject=subject,
-            body=body,
-            override_guardrails=override_guardrails,
+            self.ctx.db, approval_id, answer=answer, by=by, at=self.ctx.clock(), **details
         )
 
     def resume_answered(self, approval_id: str) -> RunResult:

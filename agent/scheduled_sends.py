@@ -7,9 +7,10 @@ the store, so a restart loses nothing). It is the scheduled path made explicit: 
 re-send (agent/resend.py), it runs outside the graph and records the run's end in the store.
 
 Every send-time check runs at that moment, not at approval: the window itself (a job that ran
-after the window closed waits for the next opening), suppression, the frequency caps (without
-the send's own held touch) and staleness. The claim scheduled -> sending is one conditional
-UPDATE, so the email goes out once whoever runs it and however often; a cancelled one never."""
+after the window closed waits for the next opening, where the account cap is applied again),
+suppression, the frequency caps (without the send's own held touch) and staleness. The claim
+scheduled -> sending is one conditional UPDATE, so the email goes out once whoever runs it and
+however often; a cancelled one never."""
 
 from __future__ import annotations
 
@@ -22,13 +23,16 @@ from agent.context import AgentContext
 from agent.decisions import decide
 from agent.errors import NurtureError
 from agent.nodes.common import finish
-from agent.nodes.send import blocked_reason, deliver, touch_id
+from agent.nodes.send import account_cap, blocked_reason, deliver, touch_id
 from agent.resend import NoSuchSend, run_state, thread_config
 from agent.send_windows import next_opening, scheduled_detail
 from agent.staleness import stale_reason
+from agent.store.account_caps import AccountCapReached
 from agent.store.approvals import get_approval
+from agent.store.leads import load_lead
 from agent.store.scheduled_sends import (
     SCHEDULED,
+    block_scheduled,
     cancel_scheduled,
     claim_scheduled,
     drop_scheduled_touch,
@@ -73,8 +77,7 @@ def send_scheduled(ctx: AgentContext, approval_id: str) -> ScheduledResult:
     if window is not None:
         opening = next_opening(moment, zone, window)
         if opening > moment:  # run late, after the window closed: wait for the next one
-            reschedule(ctx.db, approval_id, scheduled_for=opening)
-            return ScheduledResult("rescheduled", scheduled_detail(opening, zone), opening)
+            return _move(ctx, row, opening, zone)
     if not claim_scheduled(ctx.db, approval_id, at=now):
         return ScheduledResult("gone", "cancelled or taken by another worker meanwhile")
     try:
@@ -97,9 +100,7 @@ def _send_claimed(ctx: AgentContext, row: SendRow) -> ScheduledResult:
     blocked = blocked_reason(decision, ctx.playbook) or stale_reason(approval, decision, ctx.assets)
     if blocked:
         finish_send(ctx.db, row.approval_id, status="blocked", at=now, reason=blocked)
-        drop_scheduled_touch(ctx.db, own)
-        finish(ctx, config, state, "blocked", blocked)
-        return ScheduledResult("blocked", blocked)
+        return _end_blocked(ctx, row.approval_id, blocked)
     # signed as of the send, as every send is: the link's validity counts from when it went out
     links = unsubscribe_links(ctx.settings, ctx.db)
     email = OutgoingEmail(
@@ -120,9 +121,34 @@ def _send_claimed(ctx: AgentContext, row: SendRow) -> ScheduledResult:
     return ScheduledResult(ended["outcome"], ended["detail"])
 
 
+def _move(ctx: AgentContext, row: SendRow, opening: datetime, zone: ZoneInfo) -> ScheduledResult:
+    """Moves the send to the window's next opening, where the account cap is applied again:
+    another contact of the account may hold the slot at the new time."""
+    lead = load_lead(ctx.db, row.lead_id)
+    cap = account_cap(lead, ctx.playbook) if lead is not None else None
+    try:
+        moved = reschedule(ctx.db, row.approval_id, scheduled_for=opening, account_cap=cap)
+    except AccountCapReached as exc:
+        if not block_scheduled(ctx.db, row.approval_id, reason=str(exc), at=ctx.clock()):
+            return ScheduledResult("gone", "cancelled or taken by another worker meanwhile")
+        return _end_blocked(ctx, row.approval_id, str(exc))
+    if not moved:
+        return ScheduledResult("gone", "cancelled or taken by another worker meanwhile")
+    return ScheduledResult("rescheduled", scheduled_detail(opening, zone), opening)
+
+
+def _end_blocked(ctx: AgentContext, approval_id: str, reason: str) -> ScheduledResult:
+    """The send row says blocked: its held touch goes, and its run ends blocked."""
+    drop_scheduled_touch(ctx.db, touch_id(approval_id))
+    approval = get_approval(ctx.db, approval_id)
+    finish(ctx, thread_config(approval.thread_id), run_state(approval), "blocked", reason)
+    return ScheduledResult("blocked", reason)
+
+
 def cancel_send(ctx: AgentContext, approval_id: str, *, by: str) -> SendRow:
-    """Cancels a send waiting for its window: it never goes out, its held touch is gone, and
-    the lead may get a new draft. CancelRefused when it is not waiting (any more)."""
+    """Cancels a send waiting for its window: it never goes out, its held touch is gone, its
+    job waits no more (PostgreSQL), and the lead may get a new draft. CancelRefused when it is
+    not waiting (any more)."""
     row = get_send(ctx.db, approval_id)
     if row is None:
         raise NoSuchSend(f"no send for approval '{approval_id}'")
@@ -134,6 +160,11 @@ def cancel_send(ctx: AgentContext, approval_id: str, *, by: str) -> SendRow:
             "only an email waiting for its send window can be cancelled"
         )
     drop_scheduled_touch(ctx.db, touch_id(approval_id))
+    if ctx.db.dialect == "postgresql":  # its job waits in procrastinate's queue: cancel it too
+        # imported here: the queue imports this module, and only PostgreSQL has a queue
+        from agent.jobs.queue import cancel_scheduled_send_jobs
+
+        cancel_scheduled_send_jobs(ctx.settings, approval_id)
     approval = get_approval(ctx.db, approval_id)
     finish(ctx, thread_config(approval.thread_id), run_state(approval), "cancelled", f"by {by}")
     cancelled = get_send(ctx.db, approval_id)

@@ -8,9 +8,10 @@ import os
 import shlex
 import shutil
 import sys
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -41,6 +42,22 @@ AtOption = Annotated[
         help="Answer as of this moment (ISO 8601), using only events that had occurred by then.",
     ),
 ]
+
+
+def status_option(statuses: Sequence[str], listed: str) -> Any:
+    """`--status`, one of `statuses`: any other word is a usage error (exit 2) naming the
+    option and listing them. `listed` says what it filters ("jobs"). (Typer vendors its own
+    click and takes no click_type: the check is the option's parser, the choices its metavar.)"""
+    choices = "|".join(statuses)
+
+    def one_of(value: str) -> str:
+        if value not in statuses:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(statuses)}")
+        return value
+
+    return typer.Option(
+        help=f"Only {listed} in this status.", parser=one_of, metavar=f"[{choices}]"
+    )
 
 
 def who(by: str | None) -> str:

@@ -11,7 +11,7 @@ from rich.table import Table
 from agent.jobs.choose import on_postgresql
 from agent.jobs.inspect import STATUSES, JobLine
 from agent.settings import Settings
-from cli.common import console, err_console, open_database, print_json, settings
+from cli.common import console, err_console, open_database, print_json, settings, status_option
 from cli.exit_codes import USAGE
 
 ROOM_BESIDE_IDS = 110
@@ -24,9 +24,7 @@ JobArgument = Annotated[int, typer.Argument(help="The job id, as `nurture jobs` 
 @app.callback(invoke_without_command=True)
 def jobs(
     context: typer.Context,
-    status: Annotated[
-        str | None, typer.Option(help=f"Only jobs in this state: {', '.join(STATUSES)}.")
-    ] = None,
+    status: Annotated[str | None, status_option(STATUSES, "jobs")] = None,
     task: Annotated[
         str | None, typer.Option(help="Only this task, e.g. nurture.draft_run.")
     ] = None,
@@ -37,10 +35,6 @@ def jobs(
     """Jobs in the queue, newest first: state, attempts, lead, when it started, which worker."""
     if context.invoked_subcommand is not None:
         return
-    if status is not None and status not in STATUSES:
-        raise typer.BadParameter(
-            f"{status!r} is not one of {', '.join(STATUSES)}", param_hint="--status"
-        )
     from agent.jobs.inspect import list_jobs
 
     db = open_database(_postgresql())

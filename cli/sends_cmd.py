@@ -14,7 +14,7 @@ from rich.table import Table
 from agent.context import AgentContext, build_context
 from agent.store.schema import SendRow
 from agent.store.sends import list_sends, send_history
-from cli.common import ByOption, console, open_database, print_json, settings, who
+from cli.common import ByOption, console, open_database, print_json, settings, status_option, who
 from cli.exit_codes import exit_code
 
 STATUSES = ("scheduled", "sending", "sent", "needs_check", "blocked", "failed", "cancelled")
@@ -28,9 +28,7 @@ ApprovalArgument = Annotated[str, typer.Argument(help="The approval id of the se
 @app.callback(invoke_without_command=True)
 def sends(
     context: typer.Context,
-    status: Annotated[
-        str | None, typer.Option(help=f"Only sends in this status: {', '.join(STATUSES)}.")
-    ] = None,
+    status: Annotated[str | None, status_option(STATUSES, "sends")] = None,
     lead: Annotated[str | None, typer.Option(help="Only this lead's sends.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="Print GET /v1/sends' JSON.")] = False,
@@ -38,10 +36,6 @@ def sends(
     """Emails sent or attempted, newest first, with what people did to each."""
     if context.invoked_subcommand is not None:
         return
-    if status is not None and status not in STATUSES:
-        raise typer.BadParameter(
-            f"{status!r} is not one of {', '.join(STATUSES)}", param_hint="--status"
-        )
     db = open_database()
     rows = list_sends(db, status=status, lead_id=lead, limit=limit)
     history = send_history(db, [row.approval_id for row in rows])

@@ -15,12 +15,10 @@ from sqlalchemy import select
 from agent.playbook import Playbook
 from agent.store import Database
 from agent.store.account_caps import AccountCap, AccountCapReached
-from agent.store.approvals import PendingDraft, open_approval, record_answer
-from agent.store.leads import upsert_leads
-from agent.store.runs import record_run
 from agent.store.scheduled_sends import schedule_send
 from agent.store.schema import SendRow
 from agent.store.sends import claim_send
+from tests.utils.store_seeds import accepted_draft
 
 NOW = datetime(2026, 11, 30, 9, tzinfo=UTC)
 ACCOUNT = "northwind.example"
@@ -28,29 +26,8 @@ CAP = AccountCap(account=ACCOUNT, count=1, days=7.0)
 
 
 def _approved(db: Database, lead_id: str, email: str, playbook: Playbook) -> str:
-    upsert_leads(db, [{"id": lead_id, "email": email}], playbook)
-    thread, approval_id = f"{lead_id}:t", f"{lead_id}:t.1"
-    record_run(db, thread_id=thread, lead_id=lead_id, outcome="sent", at=NOW, playbook_version="x")
-    open_approval(
-        db,
-        PendingDraft(
-            approval_id=approval_id,
-            thread_id=thread,
-            lead_id=lead_id,
-            subject="s",
-            body="b",
-            cited_asset_ids=[],
-            lead_facts_used=[],
-            drafter="template",
-            prompt_version="t",
-            playbook_version="x",
-            violations=[],
-            decision={"stage": "interest", "reasons": [{"rule": "r", "text": "t"}]},
-            created_at=NOW,
-        ),
-    )
-    record_answer(db, approval_id, answer="accept", by="sam", at=NOW)
-    return approval_id
+    lead = {"id": lead_id, "email": email}
+    return accepted_draft(db, playbook, lead, thread_id=f"{lead_id}:t", run_outcome="sent", at=NOW)
 
 
 def _record(approval_id: str, lead_id: str, at: datetime) -> dict[str, object]:

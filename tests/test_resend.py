@@ -16,16 +16,15 @@ from agent.nodes.send import message_id_for
 from agent.resend import NoSuchSend, ResendRefused, mark_delivered, send_again
 from agent.settings import Settings
 from agent.store import Database
-from agent.store.approvals import PendingDraft, open_approval, record_answer
 from agent.store.ingest import ingest_events
-from agent.store.leads import upsert_leads
-from agent.store.runs import get_run, record_run
+from agent.store.runs import get_run
 from agent.store.sends import claim_send, finish_send, get_send, send_history
 from agent.tools.email import SmtpSender
 from agent.tools.timeline import load_timeline
 from tests.test_email_sending import ScriptedSmtpServer
 from tests.utils.agent_world import DANA, World, drafted
 from tests.utils.smtp import CollectingHandler, free_port
+from tests.utils.store_seeds import accepted_draft
 
 
 def failed_send(world: World) -> str:
@@ -146,30 +145,11 @@ def test_a_human_marks_an_uncertain_one_delivered(world: World) -> None:
 def seed_failed_send(db: Database, ctx: AgentContext) -> str:
     """A failed send written straight into the store (no graph needed to race the resend)."""
     now = datetime.now(UTC)
-    upsert_leads(db, [DANA], ctx.playbook)
-    thread, approval_id = "L1:race", "L1:race.1"
-    record_run(
-        db, thread_id=thread, lead_id="L1", outcome="send_failed", at=now, playbook_version="x"
-    )
-    open_approval(
-        db,
-        PendingDraft(
-            approval_id=approval_id,
-            thread_id=thread,
-            lead_id="L1",
-            subject="A short read, Dana",
-            body="Hi Dana,\n\nWorth five minutes.\n",
-            cited_asset_ids=[],
-            lead_facts_used=[],
-            drafter="template",
-            prompt_version="t",
-            playbook_version="x",
-            violations=[],
-            decision={"stage": "interest", "reasons": [{"rule": "r", "text": "t"}]},
-            created_at=now - timedelta(minutes=5),
-        ),
-    )
-    record_answer(db, approval_id, answer="accept", by="sam", at=now)
+    approval_id = accepted_draft(
+        db, ctx.playbook, DANA, thread_id="L1:race", run_outcome="send_failed", at=now,
+        subject="A short read, Dana", body="Hi Dana,\n\nWorth five minutes.\n",
+        drafted_at=now - timedelta(minutes=5),
+    )  # fmt: skip
     assert claim_send(
         db,
         approval_id=approval_id,

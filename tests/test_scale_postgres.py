@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +23,11 @@ from sqlalchemy import func, select, text
 from agent.playbook import Playbook
 from agent.store import Database
 from agent.store.api_keys import create_key
-from agent.store.ingest import ingest_events
-from agent.store.leads import upsert_leads
 from agent.store.schema import ApprovalRow, SendRow
 from tests.test_agent_llm import GOOD
-from tests.utils.agent_world import DANA
 from tests.utils.fake_openai import FakeOpenAI, Reply
 from tests.utils.smtp import CollectingHandler, free_port
+from tests.utils.store_seeds import like_dana, seed_interested_leads
 
 ROOT = Path(__file__).resolve().parents[1]
 LEADS = [f"lead-{n:04d}" for n in range(20)]
@@ -87,23 +85,7 @@ def cluster(
     with db.engine.begin() as conn:  # the database is the session's: start each test clean
         conn.execute(text("TRUNCATE runs, approvals, procrastinate_jobs CASCADE"))
     now = datetime.now(UTC)
-    upsert_leads(
-        db, [{**DANA, "id": lead, "email": f"{lead}@northwind.example"} for lead in LEADS], playbook
-    )
-    ingest_events(
-        db,
-        [
-            {
-                "id": f"{lead}-wp",
-                "lead_id": lead,
-                "type": "whitepaper_download",
-                "occurred_at": (now - timedelta(days=4)).isoformat(),
-                "properties": {"topic": "route optimisation"},
-            }
-            for lead in LEADS
-        ],
-        playbook,
-    )
+    seed_interested_leads(db, playbook, like_dana(LEADS), now=now)
     key = create_key(db, name=f"rep-{now.timestamp()}", role="rep", at=now)
     env = {
         **os.environ,

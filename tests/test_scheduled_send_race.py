@@ -16,13 +16,11 @@ from agent.nodes.send import message_id_for
 from agent.scheduled_sends import CancelRefused, cancel_send, send_scheduled
 from agent.settings import Settings
 from agent.store import Database
-from agent.store.approvals import PendingDraft, open_approval, record_answer
-from agent.store.leads import upsert_leads
-from agent.store.runs import record_run
 from agent.store.scheduled_sends import schedule_send
 from agent.store.sends import get_send
 from tests.utils.agent_world import DANA
 from tests.utils.smtp import CollectingHandler
+from tests.utils.store_seeds import accepted_draft
 
 SUBJECT, BODY = "A short read, Dana", "Hi Dana,\n\nWorth five minutes.\n"
 
@@ -30,30 +28,10 @@ SUBJECT, BODY = "A short read, Dana", "Hi Dana,\n\nWorth five minutes.\n"
 def seed_scheduled_send(db: Database, ctx: AgentContext, opening: datetime) -> str:
     """An approved send waiting for the window, written straight into the store."""
     now = datetime.now(UTC)
-    upsert_leads(db, [DANA], ctx.playbook)
-    thread, approval_id = "L1:race", "L1:race.1"
-    record_run(
-        db, thread_id=thread, lead_id="L1", outcome="scheduled", at=now, playbook_version="x"
-    )
-    open_approval(
-        db,
-        PendingDraft(
-            approval_id=approval_id,
-            thread_id=thread,
-            lead_id="L1",
-            subject=SUBJECT,
-            body=BODY,
-            cited_asset_ids=[],
-            lead_facts_used=[],
-            drafter="template",
-            prompt_version="t",
-            playbook_version="x",
-            violations=[],
-            decision={"stage": "interest", "reasons": [{"rule": "r", "text": "t"}]},
-            created_at=now - timedelta(minutes=5),
-        ),
-    )
-    record_answer(db, approval_id, answer="accept", by="sam", at=now)
+    approval_id = accepted_draft(
+        db, ctx.playbook, DANA, thread_id="L1:race", run_outcome="scheduled", at=now,
+        subject=SUBJECT, body=BODY, drafted_at=now - timedelta(minutes=5),
+    )  # fmt: skip
     assert schedule_send(
         db,
         approval_id=approval_id,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -15,13 +15,11 @@ from sqlalchemy import func, select
 from agent.playbook import Playbook
 from agent.store import Database
 from agent.store.api_keys import create_key
-from agent.store.ingest import ingest_events
-from agent.store.leads import upsert_leads
 from agent.store.schema import ApprovalRow
 from tests.test_agent_llm import GOOD
-from tests.utils.agent_world import DANA
 from tests.utils.fake_openai import FakeOpenAI, Reply
 from tests.utils.replicas import nurture_serve, nurture_serve_process
+from tests.utils.store_seeds import like_dana, seed_interested_leads
 
 LEADS = [f"lead-k{n}" for n in range(6)]
 CONCURRENCY = 2
@@ -29,23 +27,7 @@ CONCURRENCY = 2
 
 def _seed(db: Database, playbook: Playbook) -> str:
     now = datetime.now(UTC)
-    upsert_leads(
-        db, [{**DANA, "id": lead, "email": f"{lead}@northwind.example"} for lead in LEADS], playbook
-    )
-    ingest_events(
-        db,
-        [
-            {
-                "id": f"{lead}-wp",
-                "lead_id": lead,
-                "type": "whitepaper_download",
-                "occurred_at": (now - timedelta(days=4)).isoformat(),
-                "properties": {"topic": "route optimisation"},
-            }
-            for lead in LEADS
-        ],
-        playbook,
-    )
+    seed_interested_leads(db, playbook, like_dana(LEADS), now=now)
     return create_key(db, name="rep", role="rep", at=now)
 
 

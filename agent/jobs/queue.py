@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 
 from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
 from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.jobs import Status
 from sqlalchemy.engine import make_url
 
 from agent.handoffs import WebhookRetry, attempt
@@ -136,12 +137,30 @@ def defer_handoff(app: App, handoff_id: str) -> None:
 def defer_scheduled_send(app: App, approval_id: str, at: datetime) -> None:
     """A job that falls due at `at` by the database's clock (procrastinate's schedule_at)."""
     job = app.configure_task(
-        SCHEDULED_SEND, queue=SENDS, schedule_at=at, queueing_lock=f"send:{approval_id}"
+        SCHEDULED_SEND, queue=SENDS, schedule_at=at, queueing_lock=_send_lock(approval_id)
     )
     try:
         job.defer(approval_id=approval_id)
     except AlreadyEnqueued:  # one is waiting already; it re-defers itself if it is early
         pass
+
+
+def cancel_scheduled_send_jobs(settings: Settings, approval_id: str) -> int:
+    """Cancels the send's jobs still waiting (`todo`) once the send itself was cancelled: left
+    queued, each would wake a worker at the opening for nothing. One already running finds the
+    send cancelled and does nothing. Returns how many were cancelled (kept, not deleted: `nurture
+    jobs` shows them)."""
+    app = new_app(settings)
+    with app.open():
+        manager = app.job_manager
+        waiting = manager.list_jobs(
+            task=SCHEDULED_SEND, status=Status.TODO.value, queueing_lock=_send_lock(approval_id)
+        )
+        return sum(manager.cancel_job_by_id(job.id) for job in waiting if job.id is not None)
+
+
+def _send_lock(approval_id: str) -> str:
+    return f"send:{approval_id}"
 
 
 class _QueuedSends:

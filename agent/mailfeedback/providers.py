@@ -4,7 +4,8 @@ with why, and never costs the other events of the same request."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,23 +13,61 @@ from agent.mailfeedback.events import Kind, MailEvent, Recorded
 
 Parsed = tuple[list[MailEvent], list[Recorded]]
 
-_SENDGRID_KINDS: dict[str, Kind] = {
-    "delivered": "delivered",
-    "bounce": "bounce",
-    "spamreport": "complaint",
-    "unsubscribe": "unsubscribe",
-    "group_unsubscribe": "unsubscribe",
-    "open": "open",
-    "click": "click",
-}
-_MAILGUN_KINDS: dict[str, Kind] = {
-    "delivered": "delivered",
-    "failed": "bounce",
-    "complained": "complaint",
-    "unsubscribed": "unsubscribe",
-    "opened": "open",
-    "clicked": "click",
-}
+
+@dataclass(frozen=True, slots=True)
+class _Fields:
+    """Where one provider keeps what a MailEvent holds: the table its events are read by."""
+
+    provider: str
+    kinds: Mapping[str, Kind]
+    """Its event name (the `event` field) -> our kind; a name not here is not tracked."""
+    event_id: str
+    address: str
+    message_id: tuple[str, ...]
+    """The path to our Message-ID through nested objects."""
+    hard_bounce: Callable[[Mapping[str, Any]], bool]
+    bounce_extras: tuple[str, ...]
+    """Fields kept as they are on a bounce."""
+    incomplete: str
+    """Why an event without an id or a time is skipped."""
+
+
+_SENDGRID = _Fields(
+    provider="sendgrid",
+    kinds={
+        "delivered": "delivered",
+        "bounce": "bounce",
+        "spamreport": "complaint",
+        "unsubscribe": "unsubscribe",
+        "group_unsubscribe": "unsubscribe",
+        "open": "open",
+        "click": "click",
+    },
+    event_id="sg_event_id",
+    address="email",
+    message_id=("smtp-id",),
+    # a bounce of `type` bounce is hard; blocked is a soft one
+    hard_bounce=lambda item: str(item.get("type", "bounce")) == "bounce",
+    bounce_extras=("status",),
+    incomplete="needs sg_event_id and a timestamp",
+)
+_MAILGUN = _Fields(
+    provider="mailgun",
+    kinds={
+        "delivered": "delivered",
+        "failed": "bounce",
+        "complained": "complaint",
+        "unsubscribed": "unsubscribe",
+        "opened": "open",
+        "clicked": "click",
+    },
+    event_id="id",
+    address="recipient",
+    message_id=("message", "headers", "message-id"),
+    hard_bounce=lambda item: item.get("severity") == "permanent",
+    bounce_extras=(),
+    incomplete="event-data needs an id and a timestamp",
+)
 _GENERIC_KINDS: tuple[Kind, ...] = (
     "delivered",
     "bounce",
@@ -50,32 +89,11 @@ def sendgrid_events(items: object) -> Parsed:
         if not isinstance(item, dict):
             skipped.append(_skip("sendgrid", str(index), "?", "an event must be an object"))
             continue
-        name = str(item.get("event", ""))
-        event_id = str(item.get("sg_event_id") or "")
-        kind = _SENDGRID_KINDS.get(name)
-        if kind is None:
-            skipped.append(_skip("sendgrid", event_id or str(index), name, "not tracked"))
-            continue
-        occurred = _from_epoch(item.get("timestamp"))
-        if not event_id or occurred is None:
-            skipped.append(_skip("sendgrid", str(index), name, "needs sg_event_id and a timestamp"))
-            continue
-        properties: dict[str, Any] = {"url": item.get("url"), "reason": item.get("reason")}
-        if kind == "bounce":
-            properties["hard"] = str(item.get("type", "bounce")) == "bounce"
-            properties["status"] = item.get("status")
-        smtp_id = item.get("smtp-id")
-        events.append(
-            MailEvent(
-                provider="sendgrid",
-                provider_event_id=event_id,
-                kind=kind,
-                occurred_at=occurred,
-                message_ids=(smtp_id,) if isinstance(smtp_id, str) and smtp_id else (),
-                address=_text(item.get("email")),
-                properties=_present(properties),
-            )
-        )
+        read = _read(_SENDGRID, item, str(index))
+        if isinstance(read, MailEvent):
+            events.append(read)
+        else:
+            skipped.append(read)
     return events, skipped
 
 
@@ -85,30 +103,43 @@ def mailgun_events(body: Mapping[str, Any]) -> Parsed:
     data = body.get("event-data")
     if not isinstance(data, dict):
         return [], [_skip("mailgun", "-", "?", "the body has no 'event-data' object")]
-    name = str(data.get("event", ""))
-    event_id = str(data.get("id") or "")
-    kind = _MAILGUN_KINDS.get(name)
+    read = _read(_MAILGUN, data, "-")
+    return ([read], []) if isinstance(read, MailEvent) else ([], [read])
+
+
+def _read(fields: _Fields, item: Mapping[str, Any], place: str) -> MailEvent | Recorded:
+    """One provider event by its table; `place` names it in a skip when it has no id."""
+    name = str(item.get("event", ""))
+    event_id = str(item.get(fields.event_id) or "")
+    kind = fields.kinds.get(name)
     if kind is None:
-        return [], [_skip("mailgun", event_id or "-", name, "not tracked")]
-    occurred = _from_epoch(data.get("timestamp"))
+        return _skip(fields.provider, event_id or place, name, "not tracked")
+    occurred = _from_epoch(item.get("timestamp"))
     if not event_id or occurred is None:
-        return [], [_skip("mailgun", "-", name, "event-data needs an id and a timestamp")]
-    message = data.get("message")
-    headers = message.get("headers") if isinstance(message, dict) else None
-    message_id = headers.get("message-id") if isinstance(headers, dict) else None
-    properties: dict[str, Any] = {"url": data.get("url"), "reason": data.get("reason")}
+        return _skip(fields.provider, place, name, fields.incomplete)
+    properties: dict[str, Any] = {"url": item.get("url"), "reason": item.get("reason")}
     if kind == "bounce":
-        properties["hard"] = data.get("severity") == "permanent"
-    event = MailEvent(
-        provider="mailgun",
+        properties["hard"] = fields.hard_bounce(item)
+        properties.update({extra: item.get(extra) for extra in fields.bounce_extras})
+    message_id = _at_path(item, fields.message_id)
+    return MailEvent(
+        provider=fields.provider,
         provider_event_id=event_id,
         kind=kind,
         occurred_at=occurred,
         message_ids=(message_id,) if isinstance(message_id, str) and message_id else (),
-        address=_text(data.get("recipient")),
+        address=_text(item.get(fields.address)),
         properties=_present(properties),
     )
-    return [event], []
+
+
+def _at_path(item: Mapping[str, Any], path: tuple[str, ...]) -> object:
+    value: object = item
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
 
 
 def generic_events(body: object) -> Parsed:

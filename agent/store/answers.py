@@ -10,12 +10,14 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
+from typing_extensions import Unpack
 
 from agent.errors import NurtureError
 from agent.store.approvals import (
     ANSWERING,
     AlreadyDecided,
     Answer,
+    AnswerDetails,
     check_answer,
     failed_checks,
     get_approval,
@@ -32,23 +34,13 @@ def claim_answer(
     answer: Answer,
     by: str,
     at: datetime,
-    feedback: str | None = None,
-    subject: str | None = None,
-    body: str | None = None,
-    override_guardrails: bool = False,
+    **details: Unpack[AnswerDetails],
 ) -> ApprovalRow:
     """Claims a pending approval for this answer; raises what check_answer raises, and
     AlreadyDecided when another answer claimed or decided it first (one conditional UPDATE,
     so of two concurrent answers exactly one claims it, on SQLite as on PostgreSQL)."""
-    row = check_answer(
-        db,
-        approval_id,
-        answer=answer,
-        feedback=feedback,
-        subject=subject,
-        body=body,
-        override_guardrails=override_guardrails,
-    )
+    row = check_answer(db, approval_id, answer=answer, **details)
+    subject, body = details.get("subject"), details.get("body")
     overridden = answer == "accept" and bool(row.violations)
     claimed = (
         update(ApprovalRow)
@@ -58,7 +50,7 @@ def claim_answer(
             answer=answer,
             decided_by=by,
             decided_at=at,
-            feedback=feedback,
+            feedback=details.get("feedback"),
             final_subject=(subject or row.subject) if answer == "edit" else None,
             final_body=(body or row.body) if answer == "edit" else None,
             guardrails_overridden_by=by if overridden else None,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypedDict, cast
 
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
+from typing_extensions import Unpack
 
 from agent.errors import NurtureError
 from agent.store.database import Database
@@ -16,6 +17,19 @@ from agent.store.upsert import insert_ignoring_duplicates
 from agent.store.values import text_problem
 
 Answer = Literal["accept", "edit", "respond", "ignore"]
+
+
+class AnswerDetails(TypedDict, total=False):
+    """What an answer may carry besides its kind, who gave it and when: the feedback of a
+    `respond`, the edited text of an `edit`, and whether an `accept` overrides failed
+    guardrails."""
+
+    feedback: str | None
+    subject: str | None
+    body: str | None
+    override_guardrails: bool
+
+
 ANSWERING = "answering"
 """The status of an approval whose answer is claimed and waits for its thread to resume."""
 STATUS_FOR: dict[str, str] = {
@@ -132,10 +146,7 @@ def record_answer(
     answer: Answer,
     by: str,
     at: datetime,
-    feedback: str | None = None,
-    subject: str | None = None,
-    body: str | None = None,
-    override_guardrails: bool = False,
+    **details: Unpack[AnswerDetails],
 ) -> ApprovalRow:
     """Marks a pending approval decided. A decided one cannot be decided again: the write only
     happens while the row is still pending, so of two concurrent answers exactly one wins (a
@@ -146,6 +157,7 @@ def record_answer(
     Accepting unchanged a draft whose guardrails failed needs `override_guardrails`, which is
     recorded with who gave it and which checks it overrode. (An edit needs none: the guardrails
     check the edited text again.)"""
+    feedback, subject, body = details.get("feedback"), details.get("subject"), details.get("body")
     _refuse_unstorable(feedback=feedback, subject=subject, body=body)
     final_subject: Any = None
     final_body: Any = None
@@ -158,7 +170,7 @@ def record_answer(
         # a draft's violations never change once it waits, so reading them first is safe
         current = get_approval(db, approval_id)
         if current.status in ("pending", ANSWERING) and current.violations:
-            if not override_guardrails:
+            if not details.get("override_guardrails", False):
                 raise GuardrailsNotOverridden(approval_id, current.violations)
             overridden_by, overridden = by, failed_checks(current.violations)
     # an answer claimed earlier (claim_answer) is this same answer arriving in the graph
@@ -198,19 +210,18 @@ def check_answer(
     approval_id: str,
     *,
     answer: Answer,
-    feedback: str | None = None,
-    subject: str | None = None,
-    body: str | None = None,
-    override_guardrails: bool = False,
+    **details: Unpack[AnswerDetails],
 ) -> ApprovalRow:
     """What record_answer would refuse, refused before a client resumes the graph (which then
     records the answer): writes nothing. A pending row may still be decided by someone else in
     between; record_answer's conditional write settles that."""
-    _refuse_unstorable(feedback=feedback, subject=subject, body=body)
+    _refuse_unstorable(
+        feedback=details.get("feedback"), subject=details.get("subject"), body=details.get("body")
+    )
     row = get_approval(db, approval_id)
     if row.status != "pending":
         raise AlreadyDecided(row)
-    if answer == "accept" and row.violations and not override_guardrails:
+    if answer == "accept" and row.violations and not details.get("override_guardrails", False):
         raise GuardrailsNotOverridden(approval_id, row.violations)
     return row
 

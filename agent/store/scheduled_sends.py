@@ -9,7 +9,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, func, select, update
 
-from agent.store.account_caps import AccountCap
+from agent.store.account_caps import AccountCap, check_account_cap
 from agent.store.database import Database
 from agent.store.schema import EventRow, SendActionRow, SendRow
 from agent.store.sends import write_send
@@ -62,8 +62,17 @@ def claim_scheduled(db: Database, approval_id: str, *, at: datetime) -> bool:
         return cast(CursorResult[Any], session.execute(claim)).rowcount == 1
 
 
-def reschedule(db: Database, approval_id: str, *, scheduled_for: datetime) -> bool:
-    """Moves a scheduled send to a later opening (its job ran after the window had closed)."""
+def reschedule(
+    db: Database,
+    approval_id: str,
+    *,
+    scheduled_for: datetime,
+    account_cap: AccountCap | None = None,
+) -> bool:
+    """Moves a scheduled send to a later opening (its job ran after the window had closed);
+    False when it is no longer scheduled. With `account_cap`, the cap is applied at the new
+    time first, in the same transaction behind the account's lock row: AccountCapReached
+    (nothing moved) when another send of the account holds the slot there."""
     move = (
         update(SendRow)
         .where(SendRow.approval_id == approval_id, SendRow.status == SCHEDULED)
@@ -71,7 +80,22 @@ def reschedule(db: Database, approval_id: str, *, scheduled_for: datetime) -> bo
         .execution_options(synchronize_session=False)
     )
     with db.session() as session:
+        if account_cap is not None:
+            check_account_cap(session, account_cap, approval_id=approval_id, at=scheduled_for)
         return cast(CursorResult[Any], session.execute(move)).rowcount == 1
+
+
+def block_scheduled(db: Database, approval_id: str, *, reason: str, at: datetime) -> bool:
+    """scheduled -> blocked (a check said no before it was claimed); False when it is no longer
+    scheduled (a cancel or a claim came first)."""
+    block = (
+        update(SendRow)
+        .where(SendRow.approval_id == approval_id, SendRow.status == SCHEDULED)
+        .values(status="blocked", reason=reason, finished_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    with db.session() as session:
+        return cast(CursorResult[Any], session.execute(block)).rowcount == 1
 
 
 def cancel_scheduled(db: Database, approval_id: str, *, by: str, at: datetime) -> bool:

@@ -34,11 +34,17 @@ class Segment:
     keys: dict[str, str]
 
     def post(self, route: str, body: Any, key: str | None = None) -> Any:
+        return self.client.post(f"/segment/v1/{route}", json=body, headers=self.auth(key))
+
+    def post_bytes(self, route: str, content: bytes, **headers: str) -> Any:
+        """A body as the client wrote it (gzipped, or not JSON at all), with the ingest key."""
+        sent = {**self.auth(None), "Content-Type": "application/json", **headers}
+        return self.client.post(f"/segment/v1/{route}", content=content, headers=sent)
+
+    def auth(self, key: str | None) -> dict[str, str]:
         write_key = self.keys["ingest"] if key is None else key
-        auth = base64.b64encode(f"{write_key}:".encode()).decode()  # the key as user name
-        return self.client.post(
-            f"/segment/v1/{route}", json=body, headers={"Authorization": f"Basic {auth}"}
-        )
+        user = base64.b64encode(f"{write_key}:".encode()).decode()  # the key as user name
+        return {"Authorization": f"Basic {user}"}
 
     def lead(self, lead_id: str) -> Any:
         answer = self.client.get(
@@ -93,6 +99,12 @@ def identify(message_id: str = "m-identify", **fields: Any) -> dict[str, Any]:
     }
 
 
+def message(kind: str, message_id: str, minutes_ago: float | None = None, **fields: Any) -> Any:
+    """A Segment message of `kind` (with its timestamp when `minutes_ago` is given)."""
+    stamp = {} if minutes_ago is None else {"timestamp": ago(minutes_ago)}
+    return {"type": kind, "messageId": message_id, **fields, **stamp}
+
+
 def test_identify_makes_traits_lead_fields_and_attributes(segment: Segment) -> None:
     answer = segment.post("identify", identify())
     assert answer.status_code == 200, answer.text
@@ -138,14 +150,14 @@ def test_track_maps_the_event_name_to_a_signal_and_message_id_is_the_event_id(
 
 def test_track_finds_the_lead_by_the_email_in_its_traits(segment: Segment) -> None:
     segment.post("identify", identify())
-    webinar = {
-        "type": "track",
-        "messageId": "m-webinar",
-        "anonymousId": "a-unknown",
-        "event": "Webinar Attended",
-        "context": {"traits": {"email": "DANA@northwind.EXAMPLE"}},
-        "timestamp": ago(5),
-    }
+    webinar = message(
+        "track",
+        "m-webinar",
+        5,
+        anonymousId="a-unknown",
+        event="Webinar Attended",
+        context={"traits": {"email": "DANA@northwind.EXAMPLE"}},
+    )
     assert segment.post("track", webinar).status_code == 200
     assert [e.signal for e in segment.events("dana")] == ["webinar_attended"]
 
@@ -197,13 +209,7 @@ def test_a_page_view_sent_before_identify_under_an_anonymous_id_ends_up_on_the_l
 
 def test_alias_attaches_anonymous_events_to_the_lead(segment: Segment) -> None:
     segment.post("identify", identify())
-    roi = {
-        "type": "track",
-        "messageId": "m-roi",
-        "anonymousId": "anon-7",
-        "event": "ROI Calculator Used",
-        "timestamp": ago(10),
-    }
+    roi = message("track", "m-roi", 10, anonymousId="anon-7", event="ROI Calculator Used")
     segment.post("track", roi)
     assert segment.events("dana") == []
     alias = {"type": "alias", "messageId": "m-alias", "previousId": "anon-7", "userId": "dana"}
@@ -215,13 +221,7 @@ def test_batch_keeps_the_valid_messages_and_records_the_rejected_ones(segment: S
     batch = {
         "batch": [
             identify(),
-            {
-                "type": "track",
-                "messageId": "m-nonsense",
-                "userId": "dana",
-                "event": "Spaceship Launched",
-                "timestamp": ago(2),
-            },
+            message("track", "m-nonsense", 2, userId="dana", event="Spaceship Launched"),
             {"type": "track", "messageId": "m-bad-event", "userId": "dana", "event": 42},
             {
                 "type": "track",
@@ -259,16 +259,7 @@ def test_batch_keeps_the_valid_messages_and_records_the_rejected_ones(segment: S
 def test_gzipped_batches_are_read(segment: Segment) -> None:
     # rudder-sdk-python gzips by default; segment's client does when asked
     body = gzip.compress(json.dumps({"batch": [identify()]}).encode())
-    auth = base64.b64encode(f"{segment.keys['ingest']}:".encode()).decode()
-    answer = segment.client.post(
-        "/segment/v1/batch",
-        content=body,
-        headers={
-            "Authorization": f"Basic {auth}",
-            "Content-Type": "application/json",
-            "Content-Encoding": "gzip",
-        },
-    )
+    answer = segment.post_bytes("batch", body, **{"Content-Encoding": "gzip"})
     assert answer.status_code == 200, answer.text
     assert segment.lead("dana") is not None
 
@@ -288,12 +279,7 @@ def test_only_ingest_and_admin_keys_may_write(segment: Segment) -> None:
 
 
 def test_a_body_that_is_not_json_is_400_naming_why(segment: Segment) -> None:
-    auth = base64.b64encode(f"{segment.keys['ingest']}:".encode()).decode()
-    answer = segment.client.post(
-        "/segment/v1/batch",
-        content=b"{not json",
-        headers={"Authorization": f"Basic {auth}", "Content-Type": "application/json"},
-    )
+    answer = segment.post_bytes("batch", b"{not json")
     assert answer.status_code == 400
     assert "JSON" in answer.text
 

@@ -1,9 +1,10 @@
 """The agent's test world: an indexed content library, settings pointing at a real SMTP server
 on 127.0.0.1, and a NurtureAgent with SQLite checkpoints (fixtures: indexed_data, settings,
-world)."""
+world; pg_world on PostgreSQL)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -93,6 +94,31 @@ class World:
 def world(settings: Settings, smtp_server: tuple[CollectingHandler, int]) -> Iterator[World]:
     with open_checkpointer(settings) as checkpointer:
         yield World(NurtureAgent(build_context(settings), checkpointer), smtp_server[0], settings)
+
+
+@pytest.fixture
+def pg_world(settings: Settings, smtp_server: tuple[CollectingHandler, int]) -> Iterator[World]:
+    """The world on a PostgreSQL database of its own, handing scheduled sends to the job queue
+    as the API does there. Skipped without NURTURE_TEST_DATABASE_URL."""
+    server = os.environ.get("NURTURE_TEST_DATABASE_URL")
+    if not server:
+        pytest.skip("needs NURTURE_TEST_DATABASE_URL")
+    # imported here: procrastinate and the replicas' helpers only where PostgreSQL is used
+    from agent.jobs.queue import QueueExecutor
+    from tests.utils.replicas import fresh_postgres
+
+    with fresh_postgres(server) as url:
+        on_pg = settings.model_copy(update={"database_url": url})
+        with open_checkpointer(on_pg) as checkpointer:
+            ctx = build_context(on_pg)
+            queue = QueueExecutor(on_pg)
+            queue.start()
+            ctx.scheduled_sends = queue
+            try:
+                yield World(NurtureAgent(ctx, checkpointer), smtp_server[0], on_pg)
+            finally:
+                queue.stop()
+                ctx.db.dispose()
 
 
 WHITEPAPER = [

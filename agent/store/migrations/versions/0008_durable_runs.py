@@ -89,6 +89,7 @@ def downgrade() -> None:
     op.drop_index("uq_approvals_pending_lead", "approvals")
     op.drop_index("uq_runs_active_lead", "runs")
     op.execute("UPDATE runs SET outcome = 'started' WHERE outcome IN ('queued', 'running')")
-    with op.batch_alter_table("runs") as batch:
-        for column in ("error", "attempts", "running_since", "worker"):
-            batch.drop_column(column)
+    # in place, not a batch copy: on SQLite the copy drops `runs`, and ON DELETE CASCADE
+    # would empty approvals, sends and send_actions (SQLite 3.35+ drops a plain column itself)
+    for column in ("error", "attempts", "running_since", "worker"):
+        op.drop_column("runs", column)

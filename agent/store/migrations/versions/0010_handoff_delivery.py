@@ -34,8 +34,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("runs") as batch:
-        batch.drop_column("retry_at")
+    # in place, not a batch copy: on SQLite the copy drops `runs`, and ON DELETE CASCADE
+    # would empty approvals, sends and send_actions (SQLite 3.35+ drops a plain column itself)
+    op.drop_column("runs", "retry_at")
     with op.batch_alter_table("handoffs") as batch:
         batch.drop_column("delivered_at")
         batch.drop_column("attempts")

@@ -25,6 +25,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_sends_scheduled_for", "sends")
-    with op.batch_alter_table("sends") as batch:
-        batch.drop_column("send_zone")
-        batch.drop_column("scheduled_for")
+    # in place, not a batch copy: on SQLite the copy drops `sends`, and ON DELETE CASCADE
+    # would empty send_actions (SQLite 3.35+ drops a plain column itself)
+    op.drop_column("sends", "send_zone")
+    op.drop_column("sends", "scheduled_for")

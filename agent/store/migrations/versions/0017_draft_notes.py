@@ -24,5 +24,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("approvals") as batch:
-        batch.drop_column("notes")
+    # in place, not a batch copy: on SQLite the copy drops `approvals`, and ON DELETE CASCADE
+    # would empty sends and send_actions (SQLite 3.35+ drops a plain column itself)
+    op.drop_column("approvals", "notes")
