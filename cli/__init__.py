@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import os
 import sys
 from typing import NamedTuple
 
@@ -202,6 +203,9 @@ def main() -> None:
     # passes over them cost ~60 ms of a short command, and a collection before freezing them
     # ~40 ms more. Paused until the command is loaded (the callback above freezes them).
     gc.disable()
+    # pydantic looks for plugins in every installed package's entry points (~40 ms, and this
+    # project uses none); a value of your own (even empty) lets them load again
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
         app()
     except NurtureError as exc:
