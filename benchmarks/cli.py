@@ -6,7 +6,11 @@ finds the schema current, as on any machine after the first command), then runs 
 commands in alternating order each round. Targets (issue #13): `nurture next` <= 0.6 s and
 <= 2.5x `import sqlalchemy`, both as interleaved medians.
 
-Run:  python benchmarks/cli.py [--rounds 15] [--leads 200]
+With `--baseline PATH/TO/nurture` (another checkout's venv, e.g. main's), that `nurture` runs
+`--help` and `next` in the same rounds, on the same database, so a change is measured against
+what it changes under the same load.
+
+Run:  python benchmarks/cli.py [--rounds 15] [--leads 200] [--baseline OTHER/.venv/bin/nurture]
 """
 
 from __future__ import annotations
@@ -77,6 +81,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--leads", type=int, default=200)
+    parser.add_argument(
+        "--baseline", type=Path, help="another `nurture` to time in the same rounds (e.g. main's)"
+    )
     args = parser.parse_args()
     lead_id = seed(args.leads)
     env = {k: v for k, v in os.environ.items() if not k.startswith("NURTURE_")}
@@ -88,9 +95,13 @@ def main() -> None:
         "nurture --help": command([NURTURE, "--help"], env),
         f"nurture next {lead_id}": command([NURTURE, "next", lead_id], env),
     }
+    if args.baseline:
+        baseline = str(args.baseline)
+        subjects["baseline --help"] = command([baseline, "--help"], env)
+        subjects["baseline next"] = command([baseline, "next", lead_id], env)
     samples = interleave(subjects, rounds=args.rounds, warmups=1, label="processes")
     names = list(subjects)
-    bare, sqla, helped, nxt = (samples[name] for name in names)
+    bare, sqla, helped, nxt = (samples[name] for name in names[:4])
     next_spread = Spread.of(nxt)
     next_ratio = Spread.of(ratios(nxt, sqla))
     figures = [Figure(name, Spread.of(samples[name]).text(sec)) for name in names[:3]]
@@ -110,6 +121,24 @@ def main() -> None:
         Figure("nurture --help / import sqlalchemy", Spread.of(ratios(helped, sqla)).text(times)),
         Figure("nurture next − python -c pass", sec(next_spread.median - Spread.of(bare).median)),
     ]
+    if args.baseline:
+        figures += [
+            Figure(f"baseline: {args.baseline}", ""),
+            Figure("baseline --help", Spread.of(samples["baseline --help"]).text(sec)),
+            Figure("baseline next", Spread.of(samples["baseline next"]).text(sec)),
+            Figure(
+                "baseline next / import sqlalchemy (per round)",
+                Spread.of(ratios(samples["baseline next"], sqla)).text(times),
+            ),
+            Figure(
+                "nurture next / baseline next (per round)",
+                Spread.of(ratios(nxt, samples["baseline next"])).text(times),
+            ),
+            Figure(
+                "nurture --help / baseline --help (per round)",
+                Spread.of(ratios(helped, samples["baseline --help"])).text(times),
+            ),
+        ]
     print_machine(f"; {args.rounds} interleaved rounds of whole processes")
     print_figures("start-up benchmark (median, p25–p75)", figures)
     console.print(f"data: {DATA} ({args.leads} demo leads)", highlight=False)

@@ -102,14 +102,18 @@ def open_database(config: Settings | None = None) -> Database:
     return db
 
 
-def playbook(path: Path | None = None, db: Database | None = None) -> Playbook:
+def playbook(
+    path: Path | None = None, db: Database | None = None, config: Settings | None = None
+) -> Playbook:
     """The file given, else the playbook in force (last activated, else NURTURE_PLAYBOOK).
-    Pass the command's `db` when it has one: opening another migrates again."""
+    Pass the command's `db` when it has one: opening another migrates again; and its settings
+    when it has them: reading them again costs ~10 ms."""
     if path is not None:
         return load_playbook(path)
     from agent.store.playbooks import playbook_in_force
 
-    return playbook_in_force(db or open_database(), settings())
+    config = config or settings()
+    return playbook_in_force(db or open_database(config), config)
 
 
 def parse_moment(text: str | None, *, option: str = "--at") -> datetime:

@@ -7,11 +7,9 @@ from typing import Annotated
 
 import typer
 from rich.panel import Panel
-from rich.progress import Progress
 from rich.table import Table
 
 from agent.decisions import Decision, decide
-from agent.store.scores import count_stale, hot_leads, refresh_derived, rescore_all
 from agent.tools.timeline import load_signals
 from cli.common import (
     AtOption,
@@ -20,6 +18,7 @@ from cli.common import (
     open_database,
     parse_moment,
     playbook,
+    settings,
 )
 
 ACTION_STYLE = {
@@ -40,8 +39,9 @@ def next_action(
 ) -> None:
     """What to send this lead next, and why."""
     moment = parse_moment(at)
-    db = open_database()
-    rules = playbook(playbook_path, db)
+    config = settings()
+    db = open_database(config)
+    rules = playbook(playbook_path, db, config)
     lead, timeline = load_signals(db, lead_id, until=moment, playbook=rules)
     decision = decide(lead, timeline, rules, moment)
     if as_json:
@@ -56,6 +56,11 @@ def scores(
     playbook_path: PlaybookOption = None,
 ) -> None:
     """Re-score every lead and list the hot ones (MQLs)."""
+    # here, not at the top: `nurture next` shares this module and needs neither
+    from rich.progress import Progress
+
+    from agent.store.scores import count_stale, hot_leads, refresh_derived, rescore_all
+
     moment = parse_moment(at)
     db = open_database()
     rules = playbook(playbook_path, db)

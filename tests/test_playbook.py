@@ -117,3 +117,51 @@ def test_changing_a_half_life_changes_scores() -> None:
     events = [ev("whitepaper_download", 14)]
     slow = parse_playbook(edited("half_life_days: 14 ", "half_life_days: 28 "))
     assert decide_now(slow, events).score.behaviour == pytest.approx(10 * 0.5**0.5, abs=0.01)
+
+
+def test_a_valid_playbook_is_read_by_libyaml_not_the_pure_python_scanner(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # PyYAML's own scanner took ~50 ms of every `nurture next` for the default playbook
+    import yaml.scanner
+
+    def refuse(*_args: object) -> bool:
+        raise AssertionError("the pure-Python YAML scanner was used")
+
+    monkeypatch.setattr(yaml.scanner.Scanner, "check_token", refuse)
+    playbook = parse_playbook(DEFAULT_TEXT)
+    assert playbook == load_playbook(DEFAULT_PLAYBOOK)
+    assert playbook.scoring.hot_threshold == 70
+
+
+def test_libyaml_and_pure_python_read_the_same_rules() -> None:
+    import yaml
+
+    from agent.playbook import Playbook
+
+    assert parse_playbook(DEFAULT_TEXT) == Playbook.model_validate(yaml.safe_load(DEFAULT_TEXT))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "version: x\nsignals: [unclosed\n",
+            "pb.yaml:3: (top level): not valid YAML: expected ',' or ']', but got '<stream end>'",
+        ),
+        (
+            "a: b\n\tc: d\n",
+            "pb.yaml:2: (top level): not valid YAML: "
+            "found character '\\t' that cannot start any token",
+        ),
+        (
+            "a: !!python/object:os.system x\n",
+            "pb.yaml:1: (top level): not valid YAML: could not determine a constructor "
+            "for the tag 'tag:yaml.org,2002:python/object:os.system'",
+        ),
+        ("x: &a [*b]\n", "pb.yaml:1: (top level): not valid YAML: found undefined alias 'b'"),
+    ],
+)
+def test_yaml_errors_read_as_they_always_did(text: str, message: str) -> None:
+    # libyaml words some errors differently; the messages people learned stay PyYAML's
+    assert problems(text) == [message]

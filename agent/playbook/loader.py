@@ -55,19 +55,20 @@ def load_playbook(path: Path | str) -> Playbook:
 
 
 def parse_playbook(text: str, *, source: str = "<playbook>") -> Playbook:
+    root, loader = _compose(text, source)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        raise PlaybookError(source, [_yaml_problem(exc)]) from exc
-    if root is None:
-        raise PlaybookError(source, [Problem("", None, "the file is empty")])
-    duplicates = _duplicate_keys(root, ())
-    if duplicates:
-        raise PlaybookError(source, duplicates)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:  # composes, but cannot be built (e.g. an unknown !tag)
-        raise PlaybookError(source, [_yaml_problem(exc)]) from exc
+        if root is None:
+            raise PlaybookError(source, [Problem("", None, "the file is empty")])
+        duplicates = _duplicate_keys(root, ())
+        if duplicates:
+            raise PlaybookError(source, duplicates)
+        try:
+            # the data from the very node tree the lines came from: the text is parsed once
+            data = loader.construct_document(root)
+        except yaml.YAMLError as exc:  # composes, but cannot be built (e.g. an unknown !tag)
+            raise PlaybookError(source, [_yaml_problem(exc)]) from exc
+    finally:
+        loader.dispose()
     unstorable = [problem_at(root, path, message) for path, message in _bad_text(data)]
     if unstorable:
         raise PlaybookError(source, unstorable)
@@ -80,6 +81,27 @@ def parse_playbook(text: str, *, source: str = "<playbook>") -> Playbook:
     if broken:
         raise PlaybookError(source, broken)
     return playbook
+
+
+# libyaml's parser reads the default playbook in ~3 ms, PyYAML's own in ~50 ms: most of what
+# `nurture next` spent past its imports. The constructor and resolver are PyYAML's in both.
+_FAST_LOADER: type[yaml.SafeLoader | yaml.CSafeLoader] = getattr(
+    yaml, "CSafeLoader", yaml.SafeLoader
+)
+
+
+def _compose(text: str, source: str) -> tuple[yaml.Node | None, yaml.SafeLoader | yaml.CSafeLoader]:
+    """The YAML node tree of `text`, and the loader that composed it (it builds the data)."""
+    try:
+        fast = _FAST_LOADER(text)
+        return fast.get_single_node(), fast
+    except (yaml.YAMLError, ValueError):  # ValueError: a lone surrogate cannot go to libyaml
+        pass  # libyaml words its errors otherwise: PyYAML's parser says what it always said
+    loader = yaml.SafeLoader(text)
+    try:
+        return loader.get_single_node(), loader
+    except yaml.YAMLError as exc:
+        raise PlaybookError(source, [_yaml_problem(exc)]) from exc
 
 
 def _bad_text(data: object) -> list[tuple[YamlPath, str]]:
