@@ -22,6 +22,10 @@ class Strict(BaseModel):
 class LeadBody(LeadFields):
     """A lead as PUT to /v1/leads/{lead_id} (the id comes from the path)."""
 
+    # built now: the service always validates leads, and FastAPI's body alias on a deferred
+    # model made pydantic warn that the alias had no effect
+    model_config = ConfigDict(defer_build=False)
+
 
 class ItemOut(BaseModel):
     """The fate of one item of a batch, by its position in the request."""
