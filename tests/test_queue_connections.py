@@ -38,9 +38,7 @@ def _worker_app(settings: Settings) -> App:
 
 
 async def _setting(app: App, name: str) -> str:
-    row = await app.connector.execute_query_one_async(  # type: ignore[attr-defined]
-        f"SELECT current_setting('{name}') AS value"  # type: ignore[arg-type]
-    )
+    row = await app.connector.execute_query_one_async(f"SELECT current_setting('{name}') AS value")
     return str(row["value"])
 
 
