@@ -4,9 +4,11 @@ draft runs per second with 1 and then 2 `nurture worker` processes.
 Needs a PostgreSQL server (NURTURE_BENCH_DATABASE_URL or NURTURE_TEST_DATABASE_URL); makes a
 fresh database on it (dropped after), or skips saying why. Measures:
 
-* queue overhead per job: a no-op procrastinate job, from `defer` until the queue records it
-  succeeded (a worker in this process, concurrency 1, woken by LISTEN/NOTIFY), against a bare
-  `SELECT 1` round trip, interleaved round by round. Target: <= 5 ms per job.
+* queue overhead per job: a no-op procrastinate job, from `defer` (an app set up as the API's,
+  durable commits) until the worker's finish has recorded it succeeded (the worker set up as
+  `nurture worker`'s, in this process, concurrency 1, woken by LISTEN/NOTIFY; the end is when its
+  finish returns, not when a poller of ours next looks), against a bare `SELECT 1` round trip,
+  interleaved round by round; every job is checked succeeded after. Target: <= 5 ms per job.
 * CPU per draft job: the worker processes' CPU time (from /proc) over the timed phase, divided
   by the draft runs it finished; the model is the zero-latency scripted server
   (tests/utils/fake_openai.py) replying with a draft that passes the guardrails.
@@ -36,9 +38,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import psycopg
-from procrastinate import App, PsycopgConnector
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -47,7 +49,7 @@ from agent.content.embeddings import WordLlamaEmbedding
 from agent.content.index import chroma_client, content_collection, sync_index
 from agent.decisions import decide
 from agent.demo.generator import generate
-from agent.jobs.queue import QueueExecutor
+from agent.jobs.queue import QueueExecutor, new_app, new_worker_app
 from agent.playbook import load_playbook
 from agent.runner import NurtureAgent
 from agent.settings import DEFAULT_CONTENT, DEFAULT_PLAYBOOK, Settings
@@ -94,37 +96,42 @@ def libpq(url: str) -> str:
 
 
 async def queue_overhead(url: str, rounds: int) -> tuple[list[float], list[float]]:
-    app = App(connector=PsycopgConnector(conninfo=libpq(url)))
-    done = asyncio.Event()
+    settings = Settings(database_url=url, data_dir=DATA)
+    enqueuing = new_app(settings)  # as the API enqueues: durable commits
+    working = new_worker_app(settings)  # as `nurture worker` runs jobs: its connections
+    finished = asyncio.Event()
 
-    @app.task(name="bench.noop", queue=BENCH_QUEUE)
+    @working.task(name="bench.noop", queue=BENCH_QUEUE)
     async def noop() -> None:
-        done.set()
+        pass
+
+    finish_job = working.job_manager.finish_job
+
+    async def finish_and_tell(*args: Any, **kwargs: Any) -> None:
+        # the job is done once the queue has recorded it: when the worker's finish returns,
+        # not when a poller of ours next looks (that would add our polling delay)
+        await finish_job(*args, **kwargs)
+        finished.set()
+
+    working.job_manager.finish_job = finish_and_tell  # type: ignore[method-assign]
+    defer = enqueuing.configure_task("bench.noop", queue=BENCH_QUEUE)
 
     async with (
-        app.open_async(),
+        enqueuing.open_async(),
+        working.open_async(),
         await psycopg.AsyncConnection.connect(libpq(url), autocommit=True) as connection,
     ):
         worker = asyncio.create_task(
-            app.run_worker_async(
-                queues=[BENCH_QUEUE], concurrency=1, install_signal_handlers=False, wait=True
+            working.run_worker_async(
+                queues=[BENCH_QUEUE], concurrency=1, install_signal_handlers=False
             )
         )
         await asyncio.sleep(1)  # the worker is listening before the first job
 
         async def job() -> None:
-            done.clear()
-            job_id = await noop.defer_async()
-            await done.wait()
-            # done is set inside the job; the worker then records it: wait for that too
-            while True:
-                cursor = await connection.execute(
-                    "SELECT status FROM procrastinate_jobs WHERE id = %s", (job_id,)
-                )
-                row = await cursor.fetchone()
-                if row is not None and row[0] == "succeeded":
-                    return
-                await asyncio.sleep(0.0005)
+            finished.clear()
+            await defer.defer_async()
+            await finished.wait()
 
         async def select_one() -> None:
             await (await connection.execute("SELECT 1")).fetchone()
@@ -146,6 +153,13 @@ async def queue_overhead(url: str, rounds: int) -> tuple[list[float], list[float
             await worker
         except asyncio.CancelledError:
             pass
+        cursor = await connection.execute(
+            "SELECT count(*) FROM procrastinate_jobs WHERE queue_name = %s AND status = %s",
+            (BENCH_QUEUE, "succeeded"),
+        )
+        succeeded = await cursor.fetchone()
+    if succeeded is None or succeeded[0] != rounds + 10:
+        raise SystemExit(f"{succeeded} of {rounds + 10} no-op jobs recorded as succeeded")
     return job_s, floor_s
 
 
