@@ -86,10 +86,8 @@ def queue_connector(conninfo: str, *, durable: bool) -> PsycopgConnector:
 def sync_queue_pool(conninfo: str) -> ConnectionPool[Any]:
     """A pool for an app opened synchronously (`App.open(pool)`: the API's executor, the CLI):
     autocommit, durable commits, checked after idling."""
-    return ConnectionPool(
-        conninfo,
-        kwargs={"autocommit": True},
-        check=_check,
-        reset=_returned,
-        open=True,
+    pool: ConnectionPool[Any] = ConnectionPool(
+        conninfo, kwargs={"autocommit": True}, check=_check, reset=_returned, open=False
     )
+    pool.open(wait=True)  # as procrastinate opens its own: an unreachable server fails here
+    return pool
