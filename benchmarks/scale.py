@@ -4,9 +4,11 @@ draft runs per second with 1 and then 2 `nurture worker` processes.
 Needs a PostgreSQL server (NURTURE_BENCH_DATABASE_URL or NURTURE_TEST_DATABASE_URL); makes a
 fresh database on it (dropped after), or skips saying why. Measures:
 
-* queue overhead per job: a no-op procrastinate job, from `defer` until the queue records it
-  succeeded (a worker in this process, concurrency 1, woken by LISTEN/NOTIFY), against a bare
-  `SELECT 1` round trip, interleaved round by round. Target: <= 5 ms per job.
+* queue overhead per job: a no-op procrastinate job, from `defer` (an app set up as the API's,
+  durable commits) until the worker's finish has recorded it succeeded (the worker set up as
+  `nurture worker`'s, in this process, concurrency 1, woken by LISTEN/NOTIFY; the end is when its
+  finish returns, not when a poller of ours next looks), against a bare `SELECT 1` round trip,
+  interleaved round by round; every job is checked succeeded after. Target: <= 5 ms per job.
 * CPU per draft job: the worker processes' CPU time (from /proc) over the timed phase, divided
   by the draft runs it finished; the model is the zero-latency scripted server
   (tests/utils/fake_openai.py) replying with a draft that passes the guardrails.
@@ -14,6 +16,9 @@ fresh database on it (dropped after), or skips saying why. Measures:
   to keep its core busy), the same number of runs in each phase, the phases alternated
   `--rounds` times; each worker is started fresh and warmed up before its phase is timed.
   Target: 2 workers / 1 worker >= 1.4x (the database and the model server share the 2 cores).
+  Beside it, the CPU per run of each kind of process (the workers; this database's PostgreSQL
+  backends, from /proc when the server is local; this process, which is the model server) and
+  how busy the whole machine was, so a ratio capped by the machine shows as such.
 
 Run:  python benchmarks/scale.py [--runs 40] [--rounds 2] [--concurrency 4] [--jobs 200]
 """
@@ -35,10 +40,11 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import psycopg
-from procrastinate import App, PsycopgConnector
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -47,7 +53,7 @@ from agent.content.embeddings import WordLlamaEmbedding
 from agent.content.index import chroma_client, content_collection, sync_index
 from agent.decisions import decide
 from agent.demo.generator import generate
-from agent.jobs.queue import QueueExecutor
+from agent.jobs.queue import QueueExecutor, new_app, new_worker_app
 from agent.playbook import load_playbook
 from agent.runner import NurtureAgent
 from agent.settings import DEFAULT_CONTENT, DEFAULT_PLAYBOOK, Settings
@@ -94,37 +100,42 @@ def libpq(url: str) -> str:
 
 
 async def queue_overhead(url: str, rounds: int) -> tuple[list[float], list[float]]:
-    app = App(connector=PsycopgConnector(conninfo=libpq(url)))
-    done = asyncio.Event()
+    settings = Settings(database_url=url, data_dir=DATA)
+    enqueuing = new_app(settings)  # as the API enqueues: durable commits
+    working = new_worker_app(settings)  # as `nurture worker` runs jobs: its connections
+    finished = asyncio.Event()
 
-    @app.task(name="bench.noop", queue=BENCH_QUEUE)
+    @working.task(name="bench.noop", queue=BENCH_QUEUE)
     async def noop() -> None:
-        done.set()
+        pass
+
+    finish_job = working.job_manager.finish_job
+
+    async def finish_and_tell(*args: Any, **kwargs: Any) -> None:
+        # the job is done once the queue has recorded it: when the worker's finish returns,
+        # not when a poller of ours next looks (that would add our polling delay)
+        await finish_job(*args, **kwargs)
+        finished.set()
+
+    working.job_manager.finish_job = finish_and_tell  # type: ignore[method-assign]
+    defer = enqueuing.configure_task("bench.noop", queue=BENCH_QUEUE)
 
     async with (
-        app.open_async(),
+        enqueuing.open_async(),
+        working.open_async(),
         await psycopg.AsyncConnection.connect(libpq(url), autocommit=True) as connection,
     ):
         worker = asyncio.create_task(
-            app.run_worker_async(
-                queues=[BENCH_QUEUE], concurrency=1, install_signal_handlers=False, wait=True
+            working.run_worker_async(
+                queues=[BENCH_QUEUE], concurrency=1, install_signal_handlers=False
             )
         )
         await asyncio.sleep(1)  # the worker is listening before the first job
 
         async def job() -> None:
-            done.clear()
-            job_id = await noop.defer_async()
-            await done.wait()
-            # done is set inside the job; the worker then records it: wait for that too
-            while True:
-                cursor = await connection.execute(
-                    "SELECT status FROM procrastinate_jobs WHERE id = %s", (job_id,)
-                )
-                row = await cursor.fetchone()
-                if row is not None and row[0] == "succeeded":
-                    return
-                await asyncio.sleep(0.0005)
+            finished.clear()
+            await defer.defer_async()
+            await finished.wait()
 
         async def select_one() -> None:
             await (await connection.execute("SELECT 1")).fetchone()
@@ -146,6 +157,13 @@ async def queue_overhead(url: str, rounds: int) -> tuple[list[float], list[float
             await worker
         except asyncio.CancelledError:
             pass
+        cursor = await connection.execute(
+            "SELECT count(*) FROM procrastinate_jobs WHERE queue_name = %s AND status = %s",
+            (BENCH_QUEUE, "succeeded"),
+        )
+        succeeded = await cursor.fetchone()
+    if succeeded is None or succeeded[0] != rounds + 10:
+        raise SystemExit(f"{succeeded} of {rounds + 10} no-op jobs recorded as succeeded")
     return job_s, floor_s
 
 
@@ -272,22 +290,80 @@ def wait_for_workers(db: Database, after: int, count: int, timeout: float = 120)
     raise SystemExit(f"{count} workers did not register in {timeout} s: see {DATA}/worker-*.log")
 
 
+@dataclass(frozen=True, slots=True)
+class Phase:
+    rate: float
+    """draft runs per second"""
+    worker_cpu: float
+    """the workers' CPU seconds per run"""
+    share: float
+    """share of a core each worker used"""
+    postgres_cpu: float
+    """CPU seconds per run of this database's PostgreSQL backends (nan when not local)"""
+    bench_cpu: float
+    """CPU seconds per run of this process: the model server, queueing runs, waiting"""
+    machine_busy: float
+    """share of all the machine's cores busy (with anything, other sessions too)"""
+    outcomes: dict[str, int]
+
+
+def backend_cpu(db: Database) -> dict[int, float]:
+    """CPU seconds so far of each backend serving this database, read from /proc (empty
+    when PostgreSQL runs elsewhere)."""
+    with db.engine.connect() as connection:
+        pids = connection.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        ).scalars()
+        seconds = {}
+        for pid in pids:
+            try:
+                seconds[int(pid)] = process_cpu_seconds(int(pid))
+            except (FileNotFoundError, PermissionError):
+                continue
+    return seconds
+
+
+def machine_jiffies() -> tuple[int, int]:
+    """(busy, total) jiffies of all cores since boot, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
 def phase(
     drafts: Drafts, db: Database, env: dict[str, str], workers: int, runs: int, concurrency: int
-) -> tuple[float, float, float, dict[str, int]]:
-    """(runs per second, worker CPU seconds per run, share of a core each worker used,
-    outcomes) for `workers` fresh workers."""
+) -> Phase:
+    """Figures of `runs` draft runs on `workers` fresh workers."""
     with ExitStack() as stack:
         after = last_worker_id(db)
         pids = [stack.enter_context(worker_process(env, n, concurrency)) for n in range(workers)]
         wait_for_workers(db, after, workers)
         drafts.wait(drafts.queue(WARM_RUNS * workers))
         cpu_before = sum(process_cpu_seconds(pid) for pid in pids)
+        postgres_before, bench_before = backend_cpu(db), time.process_time()
+        busy_before, total_before = machine_jiffies()
         started = time.perf_counter()
         outcomes = drafts.wait(drafts.queue(runs))
         seconds = time.perf_counter() - started
+        busy_after, total_after = machine_jiffies()
+        bench = time.process_time() - bench_before
         cpu = sum(process_cpu_seconds(pid) for pid in pids) - cpu_before
-    return runs / seconds, cpu / runs, cpu / seconds / workers, outcomes
+        postgres_after = backend_cpu(db)
+    # backends that ended during the phase are missing: this undercounts PostgreSQL a little
+    postgres = (
+        sum(now - postgres_before.get(pid, 0.0) for pid, now in postgres_after.items())
+        if postgres_after
+        else math.nan
+    )
+    return Phase(
+        rate=runs / seconds,
+        worker_cpu=cpu / runs,
+        share=cpu / seconds / workers,
+        postgres_cpu=postgres / runs,
+        bench_cpu=bench / runs,
+        machine_busy=(busy_after - busy_before) / max(1, total_after - total_before),
+        outcomes=outcomes,
+    )
 
 
 def parse_args() -> argparse.Namespace:
@@ -353,44 +429,54 @@ def queue_figures(job_s: list[float], floor_s: list[float]) -> list[Figure]:
 def scaling_figures(
     drafts: Drafts, db: Database, env: dict[str, str], args: argparse.Namespace
 ) -> list[Figure]:
-    rates: dict[int, list[float]] = {1: [], 2: []}
-    cpu: dict[int, list[float]] = {1: [], 2: []}
-    busy: dict[int, list[float]] = {1: [], 2: []}
-    outcomes: dict[str, int] = {}
+    phases: dict[int, list[Phase]] = {1: [], 2: []}
 
     def make_round(_: int) -> dict[str, Callable[[], object]]:
         def run(workers: int) -> None:
-            rate, per_run, share, seen = phase(
-                drafts, db, env, workers, args.runs, args.concurrency
-            )
-            rates[workers].append(rate)
-            cpu[workers].append(per_run)
-            busy[workers].append(share)
-            for outcome, count in seen.items():
-                outcomes[outcome] = outcomes.get(outcome, 0) + count
+            phases[workers].append(phase(drafts, db, env, workers, args.runs, args.concurrency))
 
         return {"1 worker": lambda: run(1), "2 workers": lambda: run(2)}
 
     interleave_rounds(make_round, rounds=args.rounds, warmups=0, label="1 vs 2 workers")
-    scale = Spread.of(ratios(rates[2], rates[1]))
+
+    def of(workers: int, figure: Callable[[Phase], float]) -> Spread:
+        return Spread.of([figure(p) for p in phases[workers]])
+
+    outcomes: dict[str, int] = {}
+    for phase_ in phases[1] + phases[2]:
+        for outcome, count in phase_.outcomes.items():
+            outcomes[outcome] = outcomes.get(outcome, 0) + count
+    scale = Spread.of(ratios([p.rate for p in phases[2]], [p.rate for p in phases[1]]))
     rate_text = "{:.2f} runs/s".format
+
+    def per_run(workers: int) -> str:
+        return (
+            f"workers {of(workers, lambda p: p.worker_cpu).median * 1000:.0f} / PostgreSQL "
+            f"{of(workers, lambda p: p.postgres_cpu).median * 1000:.0f} / model server and "
+            f"benchmark {of(workers, lambda p: p.bench_cpu).median * 1000:.0f} ms"
+        )
+
     return [
-        Figure(
-            "CPU per draft job, 1 worker (zero-latency model)",
-            Spread.of(cpu[1]).text(ms),
-        ),
-        Figure("CPU per draft job, 2 workers", Spread.of(cpu[2]).text(ms)),
+        Figure("CPU per draft job, 1 worker (zero-latency model)", of(1, _worker_cpu).text(ms)),
+        Figure("CPU per draft job, 2 workers", of(2, _worker_cpu).text(ms)),
+        Figure("CPU per run by process, 1 worker", per_run(1)),
+        Figure("CPU per run by process, 2 workers", per_run(2)),
         Figure(
             f"draft runs/s, 1 worker at concurrency {args.concurrency}",
-            Spread.of(rates[1]).text(rate_text),
+            of(1, lambda p: p.rate).text(rate_text),
         ),
         Figure(
             f"draft runs/s, 2 workers at concurrency {args.concurrency} each",
-            Spread.of(rates[2]).text(rate_text),
+            of(2, lambda p: p.rate).text(rate_text),
         ),
         Figure(
             "share of a core each worker used, 1 worker / 2 workers",
-            f"{Spread.of(busy[1]).median:.0%} / {Spread.of(busy[2]).median:.0%}",
+            f"{of(1, lambda p: p.share).median:.0%} / {of(2, lambda p: p.share).median:.0%}",
+        ),
+        Figure(
+            "machine busy (all cores, every process), 1 worker / 2 workers",
+            f"{of(1, lambda p: p.machine_busy).median:.0%} / "
+            f"{of(2, lambda p: p.machine_busy).median:.0%}",
         ),
         Figure(
             "2 workers / 1 worker (per round)",
@@ -400,6 +486,10 @@ def scaling_figures(
         ),
         Figure("run outcomes (timed phases)", ", ".join(f"{k} {v}" for k, v in outcomes.items())),
     ]
+
+
+def _worker_cpu(phase_: Phase) -> float:
+    return phase_.worker_cpu
 
 
 if __name__ == "__main__":

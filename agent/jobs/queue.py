@@ -22,14 +22,17 @@ import logging
 import threading
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
-from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
+from procrastinate import App, JobContext, RetryStrategy
 from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.jobs import Status
+from psycopg_pool import ConnectionPool
 from sqlalchemy.engine import make_url
 
 from agent.handoffs import WebhookRetry, attempt
 from agent.jobs.answers import resume_answer
+from agent.jobs.connections import queue_connector, sync_queue_pool
 from agent.jobs.decisions import redecide
 from agent.jobs.drafts import run_draft
 from agent.jobs.heartbeat import with_heartbeat
@@ -63,7 +66,13 @@ def libpq_url(settings: Settings) -> str:
 
 
 def new_app(settings: Settings) -> App:
-    return App(connector=PsycopgConnector(conninfo=libpq_url(settings)))
+    """An app that enqueues (the API, the CLI): its commits are durable (connections.py)."""
+    return App(connector=queue_connector(libpq_url(settings), durable=True))
+
+
+def new_worker_app(settings: Settings) -> App:
+    """An app that runs jobs: its own bookkeeping commits asynchronously (connections.py)."""
+    return App(connector=queue_connector(libpq_url(settings), durable=False))
 
 
 class QueueExecutor:
@@ -71,6 +80,8 @@ class QueueExecutor:
 
     def __init__(self, settings: Settings) -> None:
         self._app = new_app(settings)
+        self._conninfo = libpq_url(settings)
+        self._pool: ConnectionPool[Any] | None = None
 
     def submit_draft(self, thread_id: str, lead_id: str) -> None:
         # thread ids are UUIDs (LangGraph Server wants them), so the lead comes separately
@@ -120,10 +131,15 @@ class QueueExecutor:
             pass
 
     def start(self) -> None:
-        self._app.open()
+        # opened synchronously, procrastinate would make a pool of its defaults: ours instead
+        self._pool = sync_queue_pool(self._conninfo)
+        self._app.open(self._pool)
 
     def stop(self) -> None:
         self._app.close()
+        if self._pool is not None:  # the app does not close a pool it was given
+            self._pool.close()
+            self._pool = None
 
 
 def defer_handoff(app: App, handoff_id: str) -> None:
@@ -195,7 +211,7 @@ def handoff_retry(settings: Settings) -> RetryStrategy:
 
 def worker_app(agent: NurtureAgent, settings: Settings) -> App:
     """The app with the jobs a worker runs, bound to this process's agent."""
-    app = new_app(settings)
+    app = new_worker_app(settings)
     me = worker_id()
 
     @app.task(name=DRAFT_RUN, queue=DRAFTS, retry=DRAFT_RETRY, pass_context=True)

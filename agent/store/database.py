@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -17,12 +18,15 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from agent.errors import NurtureError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+PING_AFTER_IDLE_SECONDS = 2.0
+"""A PostgreSQL connection back in the pool this long is pinged before it is handed out."""
 
 
 class Database:
@@ -106,12 +110,37 @@ def _engine(url: str, dialect: str) -> Engine:
     }
     if dialect == "sqlite":
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-    else:
-        kwargs["pool_pre_ping"] = True
     engine = create_engine(url, **kwargs)
     if dialect == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        # not pool_pre_ping: a round trip at every checkout, and a draft run checks out about
+        # 16 times. A connection the server dropped (a restart, an idle timeout) has idled
+        event.listen(engine, "connect", _checked_in)  # a new connection needs no ping
+        event.listen(engine, "checkin", _checked_in)
+        event.listen(engine, "checkout", _ping_if_idle)
     return engine
+
+
+def _checked_in(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    record.info["checked_in"] = time.monotonic()
+
+
+def _ping_if_idle(
+    dbapi_connection: Any, record: ConnectionPoolEntry, proxy: PoolProxiedConnection
+) -> None:
+    """SQLAlchemy's pessimistic disconnect handling, for connections that idled: a failed ping
+    raises DisconnectionError, and the pool replaces the connection and checks out again."""
+    idle = time.monotonic() - record.info.get("checked_in", float("-inf"))
+    if idle < PING_AFTER_IDLE_SECONDS:
+        return
+    dialect = proxy._pool._dialect
+    try:
+        alive = dialect.do_ping(dbapi_connection)
+    except dialect.loaded_dbapi.Error as exc:  # the driver's own error: not wrapped here
+        raise DisconnectionError(str(exc)) from exc
+    if not alive:
+        raise DisconnectionError("the connection did not answer a ping")
 
 
 def _strict_json(value: Any) -> str:
