@@ -21,8 +21,12 @@ from tests.utils.browser import artifact, chromium, needs_chromium
 from tests.utils.charts import drawn_bars, svg_of
 from tests.utils.serve import serve
 
-
-NEW_FIGURES = ("mail_by_rule", "mail_by_asset", "edit_distance_by_stage", "hours_to_decision_by_stage")
+NEW_FIGURES = (
+    "mail_by_rule",
+    "mail_by_asset",
+    "edit_distance_by_stage",
+    "hours_to_decision_by_stage",
+)
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,7 @@ def expected_numbers(world: World, since: datetime) -> dict[str, dict[str, str]]
     """Each figure's numbers as the page must print them, keyed like its data-key cells."""
     got = report(world.agent.ctx.db, since=since, now=datetime.now(UTC))
     numbers: dict[str, dict[str, str]] = {}
-    for figure in got.figures():
+    for figure in got.each_figure():
         value: Any = figure.value
         if not isinstance(value, dict):
             numbers[figure.name] = {"": number(value)}

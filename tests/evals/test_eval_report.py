@@ -117,7 +117,8 @@ def test_the_report_chart_renders_in_chromium(saved: Path, tmp_path: Path) -> No
         bars: list[dict[str, Any]] = page.evaluate(
             """() => [...document.querySelectorAll('svg g.bar > rect')].map(r => {
                 const b = r.getBoundingClientRect();
-                const serie = [...r.closest('g.series').classList].find(c => c.startsWith('serie-'));
+                const classes = [...r.closest('g.series').classList];
+                const serie = classes.find(c => c.startsWith('serie-'));
                 const legend = document.querySelector(`#activate-${serie} text`);
                 return {w: b.width, h: b.height, series: legend.textContent};
             })"""

@@ -1,4 +1,5 @@
-"""How much a marketer changed a draft before approving it.
+"""How much a marketer changed a draft before approving it (the eval records and the analytics
+measure it the same way).
 
 No Levenshtein library is installed in this project (rapidfuzz, Levenshtein), so the character
 measure is difflib's Ratcliff/Obershelp similarity from the standard library: `1 - ratio()`, 0 for
