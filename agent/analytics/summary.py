@@ -91,10 +91,11 @@ class Report(BaseModel):
         description="Per stage the lead was in when the draft was made: edited = drafts "
         f"answered 'edited' at or after --since, and the {_SPREAD} of the edit distance between "
         "the draft as written (approvals subject and body) and the text the person approved to "
-        "send (final_subject and final_body): 1 - difflib's similarity ratio of the two texts "
-        "(subject, blank line, body; line endings and trailing blanks ignored), 0 for no change "
-        "and 1 for nothing in common. The sent email differs from the approved text only by "
-        "its freshly signed unsubscribe link."
+        "send (final_subject and final_body): 1 - 2·LCS/(|a| + |b|) over the characters of the "
+        "two texts (subject, blank line, body; line endings and trailing blanks ignored), LCS "
+        "being their longest common subsequence: 0 for no change, 1 for nothing in common. "
+        "The sent email differs from the approved text only by its freshly signed unsubscribe "
+        "link."
     )
     drafts_waiting: int = Field(
         description="Drafts waiting for a person now (approvals pending), whatever --since says."
