@@ -41,6 +41,12 @@ def _normalise(text: str) -> str:
     return _TRAILING_SPACE.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
 
 
+def char_distance(draft: str, approved: str) -> float:
+    """EditDistance.chars alone (the analytics need no word count)."""
+    a, b = _normalise(draft), _normalise(approved)
+    return round(Indel.normalized_distance(a, b), 6) if a or b else 0.0
+
+
 def edit_distance(draft: str, approved: str) -> EditDistance:
     """The distance between what the agent drafted and what was approved."""
     a, b = _normalise(draft), _normalise(approved)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from agent.analytics.groups import in_funnel_order, stage_of_draft
 from agent.analytics.window import percentile, since_filter
-from agent.edit_distance import edit_distance, email_text
+from agent.edit_distance import char_distance, email_text
 from agent.store.approvals import STATUS_FOR
 from agent.store.schema import ApprovalRow
 
@@ -84,10 +84,10 @@ def edit_distance_by_stage(session: Session, since: datetime | None) -> dict[str
     )
     distances: dict[str, list[float]] = {}
     for stage, subject, body, final_subject, final_body in rows:
-        measured = edit_distance(
+        measured = char_distance(
             email_text(subject, body), email_text(final_subject or "", final_body or "")
         )
-        distances.setdefault(stage, []).append(measured.chars)
+        distances.setdefault(stage, []).append(measured)
     return _spreads(distances, "edited")
 
 
