@@ -56,9 +56,9 @@ def percent(value: float) -> str:
     return f"{value:.0%}"
 
 
-def bars(title: str, values: Mapping[str, int | float], *, formatter: Formatter = str) -> str:
+def bars(title: str, values: Mapping[str, int | float]) -> str:
     """One bar per key (a figure like drafts by outcome)."""
-    chart = _new(pygal.Bar, title, Size(), show_legend=False, value_formatter=formatter)
+    chart = _new(pygal.Bar, title, Size(), show_legend=False)
     chart.x_labels = list(values)
     chart.add(title, list(values.values()))
     return _svg(chart)
@@ -69,16 +69,19 @@ def grouped_bars(
     rows: Mapping[str, Mapping[str, int | float | None]],
     *,
     columns: Sequence[str] | None = None,
-    formatter: Formatter = str,
+    formatter: Formatter | None = None,
     shares: bool = False,
     size: Size = Size(),
 ) -> str:
     """Groups along x (a stage, a rule, a check), one bar per column (sends, opens...; or a
     stage) in each. A None or missing value draws no bar: 'not measured' is not 0. `shares`
-    draws values 0–1 on a fixed 0–100 % axis."""
+    draws values 0–1 on a fixed 0–100 % axis; `formatter` prints the values and the ticks
+    (pygal's own, whole numbers for counts, when None)."""
     shown = list(columns if columns is not None else next(iter(rows.values()), {}))
     options: dict[str, Any] = {"range": (0, 1)} if shares else {}
-    chart = _new(pygal.Bar, title, size, value_formatter=formatter, **options)
+    if formatter is not None:
+        options["value_formatter"] = formatter
+    chart = _new(pygal.Bar, title, size, **options)
     chart.x_labels = list(rows)
     for column in shown:
         chart.add(column, [row.get(column) for row in rows.values()])

@@ -84,7 +84,11 @@ def _panel(figure: Figure) -> Panel:
             charts.stacked_over_time(title, value)
             if figure.name.endswith("_by_week")
             else charts.grouped_bars(
-                title, value, columns=CHARTED.get(figure.name, columns), formatter=number
+                title,
+                value,
+                columns=CHARTED.get(figure.name, columns),
+                # spreads print as the table does; counts keep pygal's whole-number ticks
+                formatter=number if figure.name in CHARTED else None,
             )
         )
         return Panel(
@@ -98,7 +102,7 @@ def _panel(figure: Figure) -> Panel:
         )
     ordered = dict(sorted(value.items()))
     rows = [(key, [Cell(key, number(count))]) for key, count in ordered.items()]
-    chart = charts.data_uri(charts.bars(title, ordered, formatter=number)) if ordered else None
+    chart = charts.data_uri(charts.bars(title, ordered)) if ordered else None
     return Panel(figure.name, title, figure.definition, chart, ["count"], rows, None)
 
 
