@@ -461,3 +461,16 @@ def test_leads_by_stage_over_time_equals_a_raw_latest_change_per_week(
     assert sum(got.leads_by_stage_by_week[weeks[-1][0]].values()) == sum(
         got.leads_by_stage.values()
     )
+
+
+def test_a_since_centuries_back_counts_every_week_from_then(
+    db: Database, playbook: Playbook
+) -> None:
+    """--since far back (an API caller may send year 1): every week from then is a row, the
+    counts the same as from SINCE for the weeks both cover."""
+    seed(db, playbook)
+    far = datetime(1, 1, 1, tzinfo=UTC)
+    got = report(db, since=far, now=NOW).leads_by_stage_by_week
+    recent = report(db, since=SINCE, now=NOW).leads_by_stage_by_week
+    assert list(got)[0] == "1-W01" and len(got) > 100_000
+    assert {week: got[week] for week in recent} == recent
