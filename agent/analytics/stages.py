@@ -1,18 +1,21 @@
 """Leads by stage at the end of each week, from decision_changes by SQL aggregates: each change
 adds its lead to its new stage and takes it from the stage of the lead's change before it (a
-window function), summed per week in the database; the weeks' running totals are the snapshots."""
+window function), summed per moment in the database and streamed into per-week sums; the weeks'
+running totals are the snapshots. Memory: one counter per week, whatever the table holds."""
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from agent.analytics.window import iso_week
 from agent.store.schema import DecisionChangeRow
+
+BATCH = 1_000
 
 
 def stages_by_week(
@@ -38,23 +41,23 @@ def stages_by_week(
         .where(change.at <= now)
         .subquery()
     )
-    # the week a change falls in: the first whose end is at or after it (earlier ones: the first)
-    week: Any = case(
-        *((ordered.c.at <= end, n) for n, (_, end) in enumerate(weeks)), else_=len(weeks) - 1
+    # summed per moment in the database, then per week here: a week is a range of moments, and
+    # a CASE over every week would grow with the span (--since may be decades back)
+    entered = select(ordered.c.at, ordered.c.stage, func.count()).group_by(
+        ordered.c.at, ordered.c.stage
     )
-    entered = session.execute(
-        select(week, ordered.c.stage, func.count()).group_by(week, ordered.c.stage)
-    )
-    left = session.execute(
-        select(week, ordered.c.before, func.count())
+    left = (
+        select(ordered.c.at, ordered.c.before, func.count())
         .where(ordered.c.before.is_not(None))
-        .group_by(week, ordered.c.before)
+        .group_by(ordered.c.at, ordered.c.before)
     )
+    ends = [end for _, end in weeks]
     deltas: dict[int, Counter[str]] = {}
-    for n, stage, count in entered:
-        deltas.setdefault(n, Counter())[stage] += count
-    for n, stage, count in left:
-        deltas.setdefault(n, Counter())[stage] -= count
+    for query, sign in ((entered, 1), (left, -1)):
+        for at, stage, count in session.execute(query.execution_options(yield_per=BATCH)):
+            # the first week ending at or after the change (earlier changes: the first week)
+            week = min(bisect_left(ends, at), len(ends) - 1)
+            deltas.setdefault(week, Counter())[stage] += sign * count
     running: Counter[str] = Counter()
     snapshots: dict[str, dict[str, int]] = {}
     for n, (name, _) in enumerate(weeks):
