@@ -13,7 +13,7 @@ import numpy
 import pytest
 from sqlalchemy import text
 
-from agent.analytics import DEFINITIONS, MAIL_COLUMNS, report
+from agent.analytics import DEFINITIONS, MAIL_COLUMNS, report, stages
 from agent.demo.generator import generate
 from agent.demo.history import replay_history
 from agent.edit_distance import edit_distance, email_text
@@ -463,11 +463,14 @@ def test_leads_by_stage_over_time_equals_a_raw_latest_change_per_week(
     )
 
 
+@pytest.mark.parametrize("case_weeks", [2_000, 0], ids=["summed-per-week", "streamed"])
 def test_a_since_centuries_back_counts_every_week_from_then(
-    db: Database, playbook: Playbook
+    db: Database, playbook: Playbook, case_weeks: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """--since far back (an API caller may send year 1): every week from then is a row, the
-    counts the same as from SINCE for the weeks both cover."""
+    counts the same as from SINCE for the weeks both cover, whether the database sums the
+    weeks or (a span too long for one query) the moments are streamed into weeks."""
+    monkeypatch.setattr(stages, "MAX_CASE_WEEKS", case_weeks)
     seed(db, playbook)
     far = datetime(1, 1, 1, tzinfo=UTC)
     got = report(db, since=far, now=NOW).leads_by_stage_by_week

@@ -1,21 +1,26 @@
 """Leads by stage at the end of each week, from decision_changes by SQL aggregates: each change
 adds its lead to its new stage and takes it from the stage of the lead's change before it (a
-window function), summed per moment in the database and streamed into per-week sums; the weeks'
-running totals are the snapshots. Memory: one counter per week, whatever the table holds."""
+window function), summed per week in the database (or, over a span of more weeks than one query
+may bind, per moment, streamed into weeks here); the weeks' running totals are the snapshots.
+Memory: one counter per week, whatever the table holds."""
 
 from __future__ import annotations
 
 from bisect import bisect_left
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from agent.analytics.window import iso_week
 from agent.store.schema import DecisionChangeRow
 
 BATCH = 1_000
+MAX_CASE_WEEKS = 2_000
+"""Weeks a CASE may bucket (two bound parameters each: SQLite allows 32,766); changes spanning
+more are streamed per moment instead."""
 
 
 def stages_by_week(
@@ -41,29 +46,56 @@ def stages_by_week(
         .where(change.at <= now)
         .subquery()
     )
-    # summed per moment in the database, then per week here: a week is a range of moments, and
-    # a CASE over every week would grow with the span (--since may be decades back)
-    entered = select(ordered.c.at, ordered.c.stage, func.count()).group_by(
-        ordered.c.at, ordered.c.stage
-    )
-    left = (
-        select(ordered.c.at, ordered.c.before, func.count())
-        .where(ordered.c.before.is_not(None))
-        .group_by(ordered.c.at, ordered.c.before)
-    )
     ends = [end for _, end in weeks]
-    deltas: dict[int, Counter[str]] = {}
-    for query, sign in ((entered, 1), (left, -1)):
-        for at, stage, count in session.execute(query.execution_options(yield_per=BATCH)):
-            # the first week ending at or after the change (earlier changes: the first week)
-            week = min(bisect_left(ends, at), len(ends) - 1)
-            deltas.setdefault(week, Counter())[stage] += sign * count
+    first = session.scalar(select(func.min(change.at)).where(change.at <= now))
+    # weeks before the first change are empty: only the weeks from it on need a bucket
+    if first is None:
+        deltas: dict[int, Counter[str]] = {}
+    elif len(ends) - bisect_left(ends, first) <= MAX_CASE_WEEKS:
+        deltas = _summed_per_week(session, ordered, ends, bisect_left(ends, first))
+    else:
+        deltas = _streamed_per_week(session, ordered, ends)
     running: Counter[str] = Counter()
     snapshots: dict[str, dict[str, int]] = {}
     for n, (name, _) in enumerate(weeks):
         running.update(deltas.get(n, Counter()))
         snapshots[name] = {stage: count for stage, count in sorted(running.items()) if count > 0}
     return snapshots
+
+
+def _summed_per_week(
+    session: Session, ordered: Any, ends: list[datetime], offset: int
+) -> dict[int, Counter[str]]:
+    """Week index → stage → leads in minus leads out, summed by the database (a CASE maps each
+    change to its week: the first ending at or after it)."""
+    week: Any = case(
+        *((ordered.c.at <= end, n) for n, end in enumerate(ends) if n >= offset),
+        else_=len(ends) - 1,
+    )
+    deltas: dict[int, Counter[str]] = {}
+    for column, sign in ((ordered.c.stage, 1), (ordered.c.before, -1)):
+        query = select(week, column, func.count()).where(column.is_not(None)).group_by(week, column)
+        for n, stage, count in session.execute(query):
+            deltas.setdefault(n, Counter())[stage] += sign * count
+    return deltas
+
+
+def _streamed_per_week(
+    session: Session, ordered: Any, ends: list[datetime]
+) -> dict[int, Counter[str]]:
+    """The same sums when the changes span more weeks than a CASE may bind: summed per moment
+    in the database, streamed, and put in their week here."""
+    deltas: dict[int, Counter[str]] = {}
+    for column, sign in ((ordered.c.stage, 1), (ordered.c.before, -1)):
+        query = (
+            select(ordered.c.at, column, func.count())
+            .where(column.is_not(None))
+            .group_by(ordered.c.at, column)
+        )
+        for at, stage, count in session.execute(query.execution_options(yield_per=BATCH)):
+            week = min(bisect_left(ends, at), len(ends) - 1)
+            deltas.setdefault(week, Counter())[stage] += sign * count
+    return deltas
 
 
 def _week_ends(start: datetime, now: datetime) -> list[tuple[str, datetime]]:
