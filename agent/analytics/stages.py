@@ -72,11 +72,13 @@ def _summed_per_week(
         *((ordered.c.at <= end, n) for n, end in enumerate(ends) if n >= offset),
         else_=len(ends) - 1,
     )
+    # one pass over the window (each change: the stage it enters and the one it leaves)
+    query = select(week, ordered.c.stage, ordered.c.before, func.count()).group_by(
+        week, ordered.c.stage, ordered.c.before
+    )
     deltas: dict[int, Counter[str]] = {}
-    for column, sign in ((ordered.c.stage, 1), (ordered.c.before, -1)):
-        query = select(week, column, func.count()).where(column.is_not(None)).group_by(week, column)
-        for n, stage, count in session.execute(query):
-            deltas.setdefault(n, Counter())[stage] += sign * count
+    for n, entered, left, count in session.execute(query):
+        _move(deltas.setdefault(n, Counter()), entered, left, count)
     return deltas
 
 
@@ -85,17 +87,20 @@ def _streamed_per_week(
 ) -> dict[int, Counter[str]]:
     """The same sums when the changes span more weeks than a CASE may bind: summed per moment
     in the database, streamed, and put in their week here."""
+    query = select(ordered.c.at, ordered.c.stage, ordered.c.before, func.count()).group_by(
+        ordered.c.at, ordered.c.stage, ordered.c.before
+    )
     deltas: dict[int, Counter[str]] = {}
-    for column, sign in ((ordered.c.stage, 1), (ordered.c.before, -1)):
-        query = (
-            select(ordered.c.at, column, func.count())
-            .where(column.is_not(None))
-            .group_by(ordered.c.at, column)
-        )
-        for at, stage, count in session.execute(query.execution_options(yield_per=BATCH)):
-            week = min(bisect_left(ends, at), len(ends) - 1)
-            deltas.setdefault(week, Counter())[stage] += sign * count
+    for at, entered, left, count in session.execute(query.execution_options(yield_per=BATCH)):
+        week = min(bisect_left(ends, at), len(ends) - 1)
+        _move(deltas.setdefault(week, Counter()), entered, left, count)
     return deltas
+
+
+def _move(delta: Counter[str], entered: str, left: str | None, count: int) -> None:
+    delta[entered] += count
+    if left is not None:
+        delta[left] -= count
 
 
 def _week_ends(start: datetime, now: datetime) -> list[tuple[str, datetime]]:
