@@ -196,10 +196,7 @@ def preview_job_out(row: PlaybookPreviewRow) -> PreviewJobOut:
 
 
 def analytics_out(result: Report) -> AnalyticsOut:
-    figures = result.figures()
-    return AnalyticsOut(
-        since=result.since,
-        until=result.until,
-        **{figure.name: figure.value for figure in figures},
-        figures=[AnalyticsFigureOut(name=f.name, definition=f.definition) for f in figures],
-    )
+    figures = [
+        AnalyticsFigureOut(name=f.name, definition=f.definition) for f in result.each_figure()
+    ]
+    return AnalyticsOut(**dict(result), figures=figures)

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent.analytics import Report
 from agent.decisions import AccountContactOut, Decision
 from agent.store.leads import LeadFields
 from agent.store.values import StorableText
@@ -492,24 +493,10 @@ class AnalyticsFigureOut(BaseModel):
     definition: str
 
 
-class AnalyticsOut(BaseModel):
-    """The figures of `nurture report --json`; `figures` says what each one counts."""
+class AnalyticsOut(Report):
+    """The figures of `nurture report --json` (the Report's fields, each described by its
+    definition); `figures` lists each figure's name with its definition again, in order."""
 
-    since: datetime | None
-    until: datetime
-    leads_by_stage: dict[str, int]
-    mqls: int
-    mqls_by_week: dict[str, int]
-    handoffs: int
-    handoffs_delivered: int
-    handoffs_accepted: int
-    leads_by_stage_by_week: dict[str, dict[str, int]]
-    drafts_by_outcome: dict[str, int]
-    median_hours_to_decision: float | None
-    drafts_waiting: int
-    sends_by_status: dict[str, int]
-    mail_by_stage: dict[str, dict[str, int]]
-    mail_by_drafter: dict[str, dict[str, int]]
     figures: list[AnalyticsFigureOut]
 
 

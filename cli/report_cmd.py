@@ -23,8 +23,9 @@ def report(
         bool, typer.Option("--json", help="What GET /v1/analytics/summary returns.")
     ] = False,
 ) -> None:
-    """MQLs (by week), hand-offs, drafts by outcome and time to decision, sends by status, and
-    leads by stage now, counted from the store; each figure says what it counts."""
+    """MQLs (by week), hand-offs, drafts by outcome with time to decision and edit distance by
+    stage, sends and mail events by stage, drafter, rule and asset, and leads by stage, counted
+    from the store; each figure says what it counts."""
     from agent.analytics import report as build_report
     from api.convert import analytics_out
 
@@ -37,7 +38,7 @@ def report(
     table = Table(
         "figure", "value", "what it counts", title=f"report, {window}", title_justify="left"
     )
-    for figure in result.figures():
+    for figure in result.each_figure():
         table.add_row(_label(figure.name), _value(figure.value), figure.definition)
     console.print(table)
 
@@ -52,9 +53,9 @@ def _value(value: object) -> str:
     if isinstance(value, dict):
         return "\n".join(f"{key}: {count}" for key, count in sorted(value.items())) or "none"
     if isinstance(value, float):
-        return f"{value:.1f}"
+        return f"{value:.2f}"
     return "none" if value is None else str(value)
 
 
-def _inline(row: dict[str, int]) -> str:
-    return " ".join(f"{key} {count}" for key, count in row.items()) or "none"
+def _inline(row: dict[str, int | float]) -> str:
+    return " ".join(f"{key} {_value(count)}" for key, count in row.items()) or "none"

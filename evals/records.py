@@ -12,12 +12,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from agent.drafting.models import CitedAsset
+from agent.edit_distance import edit_distance, email_text
 from agent.playbook import Playbook
 from agent.store.approvals import get_approval
 from agent.timeline import classify
 from agent.tools.content import persona_of
 from evals.checks import ALL_CHECKS, Activity, CheckInput, CitedContent
-from evals.edits import edit_distance, email_text
 from evals.judge import CRITERIA, CaseSummary, DraftText, Judge, JudgeFailed
 from evals.multiturn import Turn, redraft_changed
 from evals.suites import Case, Suite

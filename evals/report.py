@@ -10,8 +10,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from agent.charts import Size, grouped_bars, percent
 from agent.playbook import STAGES
-from evals.chart import grouped_bars
 from evals.records import CaseRecord
 from evals.runner import EvalRun
 
@@ -28,8 +28,7 @@ th{background:#f5f7f9}td.num{text-align:right;font-variant-numeric:tabular-nums}
 details{border:1px solid #e3e6ea;border-radius:6px;margin:6px 0;padding:6px 10px}
 details[open]{background:#fcfcfd}summary{cursor:pointer}
 pre{white-space:pre-wrap;background:#f5f7f9;padding:8px;border-radius:4px;font-size:13px}
-.chart .grid{stroke:#e3e6ea}.chart .axis{stroke:#888}
-.chart text{font:11px system-ui,sans-serif;fill:#333}
+.chart svg{max-width:100%;height:auto}
 .muted{color:#666}
 """
 
@@ -46,7 +45,7 @@ def render_report(run: EvalRun) -> str:
             f"<h1>{escape(title)}</h1>",
             _facts(s),
             "<h2>Pass rate by check and stage</h2>",
-            _chart(s),
+            f'<div class="chart">{pass_rate_chart(s)}</div>',
             "<h2>Metrics</h2>",
             _metrics_table(s),
             f"<h2>Cases ({s['passed']} of {s['cases']} pass every check)</h2>",
@@ -78,14 +77,22 @@ def _facts(s: dict[str, Any]) -> str:
     )
 
 
-def _chart(s: dict[str, Any]) -> str:
-    metrics = list(s["metrics"])
-    stages = [st for st in STAGES if st in s["by_stage"]]
-    series: dict[str, dict[str, float | None]] = {
-        st: {m.removeprefix("checks."): s["by_stage"][st].get(m) for m in metrics} for st in stages
+def pass_rate_chart(s: dict[str, Any]) -> str:
+    """Inline SVG: per check (along x), one bar per stage with the share of its cases that pass;
+    a check not measured at a stage draws no bar there."""
+    stages: list[str] = [st for st in STAGES if st in s["by_stage"]]
+    rows: dict[str, dict[str, float | None]] = {
+        metric.removeprefix("checks."): {st: s["by_stage"][st].get(metric) for st in stages}
+        for metric in s["metrics"]
     }
-    groups = [m.removeprefix("checks.") for m in metrics]
-    return grouped_bars(groups, series, title="Pass rate per check, by the case's stage")
+    return grouped_bars(
+        "Pass rate per check, by the case's stage",
+        rows,
+        columns=stages,
+        formatter=percent,
+        shares=True,
+        size=Size(width=1140, height=440, label_rotation=45),
+    )
 
 
 def _metrics_table(s: dict[str, Any]) -> str:

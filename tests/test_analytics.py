@@ -9,12 +9,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from statistics import median
 
+import numpy
 import pytest
 from sqlalchemy import text
 
-from agent.analytics import report
+from agent.analytics import DEFINITIONS, MAIL_COLUMNS, report, stages
 from agent.demo.generator import generate
 from agent.demo.history import replay_history
+from agent.edit_distance import edit_distance, email_text
 from agent.mailfeedback.events import MailEvent, record_mail_events
 from agent.playbook import Playbook
 from agent.store import Database
@@ -30,6 +32,8 @@ from tests.utils.service import Service
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 SINCE = NOW - timedelta(days=60)
 ANSWERS: tuple[Answer | None, ...] = ("accept", "edit", "respond", "ignore", None)  # None: waiting
+RULES = ("nurture.content", "followup.click", "reengage.dormant")
+ASSETS: tuple[list[str], ...] = (["case-study-a"], ["guide-b", "case-study-a"], [])
 
 
 def seed(db: Database, playbook: Playbook) -> None:
@@ -59,13 +63,16 @@ def seed(db: Database, playbook: Playbook) -> None:
                 lead_id=lead_id,
                 subject="Hi",
                 body="Hello",
-                cited_asset_ids=[],
+                cited_asset_ids=ASSETS[(n // 3) % 3],
                 lead_facts_used=[],
                 drafter=("template", "openai:gpt")[n % 2],
                 prompt_version="p1",
                 playbook_version=playbook.version,
                 violations=[],
-                decision={"stage": ("interest", "consideration", "decision")[n % 3]},
+                decision={
+                    "stage": ("interest", "consideration", "decision")[n % 3],
+                    "reasons": [{"rule": RULES[(n // 2) % 3], "text": "why"}],
+                },
                 created_at=created,
             ),
         )
@@ -81,7 +88,8 @@ def seed(db: Database, playbook: Playbook) -> None:
             at=decided,
             feedback="shorter" if answer == "respond" else None,
             subject="Hi!" if answer == "edit" else None,
-            body="Hello!" if answer == "edit" else None,
+            # edits of different sizes, so the median and p75 of the distance differ
+            body="Hello" + " there" * (n % 7) + "!" if answer == "edit" else None,
         )
         if answer in ("accept", "edit"):
             with db.session() as session:
@@ -200,7 +208,7 @@ def test_every_figure_equals_a_raw_count_of_the_tables(db: Database, playbook: P
         since=since,
     )
     assert got.sends_by_status == dict(sends)  # type: ignore[arg-type]
-    assert all(figure.definition for figure in got.figures())
+    assert all(figure.definition for figure in got.each_figure())
 
 
 def test_without_since_every_row_counts(db: Database, playbook: Playbook) -> None:
@@ -259,6 +267,10 @@ def test_the_api_serves_the_same_summary(service: Service) -> None:
     assert body["handoffs_accepted"] == expected.handoffs_accepted
     assert body["mail_by_stage"] == expected.mail_by_stage
     assert body["mail_by_drafter"] == expected.mail_by_drafter
+    assert body["mail_by_rule"] == expected.mail_by_rule
+    assert body["mail_by_asset"] == expected.mail_by_asset
+    assert body["edit_distance_by_stage"] == expected.edit_distance_by_stage
+    assert body["hours_to_decision_by_stage"] == expected.hours_to_decision_by_stage
     assert body["leads_by_stage_by_week"] == expected.leads_by_stage_by_week
     assert {f["name"] for f in body["figures"]} >= {"mqls", "handoffs", "drafts_by_outcome"}
     bad = service.call("GET", "/v1/analytics/summary", "rep", params={"since": "2026-11-20"})
@@ -274,7 +286,31 @@ MAIL_FIGURE = {
 }
 
 
-def test_mail_feedback_by_stage_and_drafter_equals_a_raw_join(
+def grouping_sql(db: Database) -> dict[str, tuple[str, str]]:
+    """Per figure, the raw SQL column it groups by and the join that brings it (the assets of a
+    draft are a JSON array: one row per asset cited, '(no asset)' for a draft citing none)."""
+    if db.dialect == "sqlite":
+        return {
+            "mail_by_stage": ("json_extract(a.decision, '$.stage')", ""),
+            "mail_by_drafter": ("a.drafter", ""),
+            "mail_by_rule": ("json_extract(a.decision, '$.reasons[0].rule')", ""),
+            "mail_by_asset": (
+                "coalesce(j.value, '(no asset)')",
+                "LEFT JOIN json_each(a.cited_asset_ids) j",
+            ),
+        }
+    return {
+        "mail_by_stage": ("a.decision->>'stage'", ""),
+        "mail_by_drafter": ("a.drafter", ""),
+        "mail_by_rule": ("a.decision->'reasons'->0->>'rule'", ""),
+        "mail_by_asset": (
+            "coalesce(j.value, '(no asset)')",
+            "LEFT JOIN LATERAL jsonb_array_elements_text(a.cited_asset_ids) j(value) ON true",
+        ),
+    }
+
+
+def test_mail_feedback_by_stage_drafter_rule_and_asset_equals_a_raw_join(
     db: Database, playbook: Playbook
 ) -> None:
     seed(db, playbook)
@@ -286,15 +322,12 @@ def test_mail_feedback_by_stage_and_drafter_equals_a_raw_join(
         if db.dialect == "sqlite"
         else "e.properties->>'message_id'"
     )
-    stage = (
-        "json_extract(a.decision, '$.stage')" if db.dialect == "sqlite" else "a.decision->>'stage'"
-    )
-    for key, column in (("stage", stage), ("drafter", "a.drafter")):
+    for name, (column, join) in grouping_sql(db).items():
         expected: dict[str, dict[str, int]] = {}
         for group, count in raw(
             db,
             f"SELECT {column}, count(*) FROM sends s JOIN approvals a ON a.id = s.approval_id "
-            "WHERE s.status = 'sent' AND s.attempted_at >= :since GROUP BY 1",
+            f"{join} WHERE s.status = 'sent' AND s.attempted_at >= :since GROUP BY 1",
             since=since,
         ):
             expected.setdefault(str(group), {})["sends"] = int(count)  # type: ignore[call-overload]
@@ -302,16 +335,87 @@ def test_mail_feedback_by_stage_and_drafter_equals_a_raw_join(
             db,
             f"SELECT {column}, e.type, count(*) FROM events e "
             f"JOIN sends s ON s.message_id = {message_id} "
-            "JOIN approvals a ON a.id = s.approval_id "
+            f"JOIN approvals a ON a.id = s.approval_id {join} "
             "WHERE e.type IN ('email_open', 'email_click', 'email_reply', 'email_bounce', "
             "'unsubscribe') AND e.occurred_at >= :since GROUP BY 1, 2",
             since=since,
         ):
             expected.setdefault(str(group), {})[MAIL_FIGURE[str(kind)]] = int(count)  # type: ignore[call-overload]
-        figure = got.mail_by_stage if key == "stage" else got.mail_by_drafter
+        figure = getattr(got, name)
         assert {g: {k: v for k, v in row.items() if v} for g, row in figure.items()} == expected
+        assert all(list(row) == list(MAIL_COLUMNS) for row in figure.values()), name
     assert set(got.mail_by_drafter) == {"template", "openai:gpt"}
+    assert set(got.mail_by_rule) == set(RULES)
+    assert set(got.mail_by_asset) == {"case-study-a", "guide-b", "(no asset)"}
     assert sum(row["replies"] for row in got.mail_by_stage.values()) > 0
+    # every draft citing guide-b also cites case-study-a, so the latter counts its sends too
+    assert got.mail_by_asset["case-study-a"]["sends"] > got.mail_by_asset["guide-b"]["sends"] > 0
+
+
+def percentile(values: list[float], q: float) -> float:
+    """numpy's linear interpolation (PostgreSQL's percentile_cont): an independent count."""
+    return float(numpy.percentile(values, q))
+
+
+def test_drafts_edit_distance_and_hours_to_decision_by_stage_equal_raw_rows(
+    db: Database, playbook: Playbook
+) -> None:
+    seed(db, playbook)
+    got = report(db, since=SINCE, now=NOW)
+    since = SINCE.replace(tzinfo=None) if db.dialect == "sqlite" else SINCE
+    stage = "json_extract(decision, '$.stage')" if db.dialect == "sqlite" else "decision->>'stage'"
+    distances: dict[str, list[float]] = {}
+    for group, subject, body, final_subject, final_body in raw(
+        db,
+        f"SELECT {stage}, subject, body, final_subject, final_body FROM approvals "
+        "WHERE status = 'edited' AND decided_at >= :since",
+        since=since,
+    ):
+        measured = edit_distance(
+            email_text(str(subject), str(body)), email_text(str(final_subject), str(final_body))
+        )
+        distances.setdefault(str(group), []).append(measured.chars)
+    assert distances and any(len(set(d)) > 1 for d in distances.values()), "edits differ"
+    assert set(got.edit_distance_by_stage) == set(distances)
+    for group, values in distances.items():
+        row = got.edit_distance_by_stage[group]
+        assert row["edited"] == len(values)
+        assert row["median"] == pytest.approx(percentile(values, 50), abs=1e-6)
+        assert row["p75"] == pytest.approx(percentile(values, 75), abs=1e-6)
+
+    hours: dict[str, list[float]] = {}
+    for group, created, decided in raw(
+        db,
+        f"SELECT {stage}, created_at, decided_at FROM approvals WHERE decided_at >= :since "
+        "AND status IN ('accepted', 'edited', 'responded', 'ignored')",
+        since=since,
+    ):
+        waited = (as_utc(decided) - as_utc(created)).total_seconds() / 3600
+        hours.setdefault(str(group), []).append(waited)
+    assert (
+        set(got.hours_to_decision_by_stage)
+        == set(hours)
+        == {
+            "interest",
+            "consideration",
+            "decision",
+        }
+    )
+    for group, values in hours.items():
+        row = got.hours_to_decision_by_stage[group]
+        assert row["answered"] == len(values)
+        assert row["median"] == pytest.approx(percentile(values, 50))
+        assert row["p75"] == pytest.approx(percentile(values, 75))
+
+
+def test_the_report_and_the_api_schema_share_their_fields(service: Service) -> None:
+    """AnalyticsOut is the Report plus `figures`: each figure's definition is its field's
+    description in the OpenAPI document, written once."""
+    schemas = service.client.get("/openapi.json").json()["components"]["schemas"]
+    properties = schemas["AnalyticsOut"]["properties"]
+    for name, definition in DEFINITIONS.items():
+        assert properties[name]["description"] == definition, name
+    assert set(properties) == set(DEFINITIONS) | {"since", "until", "figures"}
 
 
 def test_handoffs_accepted_by_sales_equals_a_raw_count(db: Database, playbook: Playbook) -> None:
@@ -357,3 +461,19 @@ def test_leads_by_stage_over_time_equals_a_raw_latest_change_per_week(
     assert sum(got.leads_by_stage_by_week[weeks[-1][0]].values()) == sum(
         got.leads_by_stage.values()
     )
+
+
+@pytest.mark.parametrize("case_weeks", [2_000, 0], ids=["summed-per-week", "streamed"])
+def test_a_since_centuries_back_counts_every_week_from_then(
+    db: Database, playbook: Playbook, case_weeks: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--since far back (an API caller may send year 1): every week from then is a row, the
+    counts the same as from SINCE for the weeks both cover, whether the database sums the
+    weeks or (a span too long for one query) the moments are streamed into weeks."""
+    monkeypatch.setattr(stages, "MAX_CASE_WEEKS", case_weeks)
+    seed(db, playbook)
+    far = datetime(1, 1, 1, tzinfo=UTC)
+    got = report(db, since=far, now=NOW).leads_by_stage_by_week
+    recent = report(db, since=SINCE, now=NOW).leads_by_stage_by_week
+    assert list(got)[0] == "1-W01" and len(got) > 100_000
+    assert {week: got[week] for week in recent} == recent

@@ -1,2 +1,2 @@
-"""The server-rendered inbox: view models, the SVG chart, Markdown, and page rendering. The routes
-that use them live in api/routes/pages.py."""
+"""The server-rendered pages: view models, Markdown, and page rendering (their charts come from
+agent/charts.py). The routes that use them live in api/routes/pages.py."""

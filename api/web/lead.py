@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from agent.accounts import account_of
+from agent.charts import Sample, data_uri, score_over_time
 from agent.decisions import Decision, decide
 from agent.playbook import Playbook
 from agent.store.approvals import pending
@@ -20,7 +21,6 @@ from agent.store.decision_history import lead_history
 from agent.store.schema import ApprovalRow, DecisionChangeRow, SendRow
 from agent.timeline import Event, Lead, classify
 from agent.tools.timeline import load_timeline
-from api.web.charts import Sample, score_over_time
 
 HISTORY_DAYS = 180
 HISTORY_POINTS = 26  # weekly over the last six months: 25 weeks back, and now
@@ -65,10 +65,12 @@ def lead_page(db: Database, playbook: Playbook, lead_id: str, now: datetime) -> 
         lead=lead,
         account=account_of(lead),
         decision=decide(lead, events, playbook, now),
-        chart=score_over_time(
-            f"Score of {lead.name or lead.id}, weekly, replayed from the timeline",
-            history,
-            playbook.scoring.hot_threshold,
+        chart=data_uri(
+            score_over_time(
+                f"Score of {lead.name or lead.id}, weekly, replayed from the timeline",
+                history,
+                playbook.scoring.hot_threshold,
+            )
         ),
         history=history,
         changes=changes[::-1][:CHANGES_SHOWN],

@@ -14,11 +14,19 @@ import pytest
 from agent.analytics import DEFINITIONS, report
 from agent.store.api_keys import create_key
 from api.main import create_app
-from api.web.dashboard import number
+from api.web.dashboard import CHARTED, number
 from tests.test_analytics import SINCE, seed, seed_mail_feedback
 from tests.utils.agent_world import World
 from tests.utils.browser import artifact, chromium, needs_chromium
+from tests.utils.charts import drawn_bars, svg_of
 from tests.utils.serve import serve
+
+NEW_FIGURES = (
+    "mail_by_rule",
+    "mail_by_asset",
+    "edit_distance_by_stage",
+    "hours_to_decision_by_stage",
+)
 
 
 @dataclass(frozen=True)
@@ -41,7 +49,7 @@ def expected_numbers(world: World, since: datetime) -> dict[str, dict[str, str]]
     """Each figure's numbers as the page must print them, keyed like its data-key cells."""
     got = report(world.agent.ctx.db, since=since, now=datetime.now(UTC))
     numbers: dict[str, dict[str, str]] = {}
-    for figure in got.figures():
+    for figure in got.each_figure():
         value: Any = figure.value
         if not isinstance(value, dict):
             numbers[figure.name] = {"": number(value)}
@@ -89,6 +97,29 @@ def test_the_dashboard_shows_the_numbers_of_the_store_with_charts(site: Site, wo
         assert shown == expected
         assert int(shown["handoffs_accepted"][""]) >= 0 and int(shown["mqls"][""]) > 0
         assert sum(int(v) for k, v in shown["mail_by_stage"].items() if k.endswith("/replies"))
+        got = report(world.agent.ctx.db, since=since, now=datetime.now(UTC))
+        # the figures by rule, by asset and the drafts' edit distance, named cell by cell
+        for name in NEW_FIGURES:
+            table = getattr(got, name)
+            assert table, name
+            assert shown[name] == {
+                f"{group}/{column}": number(value)
+                for group, row in table.items()
+                for column, value in row.items()
+            }, name
+            # its chart draws the table's numbers (the counts, or the distances and hours)
+            src = page.locator(f"section[data-figure={name}] img.chart").get_attribute("src")
+            drawn = {(b.label, b.series): b.value for b in drawn_bars(svg_of(src or ""))}
+            charted = CHARTED.get(name)
+            assert drawn == {
+                (group, column): number(value)
+                for group, row in table.items()
+                for column, value in row.items()
+                if charted is None or column in charted
+            }, name
+        assert shown["mail_by_asset"]["(no asset)/sends"] == number(
+            got.mail_by_asset["(no asset)"]["sends"]
+        )
         definitions = page.locator("section[data-figure] .definition").all_inner_texts()
         assert len(definitions) == len(expected) and all(definitions)
         charts = page.locator("img.chart")

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from evals.chart import grouped_bars
-from evals.report import render_report
+from evals.report import pass_rate_chart, render_report
 from evals.runner import EvalRun, load_run, save_run
 from tests.evals.conftest import Cli
 from tests.utils.browser import artifact, chromium, needs_chromium
+from tests.utils.charts import drawn_bars, first_svg
 
 
 @pytest.fixture
@@ -59,7 +59,16 @@ def test_the_report_is_self_contained_and_shows_every_case(saved: Path) -> None:
     assert not re.search(r"<script|<link|<img|@import|url\(|\ssrc=", html, re.IGNORECASE)
     for record in load_run(saved).records:
         assert f"id='case-{record.case_id}'" in html
-    assert "<svg" in html and html.count('class="bar"') > 0
+    # the chart draws each stage's pass rate of each check, as the metrics table gives it
+    summary = load_run(saved).summary
+    expected = {
+        (stage, metric.removeprefix("checks."), f"{value:.0%}")
+        for stage, row in summary["by_stage"].items()
+        for metric in summary["metrics"]
+        if (value := row.get(metric)) is not None
+    }
+    drawn = {(b.series, b.label, b.value) for b in drawn_bars(first_svg(html))}
+    assert drawn == expected and len(expected) > 50
     assert "Flesch reading ease" in html  # the checks' details are in it
     assert "template-v4" in html and "default-2026.11" in html
 
@@ -73,13 +82,19 @@ def test_the_report_escapes_what_a_draft_says(core_template_run: EvalRun) -> Non
 
 
 def test_the_chart_draws_no_bar_for_a_metric_not_measured() -> None:
-    svg = grouped_bars(
-        ["pass_rate", "grounding"],
-        {"awareness": {"pass_rate": 0.5, "grounding": None}, "decision": {"pass_rate": 1.0}},
-        title="t",
-    )
-    heights = [float(h) for h in re.findall(r'class="bar"[^>]*height="([\d.]+)"', svg)]
-    assert heights == [110.0, 220.0]  # half and full of the 220-pixel plot
+    summary = {
+        "metrics": {"pass_rate": 0.75, "checks.grounding": 1.0},
+        "by_stage": {
+            "awareness": {"cases": 2, "pass_rate": 0.5, "checks.grounding": None},
+            "decision": {"cases": 1, "pass_rate": 1.0},
+        },
+    }
+    bars = drawn_bars(pass_rate_chart(summary))
+    assert [(b.series, b.label, b.value) for b in bars] == [
+        ("awareness", "pass_rate", "50%"),
+        ("decision", "pass_rate", "100%"),
+    ]
+    assert bars[0].height == pytest.approx(bars[1].height / 2)  # on a 0-100 % axis
 
 
 def test_eval_report_cli_writes_the_file(saved: Path, tmp_path: Path, nurture_cli: Cli) -> None:
@@ -100,9 +115,12 @@ def test_the_report_chart_renders_in_chromium(saved: Path, tmp_path: Path) -> No
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.goto(report.as_uri())
         bars: list[dict[str, Any]] = page.evaluate(
-            """() => [...document.querySelectorAll('svg.chart rect.bar')].map(r => {
+            """() => [...document.querySelectorAll('svg g.bar > rect')].map(r => {
                 const b = r.getBoundingClientRect();
-                return {w: b.width, h: b.height, series: r.dataset.series};
+                const classes = [...r.closest('g.series').classList];
+                const serie = classes.find(c => c.startsWith('serie-'));
+                const legend = document.querySelector(`#activate-${serie} text`);
+                return {w: b.width, h: b.height, series: legend.textContent};
             })"""
         )
         page.screenshot(path=str(screenshot))

@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from agent.decisions import decide
+from agent.edit_distance import edit_distance, email_text
 from agent.store.approvals import get_approval
 from agent.store.schema import ApprovalRow
-from evals.edits import edit_distance, email_text
 from evals.harvest import (
     HarvestedCase,
     case_id,

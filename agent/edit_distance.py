@@ -1,9 +1,12 @@
-"""How much a marketer changed a draft before approving it.
+"""How much a marketer changed a draft before approving it (the eval records and the analytics
+measure it the same way).
 
-No Levenshtein library is installed in this project (rapidfuzz, Levenshtein), so the character
-measure is difflib's Ratcliff/Obershelp similarity from the standard library: `1 - ratio()`, 0 for
-identical texts and 1 for texts with nothing in common. It tracks normalised Levenshtein closely
-for edits of prose but is not identical to it; the word count is exact for difflib's alignment."""
+The character measure is rapidfuzz's normalised Indel distance: 1 - 2·LCS / (|a| + |b|), where
+LCS is the longest common subsequence; 0 for identical texts and 1 for texts with nothing in
+common. It replaced difflib's Ratcliff/Obershelp ratio, which is greedy (it can miss the longest
+common subsequence, so the same edit could read larger) and quadratic in pure Python (0.65 s of
+CPU for a 5,000-character email; the analytics measure every edited draft on each report). The
+word count still comes from difflib's alignment of the words, short enough to be cheap."""
 
 from __future__ import annotations
 
@@ -11,7 +14,9 @@ import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-METHOD = "difflib-ratio"
+from rapidfuzz.distance import Indel
+
+METHOD = "indel-lcs"
 _TRAILING_SPACE = re.compile(r"[ \t]+$", re.MULTILINE)
 
 
@@ -36,13 +41,19 @@ def _normalise(text: str) -> str:
     return _TRAILING_SPACE.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
 
 
+def char_distance(draft: str, approved: str) -> float:
+    """EditDistance.chars alone (the analytics need no word count)."""
+    a, b = _normalise(draft), _normalise(approved)
+    return round(Indel.normalized_distance(a, b), 6) if a or b else 0.0
+
+
 def edit_distance(draft: str, approved: str) -> EditDistance:
     """The distance between what the agent drafted and what was approved."""
     a, b = _normalise(draft), _normalise(approved)
-    # autojunk off: on texts over 200 characters its popularity heuristic ignores frequent
-    # characters (spaces, 'e') and overstates the change.
-    chars = 1.0 - SequenceMatcher(None, a, b, autojunk=False).ratio() if a or b else 0.0
+    chars = Indel.normalized_distance(a, b) if a or b else 0.0
     words_a, words_b = a.split(), b.split()
+    # autojunk off: on texts over 200 words its popularity heuristic ignores frequent words
+    # ('the', 'a') and overstates the change.
     matcher = SequenceMatcher(None, words_a, words_b, autojunk=False)
     changed = sum(
         max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"
