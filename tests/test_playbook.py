@@ -63,6 +63,14 @@ def test_an_unknown_engaging_signal_names_path_and_line() -> None:
     )
 
 
+def test_an_unprintable_character_is_a_playbook_error_not_a_crash() -> None:
+    """YAML refuses C1 control characters (a fuzzed request sent U+008D): PyYAML's reader
+    raises as the loader is made, before it parses; that is the playbook's error too."""
+    with pytest.raises(PlaybookError) as caught:
+        parse_playbook("\x8d", source="pb.yaml")
+    assert "special characters are not allowed" in str(caught.value)
+
+
 def test_bad_value_names_path_and_line() -> None:
     text = edited("hot_threshold: 70", "hot_threshold: seventy")
     [problem] = problems(text)

@@ -97,8 +97,8 @@ def _compose(text: str, source: str) -> tuple[yaml.Node | None, yaml.SafeLoader 
         return fast.get_single_node(), fast
     except (yaml.YAMLError, ValueError):  # ValueError: a lone surrogate cannot go to libyaml
         pass  # libyaml words its errors otherwise: PyYAML's parser says what it always said
-    loader = yaml.SafeLoader(text)
     try:
+        loader = yaml.SafeLoader(text)  # its reader refuses unprintable characters already here
         return loader.get_single_node(), loader
     except yaml.YAMLError as exc:
         raise PlaybookError(source, [_yaml_problem(exc)]) from exc
