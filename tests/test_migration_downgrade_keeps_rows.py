@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Table, insert, inspect, text
@@ -37,6 +39,7 @@ from agent.store.schema import (
     SendRow,
     ServiceSecretRow,
 )
+from tests.conftest import POSTGRES_URL
 from tests.test_migration_clean_surrogates import head, revision
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -124,7 +127,29 @@ def _walk(db: Database, direction: str, until: str) -> Iterator[str]:
         yield revision(db)
 
 
-def test_every_step_down_and_up_keeps_the_rows_of_the_tables_it_keeps(db: Database) -> None:
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def own_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A database of its own: the walk seeds every table (an active playbook among them) and
+    would leave its rows to the next tests sharing the session's PostgreSQL database."""
+    if request.param == "sqlite":
+        database = Database(f"sqlite:///{tmp_path / 'nurture.db'}")
+        database.migrate()
+        yield database
+        database.dispose()
+        return
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL tests need NURTURE_TEST_DATABASE_URL")
+    from tests.utils.replicas import fresh_postgres
+
+    with fresh_postgres(POSTGRES_URL) as url:
+        database = Database(url)
+        database.migrate()
+        yield database
+        database.dispose()
+
+
+def test_every_step_down_and_up_keeps_the_rows_of_the_tables_it_keeps(own_db: Database) -> None:
+    db = own_db
     _seed(db)
     assert set(_counts(db).values()) == {1}  # every seeded table has its row
     for now_at in _walk(db, "down", LOWEST):
