@@ -112,8 +112,9 @@ COMMANDS: dict[str, Lazy] = {
     "report": Lazy(
         "cli.report_cmd",
         "report",
-        "MQLs (by week), hand-offs, drafts by outcome and time to decision, sends by status, and "
-        "leads by stage now, counted from the store; each figure says what it counts.",
+        "MQLs (by week), hand-offs, drafts by outcome with time to decision and edit distance by "
+        "stage, sends and mail events by stage, drafter, rule and asset, and leads by stage, "
+        "counted from the store; each figure says what it counts.",
     ),
     "experiments": Lazy(
         "cli.experiments_cmd",

@@ -17,8 +17,18 @@ from tests.utils.agent_world import DANA
 
 
 def like_dana(lead_ids: Iterable[str]) -> list[dict[str, Any]]:
-    """Dana's lead under other ids, each with an address of its own at her company."""
-    return [{**DANA, "id": lead, "email": f"{lead}@northwind.example"} for lead in lead_ids]
+    """Dana's lead under other ids, each with an address of its own at her company and an
+    account of its own: as one account, three or more whitepaper readers would be handed to
+    sales together (accounts.handoff) and hold the rest, where these tests want a draft each."""
+    return [
+        {
+            **DANA,
+            "id": lead,
+            "email": f"{lead}@northwind.example",
+            "attributes": {**DANA["attributes"], "account_id": f"account-{lead}"},
+        }
+        for lead in lead_ids
+    ]
 
 
 def seed_interested_leads(
