@@ -166,81 +166,56 @@ def _spread_out(
     assert "handed_off" not in out and list_handoffs(db) == []
 
 
-def test_contacts_who_only_read_the_blog_are_not_handed_off(
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(
+    request: pytest.FixtureRequest,
     tmp_path: Path,
     indexed_data: Path,
     smtp_server: tuple[CollectingHandler, int],
+    webhook: WebhookServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Database]:
+    """The CLI's environment on SQLite, or on a PostgreSQL database of its own."""
+    if request.param == "sqlite":
+        db = _environment(
+            monkeypatch, f"sqlite:///{tmp_path / 'n.db'}", indexed_data, smtp_server, webhook
+        )
+        yield db
+        db.dispose()
+        return
+    if not POSTGRES_URL:
+        pytest.skip("needs NURTURE_TEST_DATABASE_URL (PostgreSQL)")
+    with fresh_postgres(POSTGRES_URL) as url:
+        db = _environment(monkeypatch, url, indexed_data, smtp_server, webhook)
+        yield db
+        db.dispose()
+
+
+def test_contacts_who_only_read_the_blog_are_not_handed_off(
+    store: Database,
     webhook: WebhookServer,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Three colleagues reading blog posts within a week is awareness, not a buying committee
     (the guide: opens and reads say little): their account stays in nurture."""
-    url = f"sqlite:///{tmp_path / 'n.db'}"
-    db = _environment(monkeypatch, url, indexed_data, smtp_server, webhook)
-    _seed(db, [1, 2, 3], path="/blog/route-planning")
+    _seed(store, [1, 2, 3], path="/blog/route-planning")
     code, out, err = run(monkeypatch, capsys, "run")
     assert code == 0, err
-    assert "handed_off" not in out and list_handoffs(db) == [], out
+    assert "handed_off" not in out and list_handoffs(store) == [], out
     assert webhook.requests == []
-    db.dispose()
 
 
-def test_an_account_is_handed_off_once_on_sqlite(
-    tmp_path: Path,
-    indexed_data: Path,
-    smtp_server: tuple[CollectingHandler, int],
+def test_an_account_is_handed_off_once(
+    store: Database,
     webhook: WebhookServer,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'n.db'}"
-    db = _environment(monkeypatch, url, indexed_data, smtp_server, webhook)
-    _handed_over_once(db, monkeypatch, capsys, webhook)
-    db.dispose()
+    _handed_over_once(store, monkeypatch, capsys, webhook)
 
 
-def test_contacts_engaged_over_20_days_are_not_handed_off_on_sqlite(
-    tmp_path: Path,
-    indexed_data: Path,
-    smtp_server: tuple[CollectingHandler, int],
-    webhook: WebhookServer,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+def test_contacts_engaged_over_20_days_are_not_handed_off(
+    store: Database, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'n.db'}"
-    db = _environment(monkeypatch, url, indexed_data, smtp_server, webhook)
-    _spread_out(db, monkeypatch, capsys)
-    db.dispose()
-
-
-@pytest.mark.postgres
-@pytest.mark.skipif(not POSTGRES_URL, reason="needs NURTURE_TEST_DATABASE_URL (PostgreSQL)")
-def test_an_account_is_handed_off_once_on_postgresql(
-    indexed_data: Path,
-    smtp_server: tuple[CollectingHandler, int],
-    webhook: WebhookServer,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    assert POSTGRES_URL is not None
-    with fresh_postgres(POSTGRES_URL) as url:
-        db = _environment(monkeypatch, url, indexed_data, smtp_server, webhook)
-        _handed_over_once(db, monkeypatch, capsys, webhook)
-        db.dispose()
-
-
-@pytest.mark.postgres
-@pytest.mark.skipif(not POSTGRES_URL, reason="needs NURTURE_TEST_DATABASE_URL (PostgreSQL)")
-def test_contacts_engaged_over_20_days_are_not_handed_off_on_postgresql(
-    indexed_data: Path,
-    smtp_server: tuple[CollectingHandler, int],
-    webhook: WebhookServer,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    assert POSTGRES_URL is not None
-    with fresh_postgres(POSTGRES_URL) as url:
-        db = _environment(monkeypatch, url, indexed_data, smtp_server, webhook)
-        _spread_out(db, monkeypatch, capsys)
-        db.dispose()
+    _spread_out(store, monkeypatch, capsys)
