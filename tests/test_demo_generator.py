@@ -240,8 +240,9 @@ def test_an_explicit_account_id_groups_contacts_from_several_domains(demo: Recor
 def test_the_demo_has_an_account_the_playbook_hands_to_sales_though_no_contact_is_hot(
     demo: Records, playbook: Playbook
 ) -> None:
-    """accounts.handoff: enough contacts with lead activity within its days, none of whom
-    would go to sales alone, so the demo shows an account hand-off of its own."""
+    """accounts.handoff: enough contacts with one of the playbook's engaging signals within its
+    days, none of whom would go to sales alone, so the demo shows an account hand-off of its
+    own."""
     rule = playbook.accounts.handoff
     assert rule is not None
     leads, events = demo
@@ -250,7 +251,7 @@ def test_the_demo_has_an_account_the_playbook_hands_to_sales_though_no_contact_i
     active = {
         raw["lead_id"]
         for raw in events
-        if raw["type"] not in ("email_sent", "handoff", "email_delivered")
+        if raw["type"] in playbook.engaging_signals()
         and since <= datetime.fromisoformat(raw["occurred_at"]) <= NOW
     }
     engaged: dict[str | None, list[str]] = defaultdict(list)

@@ -21,14 +21,24 @@ _COMMITTEE: tuple[_Case, ...] = (
         "elif.demir@orbisfreight.de",
         "VP Logistics",
         "Orbis Freight",
-        [(1.5, "blog_view", {"url": "/blog/cutting-empty-miles", "topic": "route optimisation"})],
+        [
+            (
+                1.5,
+                "case_study_view",
+                {
+                    "completion": 0.8,
+                    "topic": "route optimisation",
+                    "asset_id": "cs-oakridge-route-optimisation",
+                },
+            )
+        ],
     ),
     (
         "Tom Hale",
         "tom.hale@orbis-logistics.co.uk",
         "Fleet Manager",
         "Orbis Logistics",
-        [(4.2, "webinar_registered", {"webinar": "route-optimisation-live-qa"})],
+        [(4.2, "webinar_attended", {"webinar": "route-optimisation-live-qa"})],
     ),
     (
         "Ines Vidal",
@@ -38,8 +48,12 @@ _COMMITTEE: tuple[_Case, ...] = (
         [
             (
                 9.3,
-                "blog_view",
-                {"url": "/blog/last-mile-delivery-windows", "topic": "route optimisation"},
+                "case_study_view",
+                {
+                    "completion": 0.5,
+                    "topic": "route optimisation",
+                    "asset_id": "cs-northwind-route-optimisation",
+                },
             )
         ],
     ),
@@ -72,7 +86,8 @@ _COUNTRY = {"de": "Germany", "uk": "United Kingdom", "es": "Spain", "com": "Unit
 
 COUNT = len(_COMMITTEE) + len(_FREE_MAIL)
 EXPECTED_RULE = "send.stage_content"
-"""What each of them alone would get: a blog read or a webinar sign-up is no buying signal."""
+"""What each of them alone would get: one case study read or one webinar attended is no buying
+signal; three colleagues doing so within two weeks is a committee (accounts.engaged_signals)."""
 
 
 def account_cases(
