@@ -7,7 +7,6 @@ scripted model server that answer slowly."""
 from __future__ import annotations
 
 import signal
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -32,8 +31,7 @@ from tests.test_crm_webhook import WebhookServer
 from tests.test_handoff_jobs import seed, settled
 from tests.utils.agent_world import DANA, WHITEPAPER
 from tests.utils.fake_openai import FakeOpenAI, Reply
-from tests.utils.processes import stop
-from tests.utils.replicas import NURTURE, fresh_postgres, nurture_env
+from tests.utils.replicas import Workers, fresh_postgres
 
 pytestmark = [
     pytest.mark.postgres,
@@ -94,21 +92,10 @@ def test_a_draining_worker_keeps_a_slow_handoff_alive(tmp_path: Path, webhook: S
             "job_stall_seconds": str(STALL_SECONDS),
         }
         Settings(**values)  # type: ignore[arg-type]  # the values are valid settings
-        logs = [(tmp_path / f"worker-{n}.log").open("w") for n in (1, 2)]
-        workers: list[subprocess.Popen[bytes]] = []
-
-        def worker(n: int) -> subprocess.Popen[bytes]:
-            process = subprocess.Popen(
-                [NURTURE, "worker", "--concurrency", "2"],
-                env=nurture_env(**values),
-                stdout=logs[n],
-                stderr=subprocess.STDOUT,
-            )
-            workers.append(process)
-            return process
+        workers = Workers(values, tmp_path, concurrency=2)
 
         try:
-            draining = worker(0)
+            draining = workers.start()
             thread_id = NurtureAgent.new_thread_id()
             queue_run(
                 db,
@@ -133,7 +120,7 @@ def test_a_draining_worker_keeps_a_slow_handoff_alive(tmp_path: Path, webhook: S
                 time.sleep(0.05)
             assert _handoff_jobs(db), "the worker never took the hand-off"
             draining.send_signal(signal.SIGTERM)
-            worker(1)  # its periodic check retries jobs whose worker went quiet
+            workers.start()  # its periodic check retries jobs whose worker went quiet
             assert draining.wait(timeout=60) == 0
             row = settled(db, f"handoff-{thread_id}", timeout=60)
             time.sleep(STALL_SECONDS * 2)  # a wrongly retried job would run again by now
@@ -142,10 +129,7 @@ def test_a_draining_worker_keeps_a_slow_handoff_alive(tmp_path: Path, webhook: S
             # run once: procrastinate counts the finished run (a stalled retry makes it 2)
             assert _handoff_jobs(db) == [("succeeded", 1)]
         finally:
-            for process in workers:
-                stop(process)
-            for log in logs:
-                log.close()
+            workers.stop_all()
             db.dispose()
 
 
@@ -213,25 +197,14 @@ def test_a_draining_worker_keeps_a_slow_revision_alive(
             "job_stall_seconds": str(STALL_SECONDS),
         }
         settings = Settings(**values)  # type: ignore[arg-type]
-        logs = [(tmp_path / f"worker-{n}.log").open("w") for n in (1, 2)]
-        workers: list[subprocess.Popen[bytes]] = []
-
-        def worker(n: int) -> subprocess.Popen[bytes]:
-            process = subprocess.Popen(
-                [NURTURE, "worker", "--concurrency", "2"],
-                env=nurture_env(**values),
-                stdout=logs[n],
-                stderr=subprocess.STDOUT,
-            )
-            workers.append(process)
-            return process
+        workers = Workers(values, tmp_path, concurrency=2)
 
         from agent.jobs.queue import QueueExecutor
 
         executor = QueueExecutor(settings)
         executor.start()
         try:
-            draining = worker(0)
+            draining = workers.start()
             thread_id = NurtureAgent.new_thread_id()
             queue_run(db, thread_id=thread_id, lead_id="L1", at=now, playbook_version="t")
             executor.submit_draft(thread_id, "L1")
@@ -248,7 +221,7 @@ def test_a_draining_worker_keeps_a_slow_revision_alive(
 
             assert _eventually(revisions, until=bool, seconds=60), "no revision reached the model"
             draining.send_signal(signal.SIGTERM)
-            worker(1)  # its periodic check retries jobs whose worker went quiet
+            workers.start()  # its periodic check retries jobs whose worker went quiet
             assert draining.wait(timeout=60) == 0
             second = _eventually(
                 lambda: _pending(db), until=lambda rows: bool(rows) and rows != first, seconds=60
@@ -259,8 +232,5 @@ def test_a_draining_worker_keeps_a_slow_revision_alive(
             assert _answer_jobs(db) == [("succeeded", 1)]
         finally:
             executor.stop()
-            for process in workers:
-                stop(process)
-            for log in logs:
-                log.close()
+            workers.stop_all()
             db.dispose()

@@ -33,8 +33,7 @@ from tests.api.test_preview_surfaces import from_json, reference
 from tests.conftest import POSTGRES_URL
 from tests.test_playbook_preview import candidate_text, seed_demo
 from tests.utils.agent_world import World
-from tests.utils.processes import stop
-from tests.utils.replicas import NURTURE, fresh_postgres, nurture_env
+from tests.utils.replicas import Workers, fresh_postgres
 
 T = TypeVar("T")
 
@@ -232,18 +231,7 @@ def test_a_worker_killed_mid_preview_leaves_it_to_another_worker(tmp_path: Path)
             "job_stall_seconds": str(STALL_SECONDS),
         }
         settings = Settings(**values)  # type: ignore[arg-type]  # the values are valid settings
-        logs = [(tmp_path / f"worker-{n}.log").open("w") for n in (1, 2)]
-        workers: list[subprocess.Popen[bytes]] = []
-
-        def worker(n: int) -> subprocess.Popen[bytes]:
-            process = subprocess.Popen(
-                [NURTURE, "worker", "--concurrency", "1"],
-                env=nurture_env(**values),
-                stdout=logs[n],
-                stderr=subprocess.STDOUT,
-            )
-            workers.append(process)
-            return process
+        workers = Workers(values, tmp_path, concurrency=1)
 
         from agent.context import build_context
 
@@ -252,7 +240,7 @@ def test_a_worker_killed_mid_preview_leaves_it_to_another_worker(tmp_path: Path)
         try:
             preview_id, _ = accept_preview(build_context(settings), candidate_text(), by="mara")
             executor.submit_preview(preview_id)
-            first = worker(0)
+            first = workers.start()
             row = _eventually(
                 lambda: _row(db, preview_id), until=lambda r: r.leads_done > 0, seconds=120
             )
@@ -261,7 +249,7 @@ def test_a_worker_killed_mid_preview_leaves_it_to_another_worker(tmp_path: Path)
             )
             first.send_signal(signal.SIGKILL)
             first.wait(timeout=30)
-            worker(1)
+            workers.start()
             done = _eventually(
                 lambda: _row(db, preview_id), until=lambda r: r.status == "done", seconds=180
             )
@@ -286,8 +274,5 @@ def test_a_worker_killed_mid_preview_leaves_it_to_another_worker(tmp_path: Path)
             assert done.attempts == 2
         finally:
             executor.stop()
-            for process in workers:
-                stop(process)
-            for log in logs:
-                log.close()
+            workers.stop_all()
             db.dispose()

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 from sqlalchemy import create_engine, text
@@ -28,6 +29,33 @@ def nurture_env(**settings: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update({f"NURTURE_{name.upper()}": value for name, value in settings.items()})
     return env
+
+
+class Workers:
+    """`nurture worker` processes on the settings `values`, each logging to its own file in
+    `log_dir`; `stop_all` stops every one started (SIGTERM, then SIGKILL)."""
+
+    def __init__(self, values: dict[str, str], log_dir: Path, *, concurrency: int) -> None:
+        self._env = nurture_env(**values)
+        self._log_dir = log_dir
+        self._concurrency = str(concurrency)
+        self._started: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
+
+    def start(self) -> subprocess.Popen[bytes]:
+        log = (self._log_dir / f"worker-{len(self._started) + 1}.log").open("wb")
+        process = subprocess.Popen(
+            [NURTURE, "worker", "--concurrency", self._concurrency],
+            env=self._env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self._started.append((process, log))
+        return process
+
+    def stop_all(self) -> None:
+        for process, log in self._started:
+            stop(process)
+            log.close()
 
 
 def run_cli(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
